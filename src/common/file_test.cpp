@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "common/file.hpp"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <gtest/gtest.h>
+
+namespace berth {
+namespace {
+
+TEST(File, AtomicWriteReplacesAndLeavesNoTemp) {
+  auto dir = TempDir::create("/tmp", "berth-test-file-");
+  ASSERT_TRUE(dir) << dir.error().message();
+  std::string p = dir->path() + "/state.json";
+  ASSERT_TRUE(atomic_write_file(p, "one"));
+  ASSERT_TRUE(atomic_write_file(p, "two", 0600));
+  auto got = read_file(p);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(*got, "two");
+  struct stat st {};
+  ASSERT_EQ(::stat(p.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  int entries = 0;
+  DIR* d = ::opendir(dir->path().c_str());
+  while (auto* e = ::readdir(d)) entries += e->d_name[0] != '.';
+  ::closedir(d);
+  EXPECT_EQ(entries, 1);
+}
+
+TEST(File, ReadFileHonoursLimit) {
+  auto dir = TempDir::create("/tmp", "berth-test-file-");
+  ASSERT_TRUE(dir);
+  std::string p = dir->path() + "/big";
+  ASSERT_TRUE(write_file(p, std::string(1000, 'x')));
+  auto r = read_file(p, 999);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Errc::InvalidArgument);
+  EXPECT_TRUE(read_file(p, 1000));
+  EXPECT_EQ(read_file(dir->path() + "/missing").error().code(), Errc::NotFound);
+}
+
+TEST(File, TempDirRemovesTree) {
+  std::string path;
+  {
+    auto dir = TempDir::create("/tmp", "berth-test-file-");
+    ASSERT_TRUE(dir);
+    path = dir->path();
+    ASSERT_TRUE(mkdir_all(path + "/a/b/c"));
+    ASSERT_TRUE(write_file(path + "/a/b/c/f", "x"));
+    ASSERT_EQ(::symlink("/etc", (path + "/a/link").c_str()), 0);
+  }
+  EXPECT_FALSE(path_exists(path));
+  EXPECT_TRUE(path_exists("/etc/passwd"));  // the symlink was not followed
+}
+
+TEST(File, PathHelpers) {
+  EXPECT_EQ(dirname("/a/b/c"), "/a/b");
+  EXPECT_EQ(dirname("/a"), "/");
+  EXPECT_EQ(dirname("a"), ".");
+  EXPECT_EQ(basename("/a/b/c/"), "c");
+  EXPECT_EQ(path_join("/a/", "/b"), "/a/b");
+}
+
+}  // namespace
+}  // namespace berth
