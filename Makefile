@@ -6,7 +6,7 @@ BUILD_TYPE ?= Release
 PREFIX     ?= /usr/local
 CTEST_ARGS ?=
 
-.PHONY: all deps configure build test-images demo check check-unit check-integration check-e2e \
+.PHONY: all deps configure build test-images demo lint check check-unit check-integration check-e2e \
         check-asan bench install clean
 
 all: build
@@ -29,13 +29,17 @@ demo: deps build test-images
 	bash scripts/demo.sh $(BUILD)
 
 # Everything: unit + integration + e2e on the normal build, then unit tests under ASan+UBSan.
-check: deps build test-images
+check: deps lint build test-images
 	bash tests/cleanup/cleanup.sh
 	cd $(BUILD) && ctest --output-on-failure -j2 $(CTEST_ARGS)
 	bash tests/cleanup/cleanup.sh
 	$(MAKE) --no-print-directory check-asan
 
-check-unit: deps build
+# Static checks that need no build: the include graph follows docs/architecture.md.
+lint:
+	python3 tools/check-layering.py
+
+check-unit: deps lint build
 	cd $(BUILD) && ctest --output-on-failure -j2 -L unit $(CTEST_ARGS)
 
 check-integration: deps build test-images
