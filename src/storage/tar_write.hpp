@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: Apache-2.0
+// Writing layer tars (PAX) from directories.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace berth::storage {
+
+enum class WhiteoutSource {
+  None,     // plain directory tree (export, import)
+  Overlay,  // overlay upper dir: 0:0 char devices -> ".wh.x", opaque dirs -> ".wh..wh..opq"
+};
+
+struct TarWriteOptions {
+  WhiteoutSource whiteouts = WhiteoutSource::None;
+  // Exact paths (relative, no leading "/") to include; empty = everything. Parent directories
+  // of included paths are emitted too; a listed directory does not imply its content.
+  std::vector<std::string> only;
+  // Relative paths written as ".wh." whiteout entries (deleted files of a vfs diff).
+  std::vector<std::string> deleted;
+};
+
+// Writes the tree under `dir` as a tar to `out_fd`, names sorted, hardlinks preserved.
+Status write_tar(const std::string& dir, int out_fd, const TarWriteOptions& opts = {});
+
+}  // namespace berth::storage
