@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "security/seccomp.hpp"
+
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <set>
+
+#include "common/file.hpp"
+#include "common/strings.hpp"
+#include "common/unique_fd.hpp"
+
+namespace berth::security {
+namespace {
+
+Result<std::uint32_t> action_of(const std::string& a, std::optional<std::uint32_t> errno_ret, bool* notify) {
+  std::uint32_t e = errno_ret.value_or(EPERM);
+  if (a == "SCMP_ACT_KILL" || a == "SCMP_ACT_KILL_THREAD") return SCMP_ACT_KILL_THREAD;
+  if (a == "SCMP_ACT_KILL_PROCESS") return SCMP_ACT_KILL_PROCESS;
+  if (a == "SCMP_ACT_TRAP") return SCMP_ACT_TRAP;
+  if (a == "SCMP_ACT_ERRNO") return SCMP_ACT_ERRNO(e);
+  if (a == "SCMP_ACT_TRACE") return SCMP_ACT_TRACE(e);
+  if (a == "SCMP_ACT_ALLOW") return SCMP_ACT_ALLOW;
+  if (a == "SCMP_ACT_LOG") return SCMP_ACT_LOG;
+  if (a == "SCMP_ACT_NOTIFY") {
+    *notify = true;
+    return SCMP_ACT_NOTIFY;
+  }
+  return fail(Errc::InvalidArgument, "linux.seccomp: unknown action " + a);
+}
+
+Result<scmp_compare> op_of(const std::string& o) {
+  if (o == "SCMP_CMP_NE") return SCMP_CMP_NE;
+  if (o == "SCMP_CMP_LT") return SCMP_CMP_LT;
+  if (o == "SCMP_CMP_LE") return SCMP_CMP_LE;
+  if (o == "SCMP_CMP_EQ") return SCMP_CMP_EQ;
+  if (o == "SCMP_CMP_GE") return SCMP_CMP_GE;
+  if (o == "SCMP_CMP_GT") return SCMP_CMP_GT;
+  if (o == "SCMP_CMP_MASKED_EQ") return SCMP_CMP_MASKED_EQ;
+  return fail(Errc::InvalidArgument, "linux.seccomp: unknown operator " + o);
+}
+
+Result<std::uint32_t> arch_of(const std::string& a) {
+  std::string n = a;
+  if (n.rfind("SCMP_ARCH_", 0) == 0) n = to_lower(n.substr(10));
+  if (n == "x86" ) n = "x86";
+  std::uint32_t t = seccomp_arch_resolve_name(n.c_str());
+  if (t == 0) return fail(Errc::InvalidArgument, "linux.seccomp: unknown architecture " + a);
+  return t;
+}
+
+struct Ctx {
+  scmp_filter_ctx c = nullptr;
+  ~Ctx() {
+    if (c) seccomp_release(c);
+  }
+};
+
+}  // namespace
+
+Result<SeccompProgram> compile_seccomp(const SeccompProfile& p) {
+  SeccompProgram prog;
+  bool notify = false;
+  auto def = TRYC(action_of(p.default_action, p.default_errno_ret, &notify), "linux.seccomp.defaultAction");
+  if (notify) return fail(Errc::InvalidArgument, "linux.seccomp: SCMP_ACT_NOTIFY cannot be the default action");
+  Ctx ctx;
+  ctx.c = seccomp_init(def);
+  if (!ctx.c) return fail(Errc::Internal, "seccomp_init failed");
+  seccomp_attr_set(ctx.c, SCMP_FLTATR_CTL_NNP, 0);
+  std::uint32_t native = seccomp_arch_native();
+  for (auto& a : p.architectures) {
+    auto t = TRY(arch_of(a));
+    if (t == native) continue;
+    int rc = seccomp_arch_add(ctx.c, t);
+    if (rc != 0 && rc != -EEXIST) return fail(Error::from_errno(-rc, "seccomp add architecture", a));
+  }
+  for (auto& f : p.flags) {
+    if (f == "SECCOMP_FILTER_FLAG_TSYNC") prog.flags |= SECCOMP_FILTER_FLAG_TSYNC;
+    else if (f == "SECCOMP_FILTER_FLAG_LOG") prog.flags |= SECCOMP_FILTER_FLAG_LOG;
+    else if (f == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") prog.flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+#ifdef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+    else if (f == "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") prog.flags |= SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+#endif
+    else return fail(Errc::InvalidArgument, "linux.seccomp: unknown flag " + f);
+  }
+  for (auto& s : p.syscalls) {
+    bool n = false;
+    auto act = TRYC(action_of(s.action, s.errno_ret, &n), "linux.seccomp.syscalls");
+    notify = notify || n;
+    if (act == def) continue;  // libseccomp refuses rules equal to the default
+    std::vector<scmp_arg_cmp> cmps;
+    std::set<unsigned> idx;
+    bool dup = false;
+    for (auto& a : s.args) {
+      if (a.index > 5) return fail(Errc::InvalidArgument, "linux.seccomp: argument index > 5");
+      auto op = TRY(op_of(a.op));
+      if (!idx.insert(a.index).second) dup = true;
+      cmps.push_back(scmp_arg_cmp{a.index, op, a.value, a.value_two});
+    }
+    for (auto& name : s.names) {
+      int nr = seccomp_syscall_resolve_name(name.c_str());
+      if (nr == __NR_SCMP_ERROR) continue;  // unknown on this arch: ignored, like runc
+      int rc;
+      if (!dup) {
+        rc = seccomp_rule_add_array(ctx.c, act, nr, static_cast<unsigned>(cmps.size()),
+                                    cmps.empty() ? nullptr : cmps.data());
+      } else {
+        // Several conditions on one argument: OR them as separate rules (what runc does).
+        rc = 0;
+        for (auto& c : cmps) {
+          rc = seccomp_rule_add_array(ctx.c, act, nr, 1, &c);
+          if (rc != 0) break;
+        }
+      }
+      if (rc != 0) return fail(Error::from_errno(-rc, "seccomp add rule for", name));
+    }
+  }
+  if (notify) {
+    if (p.listener_path.empty())
+      return fail(Errc::InvalidArgument, "linux.seccomp: SCMP_ACT_NOTIFY needs listenerPath");
+    prog.flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+    prog.notify = true;
+  }
+  int mfd = ::memfd_create("berth-seccomp", MFD_CLOEXEC);
+  if (mfd < 0) return fail_errno("memfd_create");
+  UniqueFd fd(mfd);
+  int rc = seccomp_export_bpf(ctx.c, fd.get());
+  if (rc != 0) return fail(Error::from_errno(-rc, "seccomp export bpf"));
+  if (::lseek(fd.get(), 0, SEEK_SET) != 0) return fail_errno("lseek");
+  auto bytes = TRY(read_fd(fd.get()));
+  prog.bpf.assign(bytes.begin(), bytes.end());
+  return prog;
+}
+
+Result<int> load_seccomp(const SeccompProgram& p) {
+  sock_fprog fp{};
+  fp.len = static_cast<unsigned short>(p.bpf.size() / sizeof(sock_filter));
+  fp.filter = reinterpret_cast<sock_filter*>(const_cast<unsigned char*>(p.bpf.data()));
+  long rc = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p.flags, &fp);
+  if (rc < 0) return fail_errno("seccomp(SECCOMP_SET_MODE_FILTER)");
+  return p.notify ? static_cast<int>(rc) : -1;
+}
+
+std::vector<std::string> seccomp_actions() {
+  return {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
+          "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"};
+}
+std::vector<std::string> seccomp_operators() {
+  return {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"};
+}
+std::vector<std::string> seccomp_archs() {
+  return {"SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM", "SCMP_ARCH_MIPS", "SCMP_ARCH_MIPS64", "SCMP_ARCH_MIPS64N32",
+          "SCMP_ARCH_MIPSEL", "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC", "SCMP_ARCH_PPC64",
+          "SCMP_ARCH_PPC64LE", "SCMP_ARCH_RISCV64", "SCMP_ARCH_S390", "SCMP_ARCH_S390X", "SCMP_ARCH_X32",
+          "SCMP_ARCH_X86", "SCMP_ARCH_X86_64"};
+}
+std::vector<std::string> seccomp_flags() {
+  return {"SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_TSYNC"};
+}
+
+}  // namespace berth::security

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: Apache-2.0
+// OCI seccomp profiles (linux.seccomp) compiled to a classic BPF program with libseccomp in the
+// runtime's parent process; the container's init only calls seccomp(2) with the ready program.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace berth::security {
+
+struct SeccompArg {
+  unsigned index = 0;
+  std::uint64_t value = 0, value_two = 0;
+  std::string op;  // SCMP_CMP_EQ ...
+};
+struct SeccompSyscall {
+  std::vector<std::string> names;
+  std::string action;
+  std::optional<std::uint32_t> errno_ret;
+  std::vector<SeccompArg> args;
+};
+struct SeccompProfile {
+  std::string default_action;
+  std::optional<std::uint32_t> default_errno_ret;
+  std::vector<std::string> architectures;
+  std::vector<std::string> flags;
+  std::string listener_path, listener_metadata;
+  std::vector<SeccompSyscall> syscalls;
+};
+
+// A compiled filter: the BPF program and the seccomp(2) flags to load it with.
+struct SeccompProgram {
+  std::vector<unsigned char> bpf;  // struct sock_filter[]
+  unsigned flags = 0;
+  bool notify = false;  // uses SCMP_ACT_NOTIFY: load returns a listener fd
+};
+
+Result<SeccompProgram> compile_seccomp(const SeccompProfile& p);
+// Loads the program into the calling thread (no allocation). Returns the listener fd when
+// p.notify, else -1.
+Result<int> load_seccomp(const SeccompProgram& p);
+
+// Names for `features`.
+std::vector<std::string> seccomp_actions();
+std::vector<std::string> seccomp_operators();
+std::vector<std::string> seccomp_archs();
+std::vector<std::string> seccomp_flags();
+
+}  // namespace berth::security

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <gtest/gtest.h>
+
+#include "security/caps.hpp"
+#include "security/seccomp.hpp"
+
+namespace berth::security {
+namespace {
+
+TEST(Caps, NamesRoundTrip) {
+  EXPECT_EQ(cap_from_name("CAP_CHOWN"), 0);
+  EXPECT_EQ(cap_from_name("net_admin"), 12);
+  EXPECT_EQ(cap_from_name("CAP_NOPE"), -1);
+  EXPECT_EQ(cap_name(21), "CAP_SYS_ADMIN");
+  std::vector<std::string> unknown;
+  auto c = caps_from_names({"CAP_KILL", "CAP_BOGUS"}, {}, {}, {"CAP_KILL"}, {}, &unknown);
+  EXPECT_EQ(c.bounding, 1u << 5);
+  EXPECT_EQ(c.permitted, 1u << 5);
+  ASSERT_EQ(unknown.size(), 1u);
+  EXPECT_EQ(unknown[0], "CAP_BOGUS");
+}
+
+TEST(Seccomp, CompilesProfileWithArgsAndErrno) {
+  SeccompProfile p;
+  p.default_action = "SCMP_ACT_ERRNO";
+  p.architectures = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"};
+  p.syscalls.push_back({{"read", "write", "no_such_syscall"}, "SCMP_ACT_ALLOW", {}, {}});
+  p.syscalls.push_back({{"personality"}, "SCMP_ACT_ALLOW", {}, {{0, 0, 0, "SCMP_CMP_EQ"}, {0, 8, 0, "SCMP_CMP_EQ"}}});
+  p.syscalls.push_back({{"mkdir"}, "SCMP_ACT_ERRNO", 38, {}});
+  auto prog = compile_seccomp(p);
+  ASSERT_TRUE(prog.has_value()) << prog.error().message();
+  EXPECT_GT(prog->bpf.size(), 0u);
+  EXPECT_EQ(prog->bpf.size() % 8, 0u);
+  EXPECT_FALSE(prog->notify);
+}
+
+TEST(Seccomp, RejectsUnknownActionAndNotifyWithoutListener) {
+  SeccompProfile p;
+  p.default_action = "SCMP_ACT_BOGUS";
+  EXPECT_FALSE(compile_seccomp(p).has_value());
+  p.default_action = "SCMP_ACT_ALLOW";
+  p.syscalls.push_back({{"mkdir"}, "SCMP_ACT_NOTIFY", {}, {}});
+  auto r = compile_seccomp(p);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message().find("listenerPath"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace berth::security
