@@ -1,0 +1,731 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "network/manager.hpp"
+
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <ctime>
+
+#include <nlohmann/json.hpp>
+
+#include "common/defer.hpp"
+#include "common/file.hpp"
+#include "common/log.hpp"
+#include "common/strings.hpp"
+#include "network/netns.hpp"
+
+namespace berth::net {
+
+using json = nlohmann::json;
+
+// ---------------------------------------------------------------------------------------------
+// Port specs
+
+Result<PortSpec> parse_port_spec(std::string_view s) {
+  PortSpec p;
+  std::string str(s);
+  if (auto slash = str.rfind('/'); slash != std::string::npos) {
+    p.proto = TRY(parse_proto(str.substr(slash + 1)));
+    str = str.substr(0, slash);
+  }
+  // Host IP: "[v6]:" or "a.b.c.d:" with two colons in total.
+  std::string ip;
+  if (!str.empty() && str[0] == '[') {
+    auto close = str.find(']');
+    if (close == std::string::npos) return fail(Errc::InvalidArgument, "invalid port spec " + std::string(s));
+    ip = str.substr(1, close - 1);
+    str = str.substr(close + 1);
+    if (!str.empty() && str[0] == ':') str = str.substr(1);
+  } else if (std::count(str.begin(), str.end(), ':') == 2) {
+    auto c = str.find(':');
+    ip = str.substr(0, c);
+    str = str.substr(c + 1);
+  }
+  if (!ip.empty()) p.host_ip = TRY(IpAddr::parse(ip));
+  auto range = [&](std::string_view r, std::uint16_t* a, std::uint16_t* b) -> Status {
+    auto [x, y] = split_once(r, '-');
+    auto xa = parse_uint(x);
+    if (!xa || *xa > 65535) return fail(Errc::InvalidArgument, "invalid port \"" + std::string(r) + "\"");
+    *a = static_cast<std::uint16_t>(*xa);
+    *b = *a;
+    if (!y.empty()) {
+      auto yb = parse_uint(y);
+      if (!yb || *yb > 65535 || *yb < *xa) return fail(Errc::InvalidArgument, "invalid port range \"" + std::string(r) + "\"");
+      *b = static_cast<std::uint16_t>(*yb);
+    }
+    return ok();
+  };
+  auto colon = str.rfind(':');
+  if (colon != std::string::npos) {
+    std::string h = str.substr(0, colon);
+    if (!h.empty()) TRY(range(h, &p.host_port_start, &p.host_port_end));
+    str = str.substr(colon + 1);
+  }
+  TRY(range(str, &p.container_port_start, &p.container_port_end));
+  if (p.container_port_start == 0) return fail(Errc::InvalidArgument, "container port must not be 0");
+  return p;
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON state
+
+namespace {
+
+json subnets_json(const std::vector<SubnetConfig>& v) {
+  json a = json::array();
+  for (const auto& s : v) {
+    json o{{"subnet", s.subnet.str()}, {"gateway", s.gateway.str()}};
+    if (s.ip_range) o["ip_range"] = s.ip_range->str();
+    a.push_back(o);
+  }
+  return a;
+}
+
+Result<std::vector<SubnetConfig>> subnets_from(const json& a) {
+  std::vector<SubnetConfig> out;
+  for (const auto& o : a) {
+    SubnetConfig s;
+    s.subnet = TRY(IpPrefix::parse(o.at("subnet").get<std::string>()));
+    s.gateway = TRY(IpAddr::parse(o.at("gateway").get<std::string>()));
+    if (o.contains("ip_range")) s.ip_range = TRY(IpPrefix::parse(o["ip_range"].get<std::string>()));
+    out.push_back(s);
+  }
+  return out;
+}
+
+json network_json(const Network& n) {
+  return json{{"id", n.id},           {"name", n.name},         {"driver", n.driver},
+              {"interface", n.interface}, {"subnets", subnets_json(n.subnets)},
+              {"enable_ipv6", n.enable_ipv6}, {"internal", n.internal},
+              {"masquerade", n.masquerade}, {"mtu", n.mtu},   {"options", n.options},
+              {"labels", n.labels},   {"created", n.created}};
+}
+
+Result<Network> network_from(const json& j) {
+  Network n;
+  n.id = j.at("id");
+  n.name = j.at("name");
+  n.driver = j.at("driver");
+  n.interface = j.value("interface", "");
+  n.subnets = TRY(subnets_from(j.at("subnets")));
+  n.enable_ipv6 = j.value("enable_ipv6", false);
+  n.internal = j.value("internal", false);
+  n.masquerade = j.value("masquerade", true);
+  n.mtu = j.value("mtu", 1500);
+  n.options = j.value("options", std::map<std::string, std::string>{});
+  n.labels = j.value("labels", std::map<std::string, std::string>{});
+  n.created = j.value("created", "");
+  return n;
+}
+
+json mapping_json(const PortMapping& p) {
+  return json{{"proto", proto_name(p.proto)}, {"host_ip", p.host_ip.str()}, {"host_port", p.host_port},
+              {"container_ip", p.container_ip.str()}, {"container_port", p.container_port}};
+}
+
+Result<PortMapping> mapping_from(const json& j) {
+  PortMapping p;
+  p.proto = TRY(parse_proto(j.at("proto").get<std::string>()));
+  std::string hip = j.value("host_ip", "");
+  if (!hip.empty()) p.host_ip = TRY(IpAddr::parse(hip));
+  p.host_port = j.at("host_port");
+  p.container_ip = TRY(IpAddr::parse(j.at("container_ip").get<std::string>()));
+  p.container_port = j.at("container_port");
+  return p;
+}
+
+json endpoint_json(const Endpoint& e) {
+  json ports = json::array();
+  for (const auto& p : e.ports) ports.push_back(mapping_json(p));
+  json j{{"network_id", e.network_id}, {"container_id", e.container_id},
+         {"host_ifname", e.host_ifname}, {"ifname", e.ifname}, {"mac", mac_str(e.mac)},
+         {"gateway4", e.gateway4.str()}, {"gateway6", e.gateway6.str()},
+         {"aliases", e.aliases}, {"ports", ports}};
+  if (e.ipv4) j["ipv4"] = e.ipv4->str();
+  if (e.ipv6) j["ipv6"] = e.ipv6->str();
+  return j;
+}
+
+Result<Endpoint> endpoint_from(const json& j) {
+  Endpoint e;
+  e.network_id = j.at("network_id");
+  e.container_id = j.at("container_id");
+  e.host_ifname = j.value("host_ifname", "");
+  e.ifname = j.value("ifname", "eth0");
+  e.mac = TRY(parse_mac(j.at("mac").get<std::string>()));
+  if (j.contains("ipv4")) e.ipv4 = TRY(IpPrefix::parse(j["ipv4"].get<std::string>()));
+  if (j.contains("ipv6")) e.ipv6 = TRY(IpPrefix::parse(j["ipv6"].get<std::string>()));
+  if (auto g = j.value("gateway4", ""); !g.empty()) e.gateway4 = TRY(IpAddr::parse(g));
+  if (auto g = j.value("gateway6", ""); !g.empty()) e.gateway6 = TRY(IpAddr::parse(g));
+  e.aliases = j.value("aliases", std::vector<std::string>{});
+  for (const auto& p : j.value("ports", json::array())) e.ports.push_back(TRY(mapping_from(p)));
+  return e;
+}
+
+std::string now_rfc3339() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+bool ports_clash(const PortMapping& a, const PortMapping& b) {
+  if (a.proto != b.proto || a.host_port != b.host_port) return false;
+  if (a.container_ip.family != b.container_ip.family) return false;
+  return a.host_ip.is_unspecified() || b.host_ip.is_unspecified() || a.host_ip == b.host_ip;
+}
+
+// Whether the host port can be bound right now (nothing else listens there).
+bool host_port_free(Proto proto, const IpAddr& ip, std::uint16_t port) {
+  if (proto == Proto::Sctp) return true;
+  bool v6 = ip.is_v6();
+  int fd = ::socket(v6 ? AF_INET6 : AF_INET, (proto == Proto::Tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+  if (fd < 0) return true;
+  auto close_fd = defer([&] { ::close(fd); });
+  sockaddr_storage ss{};
+  socklen_t len;
+  if (v6) {
+    auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons(port);
+    std::memcpy(&s6->sin6_addr, ip.bytes.data(), 16);
+    len = sizeof(sockaddr_in6);
+  } else {
+    auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons(port);
+    if (ip.valid()) std::memcpy(&s4->sin_addr, ip.bytes.data(), 4);
+    len = sizeof(sockaddr_in);
+  }
+  return ::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+struct NetworkManager::Impl {
+  ManagerConfig cfg;
+  std::mutex mu;
+  Netlink nl;
+  Ipam ipam;
+  std::map<std::string, Network> nets;  // by id
+  std::map<std::string, Endpoint> eps;  // by "<network id>/<container id>"
+
+  Impl(ManagerConfig c, Netlink n) : cfg(std::move(c)), nl(std::move(n)), ipam(cfg.state_dir + "/ipam") {}
+
+  std::string net_path(const std::string& id) const { return cfg.state_dir + "/networks/" + id + ".json"; }
+  std::string ep_path(const std::string& key) const {
+    std::string k = key;
+    std::replace(k.begin(), k.end(), '/', '_');
+    return cfg.state_dir + "/endpoints/" + k + ".json";
+  }
+  Status save_net(const Network& n) { return atomic_write_file(net_path(n.id), network_json(n).dump(1), 0600); }
+  Status save_ep(const Endpoint& e) {
+    return atomic_write_file(ep_path(e.network_id + "/" + e.container_id), endpoint_json(e).dump(1), 0600);
+  }
+
+  Network* find(const std::string& id_or_name) {
+    if (auto it = nets.find(id_or_name); it != nets.end()) return &it->second;
+    for (auto& [id, n] : nets)
+      if (n.name == id_or_name) return &n;
+    Network* hit = nullptr;
+    for (auto& [id, n] : nets) {
+      if (id_or_name.size() >= 3 && id.rfind(id_or_name, 0) == 0) {
+        if (hit) return nullptr;  // ambiguous
+        hit = &n;
+      }
+    }
+    return hit;
+  }
+
+  std::vector<FirewallNetwork> fw_nets() const {
+    std::vector<FirewallNetwork> out;
+    for (const auto& [id, n] : nets) {
+      if (n.driver != "bridge") continue;
+      FirewallNetwork f;
+      f.bridge = n.interface;
+      for (const auto& s : n.subnets) f.subnets.push_back(s.subnet);
+      f.internal = n.internal;
+      f.masquerade = n.masquerade;
+      out.push_back(std::move(f));
+    }
+    return out;
+  }
+
+  // Subnets already used on this host: our networks and every address on host links.
+  std::vector<IpPrefix> in_use() {
+    std::vector<IpPrefix> out;
+    for (const auto& [id, n] : nets)
+      for (const auto& s : n.subnets) out.push_back(s.subnet);
+    if (auto links = nl.list_links()) {
+      for (const auto& l : *links) {
+        if (auto addrs = nl.addresses(l.name))
+          for (const auto& a : *addrs)
+            if (!(a.addr.is_v4() && a.addr.bytes[0] == 127) && !(a.addr.is_v6() && a.addr.bytes[0] == 0xfe))
+              out.push_back(a.network());
+      }
+    }
+    return out;
+  }
+
+  // Bridge exists, has the gateway addresses, is up; sysctls set.
+  Status ensure_bridge(const Network& n) {
+    if (!nl.link_exists(n.interface)) TRY(nl.create_bridge(n.interface, n.mtu));
+    auto have = TRY(nl.addresses(n.interface));
+    for (const auto& s : n.subnets) {
+      IpPrefix gw{s.gateway, s.subnet.len};
+      if (std::find(have.begin(), have.end(), gw) == have.end())
+        TRY(nl.add_address(n.interface, gw));
+    }
+    TRY(nl.set_up(n.interface, true));
+    // 127.0.0.1:PORT -> container needs routing of loopback sources out of the bridge.
+    TRYC(write_sysctl("net/ipv4/conf/" + n.interface + "/route_localnet", "1"), "route_localnet");
+    if (cfg.ip_forward) {
+      TRYC(write_sysctl("net/ipv4/ip_forward", "1"), "ip_forward");
+      if (n.enable_ipv6) (void)write_sysctl("net/ipv6/conf/all/forwarding", "1");
+    }
+    return ok();
+  }
+
+  Result<std::vector<PortMapping>> resolve_ports(const std::vector<PortSpec>& specs, const Endpoint& e) {
+    std::vector<PortMapping> out;
+    auto taken = [&](const PortMapping& m) {
+      for (const auto& [k, ep] : eps)
+        for (const auto& p : ep.ports)
+          if (ports_clash(p, m)) return true;
+      for (const auto& p : out)
+        if (ports_clash(p, m)) return true;
+      return false;
+    };
+    for (const auto& s : specs) {
+      std::uint16_t cend = s.container_port_end ? s.container_port_end : s.container_port_start;
+      std::uint16_t hend = s.host_port_end ? s.host_port_end : s.host_port_start;
+      int ccount = cend - s.container_port_start + 1;
+      int hcount = s.host_port_start ? hend - s.host_port_start + 1 : 0;
+      if (hcount > 1 && ccount > 1 && hcount != ccount)
+        return fail(Errc::InvalidArgument, "host and container port ranges differ in size");
+      std::vector<IpAddr> targets;
+      bool want_v4 = !s.host_ip.valid() || s.host_ip.is_v4();
+      bool want_v6 = !s.host_ip.valid() || s.host_ip.is_v6();
+      for (int c = 0; c < ccount; ++c) {
+        std::uint16_t cport = static_cast<std::uint16_t>(s.container_port_start + c);
+        // Candidate host ports for this container port.
+        std::vector<std::uint16_t> cands;
+        if (hcount == 0) {
+          for (int p = cfg.ephemeral_first; p <= cfg.ephemeral_last; ++p) cands.push_back(static_cast<std::uint16_t>(p));
+        } else if (hcount == ccount) {
+          cands.push_back(static_cast<std::uint16_t>(s.host_port_start + c));
+        } else {
+          for (int p = s.host_port_start; p <= hend; ++p) cands.push_back(static_cast<std::uint16_t>(p));
+        }
+        bool done = false;
+        for (auto hp : cands) {
+          std::vector<PortMapping> ms;
+          if (want_v4 && e.ipv4) ms.push_back({s.proto, s.host_ip.valid() ? s.host_ip : IpAddr{}, hp, e.ipv4->addr, cport});
+          if (want_v6 && e.ipv6) ms.push_back({s.proto, s.host_ip.valid() ? s.host_ip : IpAddr{}, hp, e.ipv6->addr, cport});
+          if (ms.empty()) return fail(Errc::InvalidArgument, "no container address of the host IP's family to publish to");
+          bool ok_all = std::none_of(ms.begin(), ms.end(), taken);
+          if (ok_all && !host_port_free(s.proto, ms[0].host_ip.valid() ? ms[0].host_ip : IpAddr::v4(0), hp)) ok_all = false;
+          if (!ok_all) {
+            if (cands.size() == 1)
+              return fail(Errc::Conflict, "Bind for " + (s.host_ip.valid() ? s.host_ip.str() : "0.0.0.0") +
+                                              ":" + std::to_string(hp) + " failed: port is already allocated");
+            continue;
+          }
+          out.insert(out.end(), ms.begin(), ms.end());
+          done = true;
+          break;
+        }
+        if (!done) return fail(Errc::Unavailable, "no free host port for container port " + std::to_string(cport));
+      }
+    }
+    return out;
+  }
+};
+
+Result<std::unique_ptr<NetworkManager>> NetworkManager::open(ManagerConfig cfg) {
+  if (cfg.state_dir.empty()) return fail(Errc::InvalidArgument, "network state dir not set");
+  if (cfg.pools_v6.empty()) cfg.pools_v6 = default_pools_v6(cfg.state_dir);
+  TRY(mkdir_all(cfg.state_dir + "/networks", 0700));
+  TRY(mkdir_all(cfg.state_dir + "/endpoints", 0700));
+  TRY(mkdir_all(cfg.state_dir + "/ipam", 0700));
+  std::unique_ptr<NetworkManager> m(new NetworkManager());
+  auto nl = TRY(Netlink::open());
+  m->impl_ = std::make_unique<Impl>(cfg, std::move(nl));
+  m->fw_ = TRY(Firewall::open(cfg.firewall));
+  Impl& d = *m->impl_;
+
+  // Restore networks and endpoints.
+  for (const char* kind : {"networks", "endpoints"}) {
+    auto dir = cfg.state_dir + "/" + kind;
+    std::vector<std::string> files;
+    if (DIR* dp = ::opendir(dir.c_str())) {
+      while (auto* de = ::readdir(dp)) {
+        std::string f = de->d_name;
+        if (f.size() > 5 && f.ends_with(".json")) files.push_back(dir + "/" + f);
+      }
+      ::closedir(dp);
+    }
+    for (const auto& f : files) {
+      auto text = read_file(f);
+      if (!text) continue;
+      try {
+        json j = json::parse(*text);
+        if (std::string(kind) == "networks") {
+          auto n = network_from(j);
+          if (n) d.nets[n->id] = *n;
+        } else {
+          auto e = endpoint_from(j);
+          if (e) d.eps[e->network_id + "/" + e->container_id] = *e;
+        }
+      } catch (const std::exception& ex) {
+        log::warn("network: ignoring corrupt state file {}: {}", f, ex.what());
+      }
+    }
+  }
+  for (auto& [id, n] : d.nets)
+    if (n.driver == "bridge") TRYC(d.ensure_bridge(n), "restore network " + n.name);
+  TRY(m->fw_->sync_networks(d.fw_nets()));
+  for (auto& [k, e] : d.eps) {
+    // Live restore: re-assert the published ports (an existing element is fine).
+    if (!e.ports.empty()) TRY(m->fw_->run(nft_port_elements(m->fw_->config(), "add", e.ports)));
+  }
+  bool have_default = false;
+  for (auto& [id, n] : d.nets) have_default |= n.name == "bridge";
+  if (cfg.create_default_network && !have_default) {
+    NetworkSpec s;
+    s.name = "bridge";
+    s.options["com.docker.network.bridge.name"] = cfg.default_bridge;
+    s.options["com.docker.network.bridge.default_bridge"] = "true";
+    if (cfg.default_bridge_ip) s.ipv4.push_back({cfg.default_bridge_ip->network(), cfg.default_bridge_ip->addr, {}});
+    TRYC(m->create_network(std::move(s)), "create default bridge network");
+  }
+  return m;
+}
+
+NetworkManager::~NetworkManager() = default;
+
+Result<Network> NetworkManager::create_network(NetworkSpec spec) {
+  std::lock_guard lk(impl_->mu);
+  Impl& d = *impl_;
+  if (spec.name.empty()) return fail(Errc::InvalidArgument, "network name is empty");
+  for (const auto& [id, n] : d.nets)
+    if (n.name == spec.name) return fail(Errc::Conflict, "network with name " + spec.name + " already exists");
+  if (spec.driver != "bridge" && spec.driver != "macvlan" && spec.driver != "ipvlan")
+    return fail(Errc::NotFound, "plugin \"" + spec.driver + "\" not found");
+
+  Network n;
+  n.id = random_hex(64);
+  n.name = spec.name;
+  n.driver = spec.driver;
+  n.enable_ipv6 = spec.enable_ipv6 || !spec.ipv6.empty();
+  n.internal = spec.internal;
+  n.options = spec.options;
+  n.labels = spec.labels;
+  n.created = now_rfc3339();
+  n.mtu = d.cfg.mtu;
+  if (auto it = spec.options.find("com.docker.network.driver.mtu"); it != spec.options.end()) {
+    auto v = parse_uint(it->second);
+    if (!v || *v < 68 || *v > 65535) return fail(Errc::InvalidArgument, "invalid mtu " + it->second);
+    n.mtu = static_cast<int>(*v);
+  }
+  if (auto it = spec.options.find("com.docker.network.bridge.enable_ip_masquerade"); it != spec.options.end())
+    n.masquerade = it->second != "false";
+
+  if (n.driver == "bridge") {
+    auto it = spec.options.find("com.docker.network.bridge.name");
+    n.interface = it != spec.options.end() ? it->second : d.cfg.bridge_prefix + n.id.substr(0, 12);
+    if (n.interface.size() >= 16) return fail(Errc::InvalidArgument, "bridge name too long: " + n.interface);
+    for (const auto& [id, o] : d.nets)
+      if (o.driver == "bridge" && o.interface == n.interface)
+        return fail(Errc::Conflict, "bridge " + n.interface + " is used by network " + o.name);
+  } else {
+    auto it = spec.options.find("parent");
+    if (it == spec.options.end() || it->second.empty())
+      return fail(Errc::InvalidArgument, n.driver + " networks need -o parent=<interface>");
+    n.interface = it->second;
+    if (!d.nl.link_exists(n.interface)) return fail(Errc::NotFound, "parent interface " + n.interface + " not found");
+    if (n.driver == "ipvlan") {
+      // Probe the kernel once, with a throwaway link.
+      std::string probe = "ipvl" + random_hex(6);
+      auto st = d.nl.create_ipvlan(probe, n.interface, IpvlanMode::L2);
+      if (!st) return fail(std::move(st).error());
+      (void)d.nl.delete_link(probe);
+    }
+  }
+
+  // Subnets.
+  auto used = d.in_use();
+  std::vector<SubnetConfig> subnets = spec.ipv4;
+  if (subnets.empty()) {
+    IpPrefix sn = TRY(pick_subnet(d.cfg.pools_v4, used));
+    subnets.push_back({sn, {}, {}});
+  }
+  if (n.enable_ipv6) {
+    if (spec.ipv6.empty()) {
+      IpPrefix sn = TRY(pick_subnet(d.cfg.pools_v6, used));
+      subnets.push_back({sn, {}, {}});
+    } else {
+      subnets.insert(subnets.end(), spec.ipv6.begin(), spec.ipv6.end());
+    }
+  }
+  for (const auto& s : subnets) {
+    for (const auto& [id, o] : d.nets)
+      for (const auto& os : o.subnets)
+        if (os.subnet.overlaps(s.subnet) && n.driver == "bridge")
+          return fail(Errc::Conflict, "Pool overlaps with other one on this address space");
+  }
+  n.subnets = TRY(d.ipam.create_network(n.id, subnets));
+  auto undo_ipam = defer([&] { (void)d.ipam.delete_network(n.id); });
+
+  std::optional<LinkGuard> bridge_guard;
+  if (n.driver == "bridge") {
+    bool existed = d.nl.link_exists(n.interface);
+    TRYC(d.ensure_bridge(n), "network " + n.name);
+    if (!existed) bridge_guard.emplace(&d.nl, n.interface);
+  }
+  d.nets[n.id] = n;
+  auto undo_map = defer([&] { d.nets.erase(n.id); });
+  if (n.driver == "bridge") TRY(fw_->sync_networks(d.fw_nets()));
+  TRY(d.save_net(n));
+  undo_map.cancel();
+  undo_ipam.cancel();
+  if (bridge_guard) bridge_guard->release();
+  log::info("network: created {} ({} {})", n.name, n.driver, n.interface);
+  return n;
+}
+
+Status NetworkManager::delete_network(const std::string& id_or_name) {
+  std::lock_guard lk(impl_->mu);
+  Impl& d = *impl_;
+  Network* n = d.find(id_or_name);
+  if (!n) return fail(Errc::NotFound, "network " + id_or_name + " not found");
+  for (const auto& [k, e] : d.eps)
+    if (e.network_id == n->id)
+      return fail(Errc::Conflict, "error while removing network: network " + n->name + " id " + n->id +
+                                      " has active endpoints");
+  Network copy = *n;
+  d.nets.erase(copy.id);
+  if (copy.driver == "bridge") {
+    TRY(fw_->sync_networks(d.fw_nets()));
+    auto st = d.nl.delete_link(copy.interface);
+    if (!st && !st.error().is(Errc::NotFound)) return st;
+  }
+  TRY(d.ipam.delete_network(copy.id));
+  if (::unlink(d.net_path(copy.id).c_str()) != 0 && errno != ENOENT) return fail_errno("unlink", d.net_path(copy.id));
+  log::info("network: deleted {}", copy.name);
+  return ok();
+}
+
+Result<Network> NetworkManager::network(const std::string& id_or_name) {
+  std::lock_guard lk(impl_->mu);
+  Network* n = impl_->find(id_or_name);
+  if (!n) return fail(Errc::NotFound, "network " + id_or_name + " not found");
+  return *n;
+}
+
+std::vector<Network> NetworkManager::networks() {
+  std::lock_guard lk(impl_->mu);
+  std::vector<Network> out;
+  for (const auto& [id, n] : impl_->nets) out.push_back(n);
+  return out;
+}
+
+std::vector<Endpoint> NetworkManager::endpoints(const std::string& network_id) {
+  std::lock_guard lk(impl_->mu);
+  std::vector<Endpoint> out;
+  for (const auto& [k, e] : impl_->eps)
+    if (network_id.empty() || e.network_id == network_id) out.push_back(e);
+  return out;
+}
+
+Result<Endpoint> NetworkManager::connect(const std::string& network, EndpointSpec spec) {
+  std::lock_guard lk(impl_->mu);
+  Impl& d = *impl_;
+  Network* np = d.find(network);
+  if (!np) return fail(Errc::NotFound, "network " + network + " not found");
+  const Network n = *np;
+  if (spec.container_id.empty()) return fail(Errc::InvalidArgument, "container id is empty");
+  std::string key = n.id + "/" + spec.container_id;
+  if (d.eps.count(key))
+    return fail(Errc::Conflict, "endpoint with name " + spec.container_id + " already exists in network " + n.name);
+  UniqueFd ns = TRY(open_netns(spec.netns_path, spec.pid));
+  if (spec.ifname.empty()) spec.ifname = "eth0";
+
+  Endpoint e;
+  e.network_id = n.id;
+  e.container_id = spec.container_id;
+  e.ifname = spec.ifname;
+  e.aliases = spec.aliases;
+
+  // Addresses (released again on any failure below).
+  auto release = defer([&] { (void)d.ipam.release_owner(n.id, spec.container_id); });
+  for (const auto& s : n.subnets) {
+    bool v4 = s.subnet.addr.is_v4();
+    if (v4 && e.ipv4) continue;
+    if (!v4 && e.ipv6) continue;
+    const IpAddr& want = v4 ? spec.ipv4 : spec.ipv6;
+    if (want.valid() && !s.subnet.contains(want)) continue;
+    auto addr = d.ipam.allocate(n.id, s.subnet.addr.family, spec.container_id, want);
+    if (!addr) {
+      if (addr.error().is(Errc::Unavailable) || addr.error().is(Errc::NotFound)) continue;
+      return fail(std::move(addr).error());
+    }
+    IpPrefix p{*addr, s.subnet.len};
+    if (v4) {
+      e.ipv4 = p;
+      e.gateway4 = s.gateway;
+    } else {
+      e.ipv6 = p;
+      e.gateway6 = s.gateway;
+    }
+  }
+  if (spec.ipv4.valid() && (!e.ipv4 || e.ipv4->addr != spec.ipv4))
+    return fail(Errc::InvalidArgument, "requested address " + spec.ipv4.str() + " is not in the network's subnets");
+  if (spec.ipv6.valid() && (!e.ipv6 || e.ipv6->addr != spec.ipv6))
+    return fail(Errc::InvalidArgument, "requested address " + spec.ipv6.str() + " is not in the network's subnets");
+  e.mac = spec.mac ? *spec.mac : (e.ipv4 ? mac_from_ip(e.ipv4->addr) : mac_from_ip(IpAddr::v4(std::rand())));
+  if (!spec.mac && n.driver != "bridge") {
+    // macvlan/ipvlan share the parent's segment: avoid Docker's predictable MACs colliding with
+    // another host's containers by randomising the low bytes.
+    auto rnd = random_hex(8);
+    for (int i = 0; i < 4; ++i) e.mac[2 + i] = static_cast<std::uint8_t>(std::stoi(rnd.substr(2 * i, 2), nullptr, 16));
+  }
+
+  // Links.
+  std::string tmp = d.cfg.veth_prefix + random_hex(7);
+  std::optional<LinkGuard> host_guard;
+  if (n.driver == "bridge") {
+    e.host_ifname = tmp;
+    std::string peer = d.cfg.veth_prefix + "p" + random_hex(6);
+    TRYC(d.nl.create_veth(e.host_ifname, peer, n.mtu, ns.get()), "connect to " + n.name);
+    host_guard.emplace(&d.nl, e.host_ifname);
+    TRY(d.nl.set_master(e.host_ifname, n.interface));
+    (void)d.nl.set_hairpin(e.host_ifname, true);
+    TRY(d.nl.set_up(e.host_ifname, true));
+    tmp = peer;
+  } else if (n.driver == "macvlan") {
+    MacvlanMode mode = MacvlanMode::Bridge;
+    if (auto it = n.options.find("macvlan_mode"); it != n.options.end()) {
+      if (it->second == "private") mode = MacvlanMode::Private;
+      else if (it->second == "vepa") mode = MacvlanMode::Vepa;
+      else if (it->second == "passthru") mode = MacvlanMode::Passthru;
+    }
+    TRYC(d.nl.create_macvlan(tmp, n.interface, mode, ns.get()), "connect to " + n.name);
+  } else {
+    IpvlanMode mode = IpvlanMode::L2;
+    if (auto it = n.options.find("ipvlan_mode"); it != n.options.end() && it->second == "l3") mode = IpvlanMode::L3;
+    TRYC(d.nl.create_ipvlan(tmp, n.interface, mode, ns.get()), "connect to " + n.name);
+  }
+
+  // Inside the container's netns.
+  {
+    auto cnl = TRY(Netlink::open_in(ns.get()));
+    auto drop_inner = defer([&] { (void)cnl.delete_link(tmp); (void)cnl.delete_link(spec.ifname); });
+    TRY(cnl.rename(tmp, spec.ifname));
+    if (n.driver != "ipvlan") TRY(cnl.set_mac(spec.ifname, e.mac));
+    if (n.mtu > 0) (void)cnl.set_mtu(spec.ifname, n.mtu);
+    if (e.ipv4) TRY(cnl.add_address(spec.ifname, *e.ipv4));
+    if (e.ipv6) TRY(cnl.add_address(spec.ifname, *e.ipv6));
+    TRY(cnl.set_up(spec.ifname, true));
+    (void)cnl.set_up("lo", true);
+    if (!n.internal) {
+      // The first network with a gateway provides the default route; later ones find it taken.
+      if (e.ipv4) {
+        auto st = cnl.add_route(IpPrefix{IpAddr::v4(0), 0}, e.gateway4, spec.ifname);
+        if (!st && !st.error().is(Errc::AlreadyExists)) return fail(std::move(st).error());
+      }
+      if (e.ipv6) {
+        IpAddr any6;
+        any6.family = AF_INET6;
+        auto st = cnl.add_route(IpPrefix{any6, 0}, e.gateway6, spec.ifname);
+        if (!st && !st.error().is(Errc::AlreadyExists)) return fail(std::move(st).error());
+      }
+    }
+    drop_inner.cancel();
+  }
+
+  // Published ports.
+  std::optional<PortMappingGuard> port_guard;
+  if (!spec.ports.empty()) {
+    if (n.driver != "bridge") return fail(Errc::InvalidArgument, "ports can only be published on bridge networks");
+    if (n.internal) return fail(Errc::InvalidArgument, "ports cannot be published on internal network " + n.name);
+    e.ports = TRY(d.resolve_ports(spec.ports, e));
+    TRY(fw_->add_ports(e.ports));
+    port_guard.emplace(fw_.get(), e.ports);
+  }
+
+  TRY(d.save_ep(e));
+  d.eps[key] = e;
+  if (port_guard) port_guard->release();
+  if (host_guard) host_guard->release();
+  release.cancel();
+  log::info("network: connected {} to {} ({})", spec.container_id.substr(0, 12), n.name,
+            e.ipv4 ? e.ipv4->str() : std::string("-"));
+  return e;
+}
+
+Status NetworkManager::disconnect(const std::string& network, const std::string& container_id) {
+  std::lock_guard lk(impl_->mu);
+  Impl& d = *impl_;
+  Network* n = d.find(network);
+  if (!n) return fail(Errc::NotFound, "network " + network + " not found");
+  std::string key = n->id + "/" + container_id;
+  auto it = d.eps.find(key);
+  if (it == d.eps.end())
+    return fail(Errc::NotFound, "container " + container_id + " is not connected to network " + n->name);
+  Endpoint e = it->second;
+  TRY(fw_->remove_ports(e.ports));
+  if (!e.host_ifname.empty()) {
+    // Deleting the host end removes the pair; it is already gone if the netns died.
+    auto st = d.nl.delete_link(e.host_ifname);
+    if (!st && !st.error().is(Errc::NotFound)) return st;
+  }
+  // macvlan/ipvlan links live only in the container netns and vanish with it; a disconnect of
+  // a running container has to remove it there (the daemon passes no netns here, so it stays
+  // until the container stops — documented gap).
+  TRY(d.ipam.release_owner(n->id, container_id));
+  if (::unlink(d.ep_path(key).c_str()) != 0 && errno != ENOENT) return fail_errno("unlink", d.ep_path(key));
+  d.eps.erase(key);
+  return ok();
+}
+
+Status NetworkManager::disconnect_all(const std::string& container_id) {
+  std::vector<std::string> nets;
+  {
+    std::lock_guard lk(impl_->mu);
+    for (const auto& [k, e] : impl_->eps)
+      if (e.container_id == container_id) nets.push_back(e.network_id);
+  }
+  Status first = ok();
+  for (const auto& n : nets) {
+    auto st = disconnect(n, container_id);
+    if (!st && first) first = st;
+  }
+  return first;
+}
+
+Status NetworkManager::destroy_all() {
+  std::vector<std::pair<std::string, std::string>> eps;
+  std::vector<std::string> nets;
+  {
+    std::lock_guard lk(impl_->mu);
+    for (const auto& [k, e] : impl_->eps) eps.emplace_back(e.network_id, e.container_id);
+    for (const auto& [id, n] : impl_->nets) nets.push_back(id);
+  }
+  Status first = ok();
+  auto keep = [&](Status st) {
+    if (!st && first) first = st;
+  };
+  for (const auto& [n, c] : eps) keep(disconnect(n, c));
+  for (const auto& n : nets) keep(delete_network(n));
+  keep(fw_->destroy());
+  return first;
+}
+
+}  // namespace berth::net
