@@ -185,6 +185,31 @@ Result<std::unique_ptr<Writer>> Store::writer(const std::string& ref, DigestAlgo
   return w;
 }
 
+Result<Digest> Store::adopt_file(const std::string& path, const std::optional<Digest>& expected) {
+  Digest d = TRY(digest_file(path, expected ? expected->algo() : DigestAlgo::Sha256));
+  if (expected && *expected != d)
+    return fail(Errc::DataLoss, fmt::format("unexpected digest {}, expected {}", d.str(), expected->str()));
+  if (exists(d)) return d;
+  std::string target = blob_path(d);
+  if (::link(path.c_str(), target.c_str()) != 0) {
+    if (errno == EEXIST) return d;
+    if (errno != EXDEV) return fail_errno("link", path);
+    auto fd = TRY(open_file(path, O_RDONLY));
+    auto w = TRY(writer("adopt-" + random_hex(16), d.algo()));
+    std::vector<char> buf(1 << 20);
+    for (;;) {
+      ssize_t k = ::read(fd.get(), buf.data(), buf.size());
+      if (k < 0) return fail_errno("read", path);
+      if (k == 0) break;
+      TRY(w->write(buf.data(), static_cast<std::size_t>(k)));
+    }
+    return w->commit(d);
+  }
+  ::chmod(target.c_str(), 0444);
+  (void)fsync_dir(dirname(target));
+  return d;
+}
+
 Status Store::remove(const Digest& d) {
   if (::unlink(blob_path(d).c_str()) != 0 && errno != ENOENT) return fail_errno("remove", d.str());
   return ok();

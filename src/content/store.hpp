@@ -68,6 +68,9 @@ class Store {
   // Opens (or resumes) the ingest named `ref` (e.g. the expected digest's string).
   Result<std::unique_ptr<Writer>> writer(const std::string& ref,
                                          DigestAlgo algo = DigestAlgo::Sha256);
+  // Hard-links (or, across filesystems, copies) an existing file into the store after hashing
+  // it; fails without touching the store when `expected` does not match.
+  Result<Digest> adopt_file(const std::string& path, const std::optional<Digest>& expected = std::nullopt);
   Status remove(const Digest& d);
   Result<std::vector<Digest>> list() const;
 

@@ -150,8 +150,9 @@ Status compare(int ufd, int lfd, const std::string& rel, std::vector<Change>& ou
 }  // namespace
 
 bool valid_layer_id(const std::string& id) {
-  return !id.empty() && id != "." && id != ".." && id.find('/') == std::string::npos &&
-         id.size() < 200;
+  // "l", "tmp", "dir", "meta" are the drivers' own directories.
+  return !id.empty() && id != "." && id != ".." && id != "l" && id != "tmp" && id != "dir" &&
+         id != "meta" && id.find('/') == std::string::npos && id.size() < 200;
 }
 
 Status copy_tree(const std::string& src, const std::string& dst) {

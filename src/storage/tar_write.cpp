@@ -74,6 +74,44 @@ class Writer {
     return ok();
   }
 
+  // Union of overlay layers (top first): the merged view, without mounting.
+  Status walk_merged(const std::vector<int>& fds, const std::string& rel) {
+    std::map<std::string, std::size_t> first;  // name -> index of the top-most layer having it
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+      DIR* dir = ::fdopendir(::dup(fds[i]));
+      if (!dir) return fail_errno("opendir", rel);
+      while (auto* de = ::readdir(dir)) {
+        std::string n = de->d_name;
+        if (n != "." && n != "..") first.emplace(n, i);
+      }
+      ::closedir(dir);
+    }
+    for (auto& [n, i] : first) {
+      std::string r = rel.empty() ? n : rel + "/" + n;
+      struct stat st {};
+      if (::fstatat(fds[i], n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return fail_errno("stat", r);
+      if (S_ISCHR(st.st_mode) && st.st_rdev == 0) continue;  // whiteout
+      TRY(emit(fds[i], n, r, st));
+      if (!S_ISDIR(st.st_mode)) continue;
+      std::vector<UniqueFd> subs;
+      std::vector<int> sub_fds;
+      for (std::size_t k = i; k < fds.size(); ++k) {
+        struct stat ks {};
+        if (::fstatat(fds[k], n.c_str(), &ks, AT_SYMLINK_NOFOLLOW) != 0) continue;
+        if (!S_ISDIR(ks.st_mode)) break;  // a file or whiteout hides everything below
+        UniqueFd sub(::openat(fds[k], n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!sub) return fail_errno("open", r);
+        sub_fds.push_back(sub.get());
+        char v[4] = {};
+        bool opaque = ::fgetxattr(sub.get(), "trusted.overlay.opaque", v, sizeof v) == 1 && v[0] == 'y';
+        subs.push_back(std::move(sub));
+        if (opaque) break;
+      }
+      TRY(walk_merged(sub_fds, r));
+    }
+    return ok();
+  }
+
   Status emit_deleted() {
     struct stat st {};
     st.st_mode = S_IFREG | 0644;
@@ -176,6 +214,29 @@ class Writer {
 };
 
 }  // namespace
+
+Status write_merged_tar(const std::vector<std::string>& dirs, int out_fd) {
+  std::vector<UniqueFd> fds;
+  std::vector<int> raw;
+  for (auto& d : dirs) {
+    UniqueFd fd(::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) return fail_errno("open", d);
+    raw.push_back(fd.get());
+    fds.push_back(std::move(fd));
+  }
+  struct archive* a = archive_write_new();
+  auto free_a = defer([&] { archive_write_free(a); });
+  archive_write_set_format_pax_restricted(a);
+  archive_write_set_bytes_per_block(a, 0);
+  if (archive_write_open_fd(a, out_fd) != ARCHIVE_OK)
+    return fail(Errc::Internal, fmt::format("tar: {}", archive_error_string(a)));
+  TarWriteOptions opts;
+  Writer w(a, opts);
+  TRY(w.walk_merged(raw, ""));
+  if (archive_write_close(a) != ARCHIVE_OK)
+    return fail(Errc::Internal, fmt::format("tar: {}", archive_error_string(a)));
+  return ok();
+}
 
 Status write_tar(const std::string& dir, int out_fd, const TarWriteOptions& opts) {
   UniqueFd root(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

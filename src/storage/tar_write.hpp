@@ -27,4 +27,8 @@ struct TarWriteOptions {
 // Writes the tree under `dir` as a tar to `out_fd`, names sorted, hardlinks preserved.
 Status write_tar(const std::string& dir, int out_fd, const TarWriteOptions& opts = {});
 
+// Writes the merged view of overlay layer dirs (top first: whiteouts and opaque dirs hide
+// lower content) as one tar, without mounting.
+Status write_merged_tar(const std::vector<std::string>& dirs, int out_fd);
+
 }  // namespace berth::storage
