@@ -425,7 +425,8 @@ RResult<ManifestData> Storage::get_manifest(const std::string& repo, const std::
 }
 
 RResult<PutManifestResult> Storage::put_manifest(const std::string& repo, const std::string& reference,
-                                                 const std::string& content_type, std::string content) {
+                                                 const std::string& content_type, std::string content,
+                                                 bool verify_refs) {
   RTRY(check_writable());
   if (content.size() > opts_.max_manifest_bytes)
     return rfail(Code::ManifestTooLarge, "manifest exceeds " + std::to_string(opts_.max_manifest_bytes) + " bytes");
@@ -452,7 +453,7 @@ RResult<PutManifestResult> Storage::put_manifest(const std::string& repo, const 
                  "{\"expected\":\"" + by_digest->str() + "\",\"actual\":\"" + d.str() + "\"}");
 
   std::shared_lock g(gc_mu_);
-  for (std::size_t i = 0; i < refs.blobs.size(); ++i) {
+  for (std::size_t i = 0; i < refs.blobs.size() && verify_refs; ++i) {
     if (refs.blob_optional[i]) continue;
     if (!stat_blob(repo, refs.blobs[i]))
       return rfail(Code::ManifestBlobUnknown, "blob unknown to registry",
@@ -460,6 +461,7 @@ RResult<PutManifestResult> Storage::put_manifest(const std::string& repo, const 
     touch_blob(refs.blobs[i]);
   }
   for (auto& m : refs.manifests) {
+    if (!verify_refs) break;
     std::string link = repo_dir(repo) + "/_manifests/" + std::string(m.algo_name()) + "/" + m.hex();
     if (::access(link.c_str(), F_OK) != 0)
       return rfail(Code::ManifestBlobUnknown, "manifest unknown to registry", "{\"digest\":\"" + m.str() + "\"}");

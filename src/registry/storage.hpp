@@ -126,7 +126,8 @@ class Storage {
   // ---- manifests ----
   // reference: tag or digest. content_type: the request's Content-Type (may be empty).
   RResult<PutManifestResult> put_manifest(const std::string& repo, const std::string& reference,
-                                          const std::string& content_type, std::string content);
+                                          const std::string& content_type, std::string content,
+                                          bool verify_refs = true);
   RResult<ManifestData> get_manifest(const std::string& repo, const std::string& reference) const;
   // Digest + media type + size without reading the content again (HEAD).
   RResult<ManifestData> resolve_manifest(const std::string& repo, const std::string& reference,

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: Apache-2.0
+// Pull-through cache ("proxy" mode): content missing locally is fetched from an upstream
+// registry (libcurl), verified by digest, stored, then served. Tags are re-resolved upstream
+// after tag_ttl; when the upstream is unreachable the cached tag is served. Upstream auth:
+// Basic, or the Bearer token dance (WWW-Authenticate realm/service/scope) with the configured
+// username/password (anonymous when none). Pushes to a mirror are refused by the API.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "registry/storage.hpp"
+
+namespace berth::registry {
+
+struct MirrorOptions {
+  std::string remote_url;  // "https://registry-1.docker.io" or "http://127.0.0.1:5001"
+  std::string username, password;
+  std::chrono::seconds tag_ttl{60};
+  std::string ca_file;  // optional extra trust
+};
+
+class Mirror {
+ public:
+  explicit Mirror(MirrorOptions o);
+  ~Mirror();
+  RResult<void> ensure_manifest(Storage& s, const std::string& name, const std::string& ref);
+  RResult<void> ensure_blob(Storage& s, const std::string& name, const Digest& d);
+  RResult<std::vector<std::string>> list_tags(const std::string& name);
+
+ private:
+  struct Fetched {
+    long status = 0;
+    std::string body;
+    std::string content_type;
+    std::string www_authenticate;
+  };
+  // GET path; body into `body` or, if sink_fd >= 0, into that file. Handles upstream auth.
+  RResult<Fetched> get(const std::string& path, const std::string& scope, const std::string& accept, int sink_fd);
+  RResult<Fetched> get_once(const std::string& path, const std::string& accept, int sink_fd,
+                            const std::string& authorization);
+  RResult<std::string> fetch_token(const std::string& challenge, const std::string& scope);
+
+  MirrorOptions o_;
+  std::mutex mu_;
+  std::map<std::string, std::string> tokens_;  // scope -> "Bearer x"
+  std::map<std::string, std::chrono::steady_clock::time_point> tag_checked_;  // name:tag
+};
+
+}  // namespace berth::registry
