@@ -109,14 +109,29 @@ class Extractor {
   }
 
  private:
+  // Parent directories are resolved once and cached (tars list siblings together); the cache
+  // is dropped whenever the tree changes shape (removal, symlink), so a resolution never goes
+  // stale.
   Result<UniqueFd> parent_fd(const std::string& d) {
-    if (d.empty()) {
-      int fd = ::openat(root_.get(), ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-      if (fd < 0) return fail_errno("open", dir_);
+    if (d == cached_dir_ && cached_fd_) {
+      int fd = ::fcntl(cached_fd_.get(), F_DUPFD_CLOEXEC, 0);
+      if (fd < 0) return fail_errno("dup");
       return UniqueFd(fd);
     }
-    auto fd = TRYC(mkdir_all_in_root(root_, d, 0755), fmt::format("create parent of {}", d));
+    UniqueFd fd;
+    if (d.empty()) {
+      fd.reset(::openat(root_.get(), ".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+      if (!fd) return fail_errno("open", dir_);
+    } else {
+      fd = TRYC(mkdir_all_in_root(root_, d, 0755), fmt::format("create parent of {}", d));
+    }
+    cached_fd_.reset(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 0));
+    cached_dir_ = d;
     return fd;
+  }
+  void drop_cache() {
+    cached_fd_.reset();
+    cached_dir_.clear();
   }
 
   Status entry(struct archive* a, struct archive_entry* e) {
@@ -137,6 +152,7 @@ class Extractor {
 
     // Whiteouts.
     if (base.starts_with(kWhPrefix)) {
+      drop_cache();
       UniqueFd pfd = TRY(parent_fd(d));
       if (base == kWhOpaque) {
         if (opts_.whiteouts == WhiteoutMode::Overlay) {
@@ -175,7 +191,10 @@ class Extractor {
     // Replace whatever is there, except a directory by a directory.
     struct stat st {};
     bool exists = ::fstatat(bfd, b, &st, AT_SYMLINK_NOFOLLOW) == 0;
-    if (exists && !(type == AE_IFDIR && S_ISDIR(st.st_mode) && !hl)) TRY(remove_at(bfd, base));
+    if (exists && !(type == AE_IFDIR && S_ISDIR(st.st_mode) && !hl)) {
+      if (S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode)) drop_cache();
+      TRY(remove_at(bfd, base));
+    }
 
     if (hl && *hl) {
       std::string tgt = TRY(confine_name(hl));
@@ -218,6 +237,7 @@ class Extractor {
       case AE_IFLNK: {
         const char* target = archive_entry_symlink(e);
         if (!target) return fail(Errc::InvalidArgument, fmt::format("symlink {} without target", name));
+        drop_cache();
         if (::symlinkat(target, bfd, b) != 0) return fail_errno("symlink", name);
         TRY(set_owner(bfd, b, e));
         struct timespec ts[2] = {{archive_entry_mtime(e), archive_entry_mtime_nsec(e)},
@@ -336,6 +356,8 @@ class Extractor {
   }
 
   std::string dir_;
+  std::string cached_dir_;
+  UniqueFd cached_fd_;
   ApplyOptions opts_;
   UniqueFd root_;
   bool is_root_ = false;
