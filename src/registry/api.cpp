@@ -268,8 +268,11 @@ void Api::Impl::manifests(http::Request& req, http::ResponseWriter& w, const std
     if (!writable(w)) return;
     auto body = req.body().read_all(s.options().max_manifest_bytes);
     if (!body) {
-      if (body.error().message().find("too large") != std::string::npos)
+      if (body.error().message().find("too large") != std::string::npos) {
+        // Swallow a moderately oversized body so the client reads our 413 instead of a reset.
+        if (!req.body().drain(32u << 20)) w.close_after();
         return error(w, RegError(Code::ManifestTooLarge, "manifest too large"));
+      }
       return error(w, RegError(Code::ManifestInvalid, body.error().message()));
     }
     bytes_in.fetch_add(body->size(), std::memory_order_relaxed);

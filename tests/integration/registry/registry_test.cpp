@@ -1,0 +1,524 @@
+// SPDX-License-Identifier: Apache-2.0
+// berth-registry end to end on 127.0.0.1 (random port, scratch root), driven with berth's own
+// HTTP client and raw sockets for malformed traffic.
+#include <arpa/inet.h>
+#include <crypt.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "common/digest.hpp"
+#include "common/file.hpp"
+#include "http/http.hpp"
+#include "support/test_support.hpp"
+
+namespace berth {
+namespace {
+
+using nlohmann::json;
+
+// A berth-registry child process; SIGKILLed and reaped on destruction.
+class Registry {
+ public:
+  Registry(const std::string& root, std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {test::bin("berth-registry"), "serve", "--addr", "127.0.0.1:0", "--root", root};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    int p[2];
+    EXPECT_EQ(::pipe2(p, O_CLOEXEC), 0);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(p[1], 2);
+      std::vector<char*> av;
+      for (auto& a : argv) av.push_back(a.data());
+      av.push_back(nullptr);
+      ::execv(av[0], av.data());
+      ::_exit(127);
+    }
+    ::close(p[1]);
+    err_fd_ = p[0];
+    // Wait for "listening on 127.0.0.1:PORT".
+    std::string log;
+    for (int i = 0; i < 100 && port_ == 0; ++i) {
+      pollfd pf{err_fd_, POLLIN, 0};
+      if (::poll(&pf, 1, 100) <= 0) continue;
+      char buf[4096];
+      ssize_t n = ::read(err_fd_, buf, sizeof buf);
+      if (n <= 0) break;
+      log.append(buf, static_cast<std::size_t>(n));
+      auto pos = log.find("listening on 127.0.0.1:");
+      if (pos != std::string::npos) port_ = static_cast<std::uint16_t>(std::stoi(log.substr(pos + 23)));
+    }
+    EXPECT_NE(port_, 0) << log;
+    // Keep draining stderr so the access log never blocks the server.
+    drain_ = ::fork();
+    if (drain_ == 0) {
+      char buf[65536];
+      while (::read(err_fd_, buf, sizeof buf) > 0) {
+      }
+      ::_exit(0);
+    }
+  }
+  ~Registry() { kill9(); }
+  void kill9() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+    if (drain_ > 0) {
+      ::kill(drain_, SIGKILL);
+      ::waitpid(drain_, nullptr, 0);
+      drain_ = -1;
+    }
+    if (err_fd_ >= 0) ::close(err_fd_);
+    err_fd_ = -1;
+  }
+  std::uint16_t port() const { return port_; }
+  http::Client client() const {
+    http::ClientOptions o;
+    o.host = "127.0.0.1";
+    o.port = port_;
+    o.timeout_ms = 20000;
+    return http::Client(o);
+  }
+
+ private:
+  pid_t pid_ = -1, drain_ = -1;
+  int err_fd_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+http::Response req(http::Client& c, std::string_view method, const std::string& target, std::string_view body = {},
+                   http::Headers h = {}) {
+  auto r = c.request(method, target, body, h);
+  EXPECT_TRUE(r) << method << " " << target << ": " << (r ? "" : r.error().message());
+  return r ? *r : http::Response{};
+}
+
+std::string err_code(const http::Response& r) {
+  auto j = json::parse(r.body, nullptr, false);
+  if (!j.is_object() || !j.contains("errors")) return "";
+  return j["errors"][0]["code"];
+}
+
+std::string push_blob(http::Client& c, const std::string& repo, const std::string& data) {
+  std::string d = digest_of(data).str();
+  auto r = req(c, "POST", "/v2/" + repo + "/blobs/uploads/?digest=" + d, data);
+  EXPECT_EQ(r.status, 201) << r.body;
+  return d;
+}
+
+std::string manifest_for(const std::string& cfg, const std::string& cfg_data, const std::vector<std::pair<std::string, std::size_t>>& layers,
+                         const std::string& extra = "") {
+  json m = {{"schemaVersion", 2},
+            {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+            {"config", {{"mediaType", "application/vnd.oci.image.config.v1+json"}, {"digest", cfg}, {"size", cfg_data.size()}}},
+            {"layers", json::array()}};
+  for (auto& [d, n] : layers)
+    m["layers"].push_back({{"mediaType", "application/vnd.oci.image.layer.v1.tar"}, {"digest", d}, {"size", n}});
+  std::string s = m.dump();
+  if (!extra.empty()) s = s.substr(0, s.size() - 1) + "," + extra + "}";
+  return s;
+}
+
+constexpr const char* kOciManifest = "application/vnd.oci.image.manifest.v1+json";
+
+// Raw request over a fresh socket; the connection is closed after sending (truncated uploads).
+void send_raw_and_close(std::uint16_t port, const std::string& bytes) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_TRUE(write_all(fd, bytes));
+  ::usleep(100 * 1000);
+  ::close(fd);
+  ::usleep(200 * 1000);
+}
+
+std::size_t count_files(const std::string& dir) {
+  std::size_t n = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec); it != std::filesystem::recursive_directory_iterator(); ++it)
+    if (it->is_regular_file()) ++n;
+  return n;
+}
+
+TEST(Registry, BaseHealthMetrics) {
+  test::Scratch s("registry");
+  Registry r(s.sub("root"));
+  auto c = r.client();
+  auto base = req(c, "GET", "/v2/");
+  EXPECT_EQ(base.status, 200);
+  EXPECT_EQ(base.header("Docker-Distribution-API-Version"), "registry/2.0");
+  EXPECT_EQ(req(c, "GET", "/debug/health").status, 200);
+  auto m = req(c, "GET", "/metrics");
+  EXPECT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find("berth_registry_http_requests_total{method=\"GET\",code=\"2xx\"}"), std::string::npos) << m.body;
+}
+
+TEST(Registry, PushMonolithicAndChunkedPullWithRange) {
+  test::Scratch s("registry");
+  Registry r(s.sub("root"));
+  auto c = r.client();
+  std::string d1 = push_blob(c, "lib/app", "monolithic blob");
+  auto g = req(c, "GET", "/v2/lib/app/blobs/" + d1);
+  EXPECT_EQ(g.status, 200);
+  EXPECT_EQ(g.body, "monolithic blob");
+  EXPECT_EQ(g.header("Docker-Content-Digest"), d1);
+  auto h = req(c, "HEAD", "/v2/lib/app/blobs/" + d1);
+  EXPECT_EQ(h.status, 200);
+  EXPECT_EQ(h.header("Content-Length"), "15");
+  auto rg = req(c, "GET", "/v2/lib/app/blobs/" + d1, {}, {{"Range", "bytes=4-7"}});
+  EXPECT_EQ(rg.status, 206);
+  EXPECT_EQ(rg.body, "lith");
+  EXPECT_EQ(rg.header("Content-Range"), "bytes 4-7/15");
+  EXPECT_EQ(req(c, "GET", "/v2/lib/app/blobs/" + d1, {}, {{"Range", "bytes=99-"}}).status, 416);
+
+  // Chunked: POST, PATCH x2 with Content-Range, status, PUT with digest.
+  std::string data = "0123456789abcdefghij";
+  auto st = req(c, "POST", "/v2/lib/app/blobs/uploads/");
+  ASSERT_EQ(st.status, 202);
+  std::string loc = st.header("Location");
+  ASSERT_FALSE(loc.empty());
+  auto p1 = req(c, "PATCH", loc, data.substr(0, 10), {{"Content-Range", "0-9"}, {"Content-Type", "application/octet-stream"}});
+  EXPECT_EQ(p1.status, 202);
+  EXPECT_EQ(p1.header("Range"), "0-9");
+  // Out of order chunk: 416, offset unchanged.
+  EXPECT_EQ(req(c, "PATCH", p1.header("Location"), "zz", {{"Content-Range", "15-16"}}).status, 416);
+  auto stat = req(c, "GET", loc);
+  EXPECT_EQ(stat.status, 204);
+  EXPECT_EQ(stat.header("Range"), "0-9");
+  EXPECT_EQ(req(c, "PATCH", loc, data.substr(10), {{"Content-Range", "10-19"}}).status, 202);
+  std::string d2 = digest_of(data).str();
+  auto fin = req(c, "PUT", loc + "?digest=" + d2);
+  EXPECT_EQ(fin.status, 201) << fin.body;
+  EXPECT_EQ(fin.header("Location"), "/v2/lib/app/blobs/" + d2);
+  EXPECT_EQ(req(c, "GET", "/v2/lib/app/blobs/" + d2).body, data);
+  // Cancelled upload is gone.
+  auto st2 = req(c, "POST", "/v2/lib/app/blobs/uploads/");
+  EXPECT_EQ(req(c, "DELETE", st2.header("Location")).status, 204);
+  auto gone = req(c, "GET", st2.header("Location"));
+  EXPECT_EQ(gone.status, 404);
+  EXPECT_EQ(err_code(gone), "BLOB_UPLOAD_UNKNOWN");
+}
+
+TEST(Registry, CrossRepoMount) {
+  test::Scratch s("registry");
+  Registry r(s.sub("root"));
+  auto c = r.client();
+  std::string d = push_blob(c, "src", "shared layer");
+  EXPECT_EQ(req(c, "GET", "/v2/dst/blobs/" + d).status, 404);
+  auto m = req(c, "POST", "/v2/dst/blobs/uploads/?mount=" + d + "&from=src");
+  EXPECT_EQ(m.status, 201);
+  EXPECT_EQ(req(c, "GET", "/v2/dst/blobs/" + d).body, "shared layer");
+  EXPECT_EQ(req(c, "POST", "/v2/dst2/blobs/uploads/?mount=" + d).status, 201);  // without from
+  // Unknown blob: falls back to an upload session.
+  EXPECT_EQ(req(c, "POST", "/v2/dst/blobs/uploads/?mount=" + digest_of("nope").str() + "&from=src").status, 202);
+}
+
+TEST(Registry, ManifestsTagsCatalogReferrers) {
+  test::Scratch s("registry");
+  Registry r(s.sub("root"), {"--delete"});
+  auto c = r.client();
+  std::string cfg = push_blob(c, "app", "{}");
+  std::string layer = push_blob(c, "app", "layer-data");
+  std::string m = manifest_for(cfg, "{}", {{layer, 10}});
+  std::string md = digest_of(m).str();
+  for (const char* tag : {"v1", "v2", "v3", "latest"}) {
+    auto p = req(c, "PUT", std::string("/v2/app/manifests/") + tag, m, {{"Content-Type", kOciManifest}});
+    ASSERT_EQ(p.status, 201) << p.body;
+    EXPECT_EQ(p.header("Docker-Content-Digest"), md);
+  }
+  auto g = req(c, "GET", "/v2/app/manifests/v1", {}, {{"Accept", kOciManifest}});
+  EXPECT_EQ(g.status, 200);
+  EXPECT_EQ(g.body, m);
+  EXPECT_EQ(g.header("Content-Type"), kOciManifest);
+  EXPECT_EQ(g.header("Docker-Content-Digest"), md);
+  auto hd = req(c, "HEAD", "/v2/app/manifests/" + md);
+  EXPECT_EQ(hd.status, 200);
+  EXPECT_EQ(hd.header("Content-Length"), std::to_string(m.size()));
+  EXPECT_EQ(err_code(req(c, "GET", "/v2/app/manifests/nope")), "MANIFEST_UNKNOWN");
+  EXPECT_EQ(err_code(req(c, "GET", "/v2/nothere/manifests/latest")), "NAME_UNKNOWN");
+
+  // Pagination.
+  auto t1 = req(c, "GET", "/v2/app/tags/list?n=2");
+  EXPECT_EQ(json::parse(t1.body)["tags"], json({"latest", "v1"}));
+  EXPECT_EQ(t1.header("Link"), "</v2/app/tags/list?last=v1&n=2>; rel=\"next\"");
+  auto t2 = req(c, "GET", "/v2/app/tags/list?n=2&last=v1");
+  EXPECT_EQ(json::parse(t2.body)["tags"], json({"v2", "v3"}));
+  EXPECT_EQ(t2.header("Link"), "");
+  EXPECT_EQ(json::parse(req(c, "GET", "/v2/app/tags/list").body)["tags"].size(), 4u);
+  EXPECT_EQ(json::parse(req(c, "GET", "/v2/_catalog").body)["repositories"], json({"app"}));
+
+  // Referrers: an artifact with a subject.
+  std::string sig = manifest_for(cfg, "{}", {}, R"("artifactType":"application/vnd.example.sig","subject":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" + md +
+                                                    R"(","size":)" + std::to_string(m.size()) + "}");
+  std::string sd = digest_of(sig).str();
+  auto ps = req(c, "PUT", "/v2/app/manifests/" + sd, sig, {{"Content-Type", kOciManifest}});
+  ASSERT_EQ(ps.status, 201) << ps.body;
+  EXPECT_EQ(ps.header("OCI-Subject"), md);
+  auto refs = req(c, "GET", "/v2/app/referrers/" + md);
+  EXPECT_EQ(refs.status, 200);
+  EXPECT_EQ(refs.header("Content-Type"), "application/vnd.oci.image.index.v1+json");
+  auto rj = json::parse(refs.body);
+  ASSERT_EQ(rj["manifests"].size(), 1u);
+  EXPECT_EQ(rj["manifests"][0]["digest"], sd);
+  EXPECT_EQ(rj["manifests"][0]["artifactType"], "application/vnd.example.sig");
+  auto filtered = req(c, "GET", "/v2/app/referrers/" + md + "?artifactType=application/other");
+  EXPECT_EQ(filtered.header("OCI-Filters-Applied"), "artifactType");
+  EXPECT_EQ(json::parse(filtered.body)["manifests"].size(), 0u);
+  EXPECT_EQ(json::parse(req(c, "GET", "/v2/app/referrers/" + digest_of("x").str()).body)["manifests"].size(), 0u);
+
+  // Deletes: tag, manifest, blob.
+  EXPECT_EQ(req(c, "DELETE", "/v2/app/manifests/v3").status, 202);
+  EXPECT_EQ(req(c, "GET", "/v2/app/manifests/v3").status, 404);
+  EXPECT_EQ(req(c, "DELETE", "/v2/app/manifests/" + md).status, 202);
+  EXPECT_EQ(req(c, "GET", "/v2/app/manifests/v1").status, 404);
+  EXPECT_EQ(req(c, "DELETE", "/v2/app/blobs/" + layer).status, 202);
+  EXPECT_EQ(err_code(req(c, "GET", "/v2/app/blobs/" + layer)), "BLOB_UNKNOWN");
+}
+
+TEST(Registry, BadRequestsGetSpecErrorsAndChangeNothing) {
+  test::Scratch s("registry");
+  Registry r(s.sub("root"));
+  auto c = r.client();
+  std::string blobs = s.sub("root") + "/blobs";
+  // Wrong digest.
+  auto w = req(c, "POST", "/v2/app/blobs/uploads/?digest=" + digest_of("other").str(), "content");
+  EXPECT_EQ(w.status, 400);
+  EXPECT_EQ(err_code(w), "DIGEST_INVALID");
+  EXPECT_EQ(req(c, "POST", "/v2/app/blobs/uploads/?digest=sha256:xyz", "content").status, 400);
+  EXPECT_EQ(count_files(blobs), 0u);
+  // Truncated upload: Content-Length 100, 10 bytes, then the client goes away.
+  auto st = req(c, "POST", "/v2/app/blobs/uploads/");
+  std::string loc = st.header("Location");
+  send_raw_and_close(r.port(), "PATCH " + loc + " HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789");
+  auto stat = req(c, "GET", loc);
+  EXPECT_EQ(stat.status, 204);
+  EXPECT_EQ(stat.header("Range"), "0-0");  // nothing kept
+  EXPECT_EQ(req(c, "PUT", loc + "?digest=" + digest_of("0123456789").str()).status, 400);
+  EXPECT_EQ(count_files(blobs), 0u);
+  // Oversized manifest.
+  std::string cfg = push_blob(c, "app", "{}");
+  std::string big = manifest_for(cfg, "{}", {}, R"("annotations":{"a":")" + std::string(5 << 20, 'x') + "\"}");
+  auto o = req(c, "PUT", "/v2/app/manifests/big", big, {{"Content-Type", kOciManifest}});
+  EXPECT_EQ(o.status, 413);
+  EXPECT_EQ(err_code(o), "MANIFEST_INVALID");
+  // Manifest referencing a missing blob.
+  auto mb = req(c, "PUT", "/v2/app/manifests/v1", manifest_for(cfg, "{}", {{digest_of("missing").str(), 7}}),
+                {{"Content-Type", kOciManifest}});
+  EXPECT_EQ(mb.status, 404);
+  EXPECT_EQ(err_code(mb), "MANIFEST_BLOB_UNKNOWN");
+  auto inv = req(c, "PUT", "/v2/app/manifests/v1", "{not json", {{"Content-Type", kOciManifest}});
+  EXPECT_EQ(inv.status, 400);
+  EXPECT_EQ(err_code(inv), "MANIFEST_INVALID");
+  EXPECT_EQ(json::parse(req(c, "GET", "/v2/app/tags/list").body)["tags"].size(), 0u);
+  // Path traversal and invalid names.
+  for (std::string bad : {"/v2/%2e%2e/%2e%2e/etc/blobs/uploads/", "/v2/a/../../b/blobs/uploads/", "/v2/UPPER/blobs/uploads/",
+                          "/v2/a/_layers/blobs/uploads/", "/v2/a%2f..%2f..%2fx/blobs/uploads/"}) {
+    auto b = req(c, "POST", bad);
+    EXPECT_TRUE(b.status == 400 || b.status == 404) << bad << " -> " << b.status;
+    EXPECT_NE(b.status / 100, 2) << bad;
+  }
+  auto nb = req(c, "POST", "/v2/UPPER/blobs/uploads/");
+  EXPECT_EQ(err_code(nb), "NAME_INVALID");
+  EXPECT_FALSE(path_exists(s.sub("etc")));
+  EXPECT_FALSE(path_exists(s.sub("root/etc")));
+  EXPECT_FALSE(path_exists(s.sub("b")));
+  // Delete disabled by default.
+  auto dd = req(c, "DELETE", "/v2/app/blobs/" + cfg);
+  EXPECT_EQ(dd.status, 405);
+  EXPECT_EQ(err_code(dd), "UNSUPPORTED");
+}
+
+TEST(Registry, ReadOnlyMode) {
+  test::Scratch s("registry");
+  {
+    Registry w(s.sub("root"));
+    auto c = w.client();
+    push_blob(c, "app", "x");
+  }
+  Registry r(s.sub("root"), {"--readonly"});
+  auto c = r.client();
+  EXPECT_EQ(req(c, "GET", "/v2/app/blobs/" + digest_of("x").str()).status, 200);
+  auto p = req(c, "POST", "/v2/app/blobs/uploads/");
+  EXPECT_EQ(p.status, 405);
+  EXPECT_EQ(err_code(p), "UNSUPPORTED");
+}
+
+TEST(Registry, GarbageCollectKeepsReferencedBlobs) {
+  test::Scratch s("registry");
+  std::string root = s.sub("root");
+  std::string keep, drop, cfg;
+  {
+    Registry r(root, {"--delete"});
+    auto c = r.client();
+    cfg = push_blob(c, "app", "{}");
+    keep = push_blob(c, "app", "kept");
+    drop = push_blob(c, "app", "dropped");
+    ASSERT_EQ(req(c, "PUT", "/v2/app/manifests/v1", manifest_for(cfg, "{}", {{keep, 4}}), {{"Content-Type", kOciManifest}}).status, 201);
+    std::string m2 = manifest_for(cfg, "{}", {{drop, 7}});
+    ASSERT_EQ(req(c, "PUT", "/v2/app/manifests/v2", m2, {{"Content-Type", kOciManifest}}).status, 201);
+    ASSERT_EQ(req(c, "DELETE", "/v2/app/manifests/" + digest_of(m2).str()).status, 202);
+  }
+  auto dry = test::run({test::bin("berth-registry"), "garbage-collect", "--dry-run", "--root", root});
+  EXPECT_EQ(dry.status, 0) << dry.err;
+  EXPECT_NE(dry.out.find("would delete " + drop), std::string::npos) << dry.out;
+  auto gc = test::run({test::bin("berth-registry"), "garbage-collect", "--root", root});
+  EXPECT_EQ(gc.status, 0) << gc.err;
+  EXPECT_NE(gc.out.find("deleted " + drop), std::string::npos) << gc.out;
+  EXPECT_EQ(gc.out.find(keep), std::string::npos) << gc.out;
+  Registry r(root);
+  auto c = r.client();
+  EXPECT_EQ(req(c, "GET", "/v2/app/blobs/" + keep).body, "kept");
+  EXPECT_EQ(req(c, "GET", "/v2/app/blobs/" + drop).status, 404);
+  EXPECT_EQ(req(c, "GET", "/v2/app/manifests/v1").status, 200);
+}
+
+TEST(Registry, Kill9DuringPushLosesNothingAcknowledged) {
+  test::Scratch s("registry");
+  std::string root = s.sub("root");
+  std::vector<std::pair<std::string, std::string>> acked;  // digest, data
+  std::string pending_loc;
+  {
+    Registry r(root);
+    auto c = r.client();
+    for (int i = 0; i < 30; ++i) {
+      std::string data = "blob-" + std::to_string(i) + std::string(static_cast<std::size_t>(1000 * i), 'z');
+      acked.emplace_back(push_blob(c, "crash", data), data);
+    }
+    std::string m = manifest_for(acked[0].first, acked[0].second, {{acked[1].first, acked[1].second.size()}});
+    ASSERT_EQ(req(c, "PUT", "/v2/crash/manifests/v1", m, {{"Content-Type", kOciManifest}}).status, 201);
+    // An acknowledged chunk of an unfinished upload survives too.
+    auto st = req(c, "POST", "/v2/crash/blobs/uploads/");
+    pending_loc = st.header("Location");
+    ASSERT_EQ(req(c, "PATCH", pending_loc, "first-half-", {{"Content-Range", "0-10"}}).status, 202);
+    // In flight at the moment of the kill: a half-sent upload.
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(r.port());
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_TRUE(write_all(fd, "POST /v2/crash/blobs/uploads/?digest=" + digest_of(std::string(1 << 20, 'q')).str() +
+                                  " HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\n" + std::string(300000, 'q')));
+    ::usleep(100 * 1000);
+    r.kill9();
+    ::close(fd);
+  }
+  Registry r(root);
+  auto c = r.client();
+  for (auto& [d, data] : acked) {
+    auto g = req(c, "GET", "/v2/crash/blobs/" + d);
+    ASSERT_EQ(g.status, 200) << d;
+    EXPECT_EQ(digest_of(g.body).str(), d);
+  }
+  EXPECT_EQ(req(c, "GET", "/v2/crash/manifests/v1").status, 200);
+  auto stat = req(c, "GET", pending_loc);
+  EXPECT_EQ(stat.status, 204);
+  EXPECT_EQ(stat.header("Range"), "0-10");
+  ASSERT_EQ(req(c, "PATCH", pending_loc, "second-half", {{"Content-Range", "11-21"}}).status, 202);
+  EXPECT_EQ(req(c, "PUT", pending_loc + "?digest=" + digest_of("first-half-second-half").str()).status, 201);
+  EXPECT_EQ(req(c, "GET", "/v2/crash/blobs/" + digest_of(std::string(1 << 20, 'q')).str()).status, 404);
+}
+
+std::string basic(const std::string& up) {
+  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  unsigned v = 0;
+  int bits = 0;
+  for (unsigned char ch : up) {
+    v = (v << 8) | ch;
+    bits += 8;
+    while (bits >= 6) out += t[(v >> (bits -= 6)) & 63];
+  }
+  if (bits) out += t[(v << (6 - bits)) & 63];
+  while (out.size() % 4) out += '=';
+  return "Basic " + out;
+}
+
+std::string htpasswd_line(const std::string& user, const std::string& pw) {
+  char salt[64];
+  crypt_gensalt_rn("$2y$", 5, nullptr, 0, salt, sizeof salt);
+  crypt_data d{};
+  return user + ":" + crypt_r(pw.c_str(), salt, &d) + "\n";
+}
+
+TEST(Registry, HtpasswdBasicAuth) {
+  test::Scratch s("registry");
+  ASSERT_TRUE(write_file(s.sub("htpasswd"), htpasswd_line("alice", "pw")));
+  ASSERT_TRUE(write_file(s.sub("config.yml"), "auth:\n  htpasswd:\n    realm: test\n    path: " + s.sub("htpasswd") + "\n"));
+  Registry r(s.sub("root"), {"--config", s.sub("config.yml")});
+  auto c = r.client();
+  auto no = req(c, "GET", "/v2/");
+  EXPECT_EQ(no.status, 401);
+  EXPECT_EQ(no.header("WWW-Authenticate"), "Basic realm=\"test\"");
+  EXPECT_EQ(err_code(no), "UNAUTHORIZED");
+  EXPECT_EQ(req(c, "GET", "/v2/", {}, {{"Authorization", basic("alice:bad")}}).status, 401);
+  EXPECT_EQ(req(c, "GET", "/v2/", {}, {{"Authorization", basic("alice:pw")}}).status, 200);
+  EXPECT_EQ(req(c, "POST", "/v2/app/blobs/uploads/?digest=" + digest_of("a").str(), "a", {{"Authorization", basic("alice:pw")}}).status, 201);
+}
+
+TEST(Registry, TokenAuthWithOwnTokenEndpoint) {
+  test::Scratch s("registry");
+  ASSERT_TRUE(write_file(s.sub("htpasswd"), htpasswd_line("bob", "pw")));
+  ASSERT_TRUE(write_file(s.sub("config.yml"), "auth:\n  htpasswd:\n    path: " + s.sub("htpasswd") +
+                                                 "\n  token:\n    realm: http://127.0.0.1/token\n    service: reg\n    issuer: reg\n    secret: s3cret\n"));
+  Registry r(s.sub("root"), {"--config", s.sub("config.yml")});
+  auto c = r.client();
+  auto no = req(c, "POST", "/v2/app/blobs/uploads/");
+  EXPECT_EQ(no.status, 401);
+  EXPECT_EQ(no.header("WWW-Authenticate"), R"(Bearer realm="http://127.0.0.1/token",service="reg",scope="repository:app:pull,push")");
+  auto tk = req(c, "GET", "/token?service=reg&scope=repository:app:pull,push", {}, {{"Authorization", basic("bob:pw")}});
+  ASSERT_EQ(tk.status, 200) << tk.body;
+  std::string bearer = "Bearer " + json::parse(tk.body)["token"].get<std::string>();
+  EXPECT_EQ(req(c, "POST", "/v2/app/blobs/uploads/?digest=" + digest_of("a").str(), "a", {{"Authorization", bearer}}).status, 201);
+  auto other = req(c, "GET", "/v2/other/tags/list", {}, {{"Authorization", bearer}});
+  EXPECT_EQ(other.status, 403);
+  EXPECT_EQ(err_code(other), "DENIED");
+  EXPECT_EQ(req(c, "GET", "/token?service=reg&scope=repository:app:pull", {}, {{"Authorization", basic("bob:no")}}).status, 401);
+}
+
+TEST(Registry, MirrorPullThroughCache) {
+  test::Scratch s("registry");
+  auto up = std::make_unique<Registry>(s.sub("upstream"));
+  auto uc = up->client();
+  std::string cfg = push_blob(uc, "library/img", "{}");
+  std::string layer = push_blob(uc, "library/img", "upstream layer");
+  std::string m = manifest_for(cfg, "{}", {{layer, 14}});
+  ASSERT_EQ(req(uc, "PUT", "/v2/library/img/manifests/latest", m, {{"Content-Type", kOciManifest}}).status, 201);
+  ASSERT_TRUE(write_file(s.sub("mirror.yml"), "proxy:\n  remoteurl: http://127.0.0.1:" + std::to_string(up->port()) + "\n"));
+  Registry mirror(s.sub("mirror"), {"--config", s.sub("mirror.yml")});
+  auto mc = mirror.client();
+  auto g = req(mc, "GET", "/v2/library/img/manifests/latest");
+  EXPECT_EQ(g.status, 200) << g.body;
+  EXPECT_EQ(g.body, m);
+  EXPECT_EQ(req(mc, "GET", "/v2/library/img/blobs/" + layer).body, "upstream layer");
+  EXPECT_EQ(req(mc, "GET", "/v2/library/img/blobs/" + digest_of("nope").str()).status, 404);
+  EXPECT_EQ(req(mc, "POST", "/v2/library/img/blobs/uploads/").status, 405);
+  // Upstream gone: the cache still serves.
+  up.reset();
+  EXPECT_EQ(req(mc, "GET", "/v2/library/img/manifests/latest").body, m);
+  EXPECT_EQ(req(mc, "GET", "/v2/library/img/blobs/" + layer).body, "upstream layer");
+  auto miss = req(mc, "GET", "/v2/library/img/blobs/" + cfg);  // never fetched, upstream down
+  EXPECT_EQ(miss.status, 503);
+  EXPECT_EQ(err_code(miss), "UNAVAILABLE");
+}
+
+}  // namespace
+}  // namespace berth
