@@ -1,0 +1,1214 @@
+// SPDX-License-Identifier: Apache-2.0
+// Engine API handlers. Every handler answers errors as {"message": …} with dockerd's status.
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysinfo.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <set>
+#include <thread>
+
+#include "common/file.hpp"
+#include "common/log.hpp"
+#include "common/strings.hpp"
+#include "daemon/api_version.hpp"
+#include "daemon/daemon.hpp"
+
+namespace berth::daemon {
+
+namespace {
+
+constexpr const char* kServerVersion = "28.2.2-berth";
+constexpr std::size_t kMaxJsonBody = 4 << 20;
+
+void send_json(http::ResponseWriter& w, int status, const json& j) {
+  (void)w.send(status, j.dump(), "application/json");
+}
+
+void send_error(http::ResponseWriter& w, int status, const std::string& msg) {
+  if (w.started()) return;
+  send_json(w, status, json{{"message", msg}});
+}
+
+void send_error(http::ResponseWriter& w, const Error& e) { send_error(w, http_status(e), e.message()); }
+
+ApiVersion req_version(const http::Request& q) {
+  auto v = parse_api_version(q.param("_api"));
+  return v ? *v : *parse_api_version(kMaxApiVersion);
+}
+
+// Reads a JSON body; an empty body yields null.
+Result<json> read_json(http::Request& q) {
+  auto body = q.body().read_all(kMaxJsonBody);
+  if (!body) {
+    if (body.error().message() == "body too large") return fail(Errc::InvalidArgument, "request body too large");
+    return fail(std::move(body).error());
+  }
+  if (trim(*body).empty()) return json(nullptr);
+  std::string ct = q.headers.value("Content-Type");
+  if (!ct.empty() && ct.rfind("application/json", 0) != 0)
+    return fail(Errc::InvalidArgument, "unsupported Content-Type header (" + ct + "): must be 'application/json'");
+  try {
+    return json::parse(*body);
+  } catch (const std::exception& e) {
+    std::string m = e.what();
+    auto p = m.find("]: ");
+    return fail(Errc::InvalidArgument, "invalid JSON: " + (p == std::string::npos ? m : m.substr(p + 3)));
+  }
+}
+
+// filters={"status":["running"],"label":{"a=b":true}} (both map and list forms)
+std::map<std::string, std::vector<std::string>> parse_filters(const http::Request& q, Error* err) {
+  std::map<std::string, std::vector<std::string>> out;
+  auto f = q.query_value("filters");
+  if (!f || f->empty()) return out;
+  try {
+    auto j = json::parse(*f);
+    for (auto& [k, v] : j.items()) {
+      if (v.is_array()) {
+        for (auto& x : v) out[k].push_back(x.get<std::string>());
+      } else if (v.is_object()) {
+        for (auto& [x, b] : v.items())
+          if (!b.is_boolean() || b.get<bool>()) out[k].push_back(x);
+      }
+    }
+  } catch (const std::exception& e) {
+    *err = Error(Errc::InvalidArgument, std::string("invalid filter: ") + e.what());
+  }
+  return out;
+}
+
+std::int64_t parse_rfc3339_nanos(const std::string& s) {
+  struct tm tm{};
+  const char* rest = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!rest) return 0;
+  std::int64_t ns = static_cast<std::int64_t>(timegm(&tm)) * 1000000000;
+  if (*rest == '.') {
+    ++rest;
+    std::int64_t frac = 0;
+    int digits = 0;
+    while (*rest >= '0' && *rest <= '9') {
+      if (digits < 9) {
+        frac = frac * 10 + (*rest - '0');
+        ++digits;
+      }
+      ++rest;
+    }
+    while (digits++ < 9) frac *= 10;
+    ns += frac;
+  }
+  return ns;
+}
+
+// "1700000000", "1700000000.5", RFC3339, or durations like "10m" (relative to now).
+std::optional<std::int64_t> parse_time_param(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  if (s.find('T') != std::string::npos) return parse_rfc3339_nanos(s);
+  auto [a, b] = split_once(s, '.');
+  if (auto sec = parse_int(a)) {
+    std::int64_t ns = *sec * 1000000000;
+    if (!b.empty()) {
+      std::string frac(b.substr(0, 9));
+      while (frac.size() < 9) frac += '0';
+      ns += parse_int(frac).value_or(0);
+    }
+    return ns;
+  }
+  char unit = s.back();
+  auto n = parse_int(std::string_view(s).substr(0, s.size() - 1));
+  if (!n) return std::nullopt;
+  std::int64_t mul = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : 0;
+  if (!mul) return std::nullopt;
+  return static_cast<std::int64_t>(std::time(nullptr) - *n * mul) * 1000000000;
+}
+
+std::string human_duration(std::int64_t secs) {
+  if (secs < 1) return "Less than a second";
+  if (secs < 60) return std::to_string(secs) + " second" + (secs == 1 ? "" : "s");
+  std::int64_t m = secs / 60;
+  if (m < 60) return m == 1 ? "About a minute" : std::to_string(m) + " minutes";
+  std::int64_t h = m / 60;
+  if (h < 48) return h == 1 ? "About an hour" : std::to_string(h) + " hours";
+  return std::to_string(h / 24) + " days";
+}
+
+struct LogRecord {
+  int stream = 1;
+  std::string log;
+  std::string time;
+  std::int64_t nanos = 0;
+};
+
+bool parse_log_line(std::string_view line, LogRecord* r) {
+  try {
+    auto j = json::parse(line);
+    r->log = j.value("log", "");
+    r->stream = j.value("stream", "stdout") == "stderr" ? 2 : 1;
+    r->time = j.value("time", "");
+    r->nanos = parse_rfc3339_nanos(r->time);
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+std::string frame(int stream, std::string_view data, bool raw) {
+  if (raw) return std::string(data);
+  std::string f(8, '\0');
+  f[0] = static_cast<char>(stream);
+  auto n = static_cast<std::uint32_t>(data.size());
+  f[4] = static_cast<char>(n >> 24);
+  f[5] = static_cast<char>(n >> 16);
+  f[6] = static_cast<char>(n >> 8);
+  f[7] = static_cast<char>(n);
+  f.append(data);
+  return f;
+}
+
+struct LogOpts {
+  bool want_out = true, want_err = true, follow = false, timestamps = false;
+  std::optional<std::int64_t> since, until;
+  std::optional<std::size_t> tail;
+  bool from_end = false;  // attach without logs: only new output
+};
+
+// Streams a container's json log through `out` (false = stop). With follow, waits for new
+// output until the container stops after having run.
+void stream_log(Daemon& d, const std::shared_ptr<Container>& c, const LogOpts& o, bool raw,
+                const std::function<bool(std::string_view)>& out, const std::function<bool()>& gone) {
+  std::string path = d.log_path(*c);
+  std::uint64_t start_gen, exit_gen0;
+  {
+    std::lock_guard lk(d.mu);
+    start_gen = c->start_gen;
+    exit_gen0 = c->exit_gen;
+  }
+  off_t offset = 0;
+  if (o.from_end) {
+    struct stat st{};
+    if (::stat(path.c_str(), &st) == 0) offset = st.st_size;
+  }
+  auto emit_rec = [&](const LogRecord& r) -> bool {
+    if ((r.stream == 1 && !o.want_out) || (r.stream == 2 && !o.want_err)) return true;
+    if (o.since && r.nanos < *o.since) return true;
+    if (o.until && r.nanos > *o.until) return true;
+    std::string data = o.timestamps ? r.time + " " + r.log : r.log;
+    return out(frame(r.stream, data, raw));
+  };
+  // initial content
+  std::string pending;
+  {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd) {
+      ::lseek(fd.get(), offset, SEEK_SET);
+      auto text = read_fd(fd.get(), 1u << 30);
+      if (text) {
+        offset += static_cast<off_t>(text->size());
+        std::vector<LogRecord> recs;
+        std::size_t pos = 0;
+        while (pos < text->size()) {
+          auto nl = text->find('\n', pos);
+          if (nl == std::string::npos) {
+            pending = text->substr(pos);
+            break;
+          }
+          LogRecord r;
+          if (parse_log_line(std::string_view(*text).substr(pos, nl - pos), &r)) {
+            if ((r.stream == 1 && o.want_out) || (r.stream == 2 && o.want_err)) recs.push_back(std::move(r));
+          }
+          pos = nl + 1;
+        }
+        std::size_t first = 0;
+        if (o.tail && *o.tail < recs.size()) first = recs.size() - *o.tail;
+        for (std::size_t i = first; i < recs.size(); ++i)
+          if (!emit_rec(recs[i])) return;
+      }
+    }
+  }
+  if (!o.follow) return;
+  UniqueFd ino(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+  int wd = -1;
+  auto finished = [&] {
+    std::lock_guard lk(d.mu);
+    if (c->removed) return true;
+    bool active = c->state.status == "running" || c->state.status == "paused" || c->state.status == "restarting";
+    if (active) return false;
+    if (c->state.status == "created") return false;  // attached before start: wait for it
+    return c->start_gen != start_gen || c->exit_gen != exit_gen0 || c->state.status == "exited" ||
+           c->state.status == "dead";
+  };
+  for (;;) {
+    bool fin = finished();
+    if (wd < 0 && ino) wd = ::inotify_add_watch(ino.get(), path.c_str(), IN_MODIFY | IN_CLOSE_WRITE);
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd) {
+      struct stat st{};
+      ::fstat(fd.get(), &st);
+      if (st.st_size < offset) offset = 0;  // rotated or truncated
+      ::lseek(fd.get(), offset, SEEK_SET);
+      char buf[65536];
+      for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n <= 0) break;
+        offset += n;
+        pending.append(buf, static_cast<std::size_t>(n));
+      }
+      std::size_t pos = 0;
+      for (;;) {
+        auto nl = pending.find('\n', pos);
+        if (nl == std::string::npos) break;
+        LogRecord r;
+        if (parse_log_line(std::string_view(pending).substr(pos, nl - pos), &r) && !emit_rec(r)) return;
+        pos = nl + 1;
+      }
+      pending.erase(0, pos);
+    }
+    if (fin) return;
+    if (gone && gone()) return;
+    pollfd p{ino ? ino.get() : -1, POLLIN, 0};
+    ::poll(&p, 1, wd >= 0 ? 250 : 50);
+    if (ino && (p.revents & POLLIN)) {
+      char ebuf[4096];
+      while (::read(ino.get(), ebuf, sizeof ebuf) > 0) {}
+    }
+  }
+}
+
+std::string container_status_text(const Container& c) {
+  auto now = std::time(nullptr);
+  if (c.state.status == "running" || c.state.status == "paused") {
+    std::int64_t started = parse_rfc3339_nanos(c.state.started_at) / 1000000000;
+    std::string s = "Up " + human_duration(now - started);
+    if (c.state.status == "paused") s += " (Paused)";
+    return s;
+  }
+  if (c.state.status == "restarting") return "Restarting (" + std::to_string(c.state.exit_code) + ") Less than a second ago";
+  if (c.state.status == "exited") {
+    std::int64_t fin = parse_rfc3339_nanos(c.state.finished_at) / 1000000000;
+    return "Exited (" + std::to_string(c.state.exit_code) + ") " + human_duration(now - fin) + " ago";
+  }
+  if (c.state.status == "removing") return "Removal In Progress";
+  return "Created";
+}
+
+std::string command_line(const Container& c) {
+  std::vector<std::string> parts;
+  for (const auto& k : {"Entrypoint", "Cmd"})
+    if (c.config.contains(k) && c.config[k].is_array())
+      for (auto& a : c.config[k]) parts.push_back(a.get<std::string>());
+  return join(parts, " ");
+}
+
+int test_run(const std::vector<std::string>& argv) { return run_capture(argv).status; }
+
+Result<std::string> capture(const std::vector<std::string>& argv) {
+  auto p = run_capture(argv);
+  if (p.status != 0) return fail(Errc::Internal, std::string(trim(p.err)));
+  return p.out;
+}
+
+std::string read_small(const std::string& p) {
+  auto r = read_file(p, 1 << 16);
+  return r ? std::string(trim(*r)) : std::string();
+}
+
+}  // namespace
+
+json Daemon::inspect_json(const Container& c, bool /*size*/) {
+  json j;
+  j["Id"] = c.id;
+  j["Created"] = c.created;
+  std::vector<std::string> args;
+  std::string path;
+  for (const auto& k : {"Entrypoint", "Cmd"})
+    if (c.config.contains(k) && c.config[k].is_array())
+      for (auto& a : c.config[k]) {
+        if (path.empty() && args.empty() && std::string(k) == "Entrypoint") {
+          path = a.get<std::string>();
+          continue;
+        }
+        if (path.empty()) path = a.get<std::string>();
+        else args.push_back(a.get<std::string>());
+      }
+  j["Path"] = path;
+  j["Args"] = args;
+  const auto& s = c.state;
+  j["State"] = {{"Status", s.status == "removing" ? "removing" : s.status},
+                {"Running", s.status == "running" || s.status == "paused"},
+                {"Paused", s.status == "paused"},
+                {"Restarting", s.status == "restarting"},
+                {"OOMKilled", s.oom_killed},
+                {"Dead", s.status == "dead"},
+                {"Pid", s.pid},
+                {"ExitCode", s.exit_code},
+                {"Error", s.error},
+                {"StartedAt", s.started_at},
+                {"FinishedAt", s.finished_at}};
+  j["Image"] = c.image_id;
+  std::string dd = cfg_.data_root + "/containers/" + c.id;
+  j["ResolvConfPath"] = dd + "/resolv.conf";
+  j["HostnamePath"] = dd + "/hostname";
+  j["HostsPath"] = dd + "/hosts";
+  j["LogPath"] = log_path(c);
+  j["Name"] = "/" + c.name;
+  j["RestartCount"] = c.restart_count;
+  j["Driver"] = "overlay2";
+  j["Platform"] = "linux";
+  j["MountLabel"] = "";
+  j["ProcessLabel"] = "";
+  j["AppArmorProfile"] = "";
+  j["ExecIDs"] = c.exec_ids.empty() ? json(nullptr) : json(c.exec_ids);
+  j["HostConfig"] = c.host_config;
+  j["GraphDriver"] = {{"Name", "overlay2"},
+                      {"Data", {{"UpperDir", cfg_.data_root + "/images-builtin/containers/" + c.id + "/diff"},
+                                {"WorkDir", cfg_.data_root + "/images-builtin/containers/" + c.id + "/work"}}}};
+  json mounts = json::array();
+  if (c.host_config.contains("Binds") && c.host_config["Binds"].is_array())
+    for (auto& b : c.host_config["Binds"]) {
+      auto p = split(b.get<std::string>(), ':');
+      if (p.size() < 2) continue;
+      bool ro = p.size() > 2 && p[2].find("ro") != std::string::npos;
+      mounts.push_back({{"Type", "bind"}, {"Source", p[0]}, {"Destination", p[1]}, {"Mode", p.size() > 2 ? p[2] : ""},
+                        {"RW", !ro}, {"Propagation", "rprivate"}});
+    }
+  if (c.host_config.contains("Mounts") && c.host_config["Mounts"].is_array())
+    for (auto& m : c.host_config["Mounts"])
+      mounts.push_back({{"Type", m.value("Type", "")}, {"Source", m.value("Source", "")},
+                        {"Destination", m.value("Target", "")}, {"Mode", ""}, {"RW", !m.value("ReadOnly", false)},
+                        {"Propagation", m.value("Type", "") == "bind" ? "rprivate" : ""}});
+  j["Mounts"] = mounts;
+  json cfg = c.config;
+  cfg["Image"] = c.image;
+  j["Config"] = cfg;
+  std::string nm = c.host_config.value("NetworkMode", "none");
+  j["NetworkSettings"] = {{"Bridge", ""}, {"SandboxID", ""}, {"SandboxKey", ""}, {"Ports", json::object()},
+                          {"HairpinMode", false}, {"LinkLocalIPv6Address", ""}, {"LinkLocalIPv6PrefixLen", 0},
+                          {"Gateway", ""}, {"IPAddress", ""}, {"IPPrefixLen", 0}, {"MacAddress", ""},
+                          {"Networks", {{nm, {{"NetworkID", ""}, {"EndpointID", ""}, {"Gateway", ""},
+                                              {"IPAddress", ""}, {"IPPrefixLen", 0}, {"MacAddress", ""}}}}}};
+  return j;
+}
+
+json Daemon::summary_json(const Container& c) {
+  json j;
+  j["Id"] = c.id;
+  j["Names"] = {"/" + c.name};
+  j["Image"] = c.image;
+  j["ImageID"] = c.image_id;
+  j["Command"] = command_line(c);
+  j["Created"] = parse_rfc3339_nanos(c.created) / 1000000000;
+  j["Ports"] = json::array();
+  j["Labels"] = c.config.value("Labels", json::object());
+  j["State"] = c.state.status;
+  j["Status"] = container_status_text(c);
+  j["HostConfig"] = {{"NetworkMode", c.host_config.value("NetworkMode", "none")}};
+  j["NetworkSettings"] = {{"Networks", json::object()}};
+  j["Mounts"] = json::array();
+  return j;
+}
+
+void register_routes(Daemon& d, http::Router& r) {
+  auto ping = [](http::Request& q, http::ResponseWriter& w) {
+    w.set_header("Cache-Control", "no-cache, no-store, must-revalidate");
+    w.set_header("Pragma", "no-cache");
+    w.set_header("Builder-Version", "1");
+    w.set_header("Swarm", "inactive");
+    (void)q;
+    (void)w.send(200, "OK", "text/plain; charset=utf-8");
+  };
+  r.add("GET", "/_ping", ping);
+  r.add("HEAD", "/_ping", ping);
+
+  r.add("GET", "/version", [](http::Request&, http::ResponseWriter& w) {
+    utsname u{};
+    ::uname(&u);
+    json comp = json::array({{{"Name", "Engine"},
+                              {"Version", kServerVersion},
+                              {"Details",
+                               {{"ApiVersion", kMaxApiVersion}, {"MinAPIVersion", kMinApiVersion},
+                                {"Os", "linux"}, {"Arch", "amd64"}, {"KernelVersion", u.release},
+                                {"GitCommit", "berth"}, {"GoVersion", "n/a (C++20)"}, {"Experimental", "false"},
+                                {"BuildTime", __DATE__}}}}});
+    send_json(w, 200, json{{"Platform", {{"Name", "berth Engine"}}}, {"Components", comp},
+                           {"Version", kServerVersion}, {"ApiVersion", kMaxApiVersion},
+                           {"MinAPIVersion", kMinApiVersion}, {"GitCommit", "berth"}, {"GoVersion", "n/a (C++20)"},
+                           {"Os", "linux"}, {"Arch", "amd64"}, {"KernelVersion", u.release},
+                           {"BuildTime", __DATE__}});
+  });
+
+  r.add("GET", "/info", [&d](http::Request&, http::ResponseWriter& w) {
+    utsname u{};
+    ::uname(&u);
+    struct sysinfo si{};
+    ::sysinfo(&si);
+    int running = 0, paused = 0, stopped = 0;
+    auto cs = d.all();
+    for (auto& c : cs) {
+      if (c->state.status == "running") ++running;
+      else if (c->state.status == "paused") ++paused;
+      else ++stopped;
+    }
+    char host[256] = {0};
+    ::gethostname(host, sizeof host - 1);
+    std::string os = "Linux";
+    if (auto osr = read_file("/etc/os-release")) {
+      for (auto& line : split(*osr, '\n'))
+        if (line.rfind("PRETTY_NAME=", 0) == 0) {
+          os = line.substr(12);
+          if (os.size() >= 2 && os.front() == '"') os = os.substr(1, os.size() - 2);
+        }
+    }
+    bool v2 = path_exists("/sys/fs/cgroup/cgroup.controllers");
+    const auto& cfg = d.config();
+    json runtimes = json::object();
+    runtimes[cfg.default_runtime] = {{"path", cfg.runtime_path(cfg.default_runtime)}};
+    runtimes["runc"] = {{"path", cfg.runtime_path("runc")}};
+    for (auto& [k, v] : cfg.runtimes) runtimes[k] = {{"path", v}};
+    json j{{"ID", "berth"},
+           {"Containers", cs.size()},
+           {"ContainersRunning", running},
+           {"ContainersPaused", paused},
+           {"ContainersStopped", stopped},
+           {"Images", d.images().list().size()},
+           {"Driver", "overlay2"},
+           {"DriverStatus", json::array({json::array({"Backing Filesystem", "builtin"})})},
+           {"Plugins", {{"Volume", {"local"}}, {"Network", {"host", "null"}}, {"Authorization", nullptr},
+                        {"Log", {"json-file", "local", "none"}}}},
+           {"MemoryLimit", true},
+           {"SwapLimit", true},
+           {"CpuCfsPeriod", true},
+           {"CpuCfsQuota", true},
+           {"CPUShares", true},
+           {"CPUSet", true},
+           {"PidsLimit", true},
+           {"IPv4Forwarding", false},
+           {"BridgeNfIptables", false},
+           {"BridgeNfIp6tables", false},
+           {"Debug", cfg.debug},
+           {"NFd", 0},
+           {"OomKillDisable", false},
+           {"NGoroutines", 0},
+           {"SystemTime", rfc3339_now()},
+           {"LoggingDriver", cfg.log_driver},
+           {"CgroupDriver", "cgroupfs"},
+           {"CgroupVersion", v2 ? "2" : "1"},
+           {"NEventsListener", 0},
+           {"KernelVersion", u.release},
+           {"OperatingSystem", os},
+           {"OSVersion", ""},
+           {"OSType", "linux"},
+           {"Architecture", u.machine},
+           {"IndexServerAddress", "https://index.docker.io/v1/"},
+           {"RegistryConfig", {{"InsecureRegistryCIDRs", json::array({"127.0.0.0/8"})},
+                               {"IndexConfigs", json::object()}, {"Mirrors", cfg.registry_mirrors}}},
+           {"NCPU", std::thread::hardware_concurrency()},
+           {"MemTotal", static_cast<std::int64_t>(si.totalram) * si.mem_unit},
+           {"GenericResources", nullptr},
+           {"DockerRootDir", cfg.data_root},
+           {"HttpProxy", ""},
+           {"HttpsProxy", ""},
+           {"NoProxy", ""},
+           {"Name", host},
+           {"Labels", json::array()},
+           {"ExperimentalBuild", false},
+           {"ServerVersion", kServerVersion},
+           {"Runtimes", runtimes},
+           {"DefaultRuntime", cfg.default_runtime},
+           {"Swarm", {{"NodeID", ""}, {"NodeAddr", ""}, {"LocalNodeState", "inactive"}, {"ControlAvailable", false},
+                      {"Error", ""}, {"RemoteManagers", nullptr}}},
+           {"LiveRestoreEnabled", cfg.live_restore},
+           {"Isolation", ""},
+           {"InitBinary", ""},
+           {"ContainerdCommit", {{"ID", ""}}},
+           {"RuncCommit", {{"ID", ""}}},
+           {"InitCommit", {{"ID", ""}}},
+           {"SecurityOptions", json::array({"name=seccomp,profile=builtin"})},
+           {"CDISpecDirs", json::array()},
+           {"Warnings", json::array()}};
+    send_json(w, 200, j);
+  });
+
+  // ---------------- containers ----------------
+  r.add("POST", "/containers/create", [&d](http::Request& q, http::ResponseWriter& w) {
+    auto body = read_json(q);
+    if (!body) return send_error(w, body.error());
+    if (body->is_null()) return send_error(w, 400, "config cannot be empty in order to create a container");
+    auto res = d.create(q.query_value("name").value_or(""), std::move(*body));
+    if (!res) return send_error(w, res.error());
+    send_json(w, 201, json{{"Id", res->first}, {"Warnings", res->second}});
+  });
+
+  r.add("GET", "/containers/json", [&d](http::Request& q, http::ResponseWriter& w) {
+    Error ferr;
+    auto filters = parse_filters(q, &ferr);
+    if (!ferr.message().empty()) return send_error(w, ferr);
+    bool all = q.query_bool("all");
+    long limit = parse_int(q.query_value("limit").value_or("-1")).value_or(-1);
+    json out = json::array();
+    for (auto& c : d.all()) {
+      std::lock_guard lk(d.mu);
+      bool running = c->state.status == "running" || c->state.status == "paused" || c->state.status == "restarting";
+      if (!all && !running && filters.empty() && limit <= 0) continue;
+      bool keep = true;
+      for (auto& [k, vals] : filters) {
+        bool any = false;
+        for (auto& v : vals) {
+          if (k == "status") any |= c->state.status == v;
+          else if (k == "name") any |= c->name.find(v[0] == '/' ? v.substr(1) : v) != std::string::npos;
+          else if (k == "id") any |= c->id.rfind(v, 0) == 0;
+          else if (k == "ancestor") any |= c->image == v || c->image_id == v || normalize_ref(c->image) == normalize_ref(v);
+          else if (k == "exited") any |= c->state.status == "exited" && std::to_string(c->state.exit_code) == v;
+          else if (k == "label") {
+            auto [lk2, lv] = split_once(v, '=');
+            auto labels = c->config.value("Labels", json::object());
+            if (labels.contains(std::string(lk2)))
+              any |= v.find('=') == std::string::npos || labels[std::string(lk2)] == std::string(lv);
+          } else any = true;
+        }
+        keep = keep && any;
+      }
+      if (!keep) continue;
+      if (!all && !running && !filters.count("status") && !filters.count("exited")) continue;
+      out.push_back(d.summary_json(*c));
+      if (limit > 0 && static_cast<long>(out.size()) >= limit) break;
+    }
+    send_json(w, 200, out);
+  });
+
+  r.add("GET", "/containers/{id}/json", [&d](http::Request& q, http::ResponseWriter& w) {
+    auto c = d.find(q.param("id"));
+    if (!c) return send_error(w, c.error());
+    json j;
+    {
+      std::lock_guard lk(d.mu);
+      j = d.inspect_json(**c, q.query_bool("size"));
+    }
+    send_json(w, 200, j);
+  });
+
+  r.add("POST", "/containers/{id}/start", [&d](http::Request& q, http::ResponseWriter& w) {
+    auto st = d.start(q.param("id"));
+    if (!st) {
+      if (st.error().is(Errc::AlreadyExists)) return (void)w.send(304);
+      return send_error(w, st.error());
+    }
+    (void)w.send(204);
+  });
+
+  auto opt_int = [](const http::Request& q, const char* k) -> std::optional<int> {
+    auto v = q.query_value(k);
+    if (!v || v->empty()) return std::nullopt;
+    auto n = parse_int(*v);
+    if (!n) return std::nullopt;
+    return static_cast<int>(*n);
+  };
+
+  r.add("POST", "/containers/{id}/stop", [&d, opt_int](http::Request& q, http::ResponseWriter& w) {
+    auto st = d.stop(q.param("id"), opt_int(q, "t"), q.query_value("signal").value_or(""));
+    if (!st) {
+      if (st.error().is(Errc::AlreadyExists)) return (void)w.send(304);
+      return send_error(w, st.error());
+    }
+    (void)w.send(204);
+  });
+
+  r.add("POST", "/containers/{id}/restart", [&d, opt_int](http::Request& q, http::ResponseWriter& w) {
+    auto st = d.restart(q.param("id"), opt_int(q, "t"));
+    if (!st) return send_error(w, st.error());
+    (void)w.send(204);
+  });
+
+  r.add("POST", "/containers/{id}/kill", [&d](http::Request& q, http::ResponseWriter& w) {
+    auto st = d.kill(q.param("id"), q.query_value("signal").value_or("SIGKILL"));
+    if (!st) return send_error(w, st.error());
+    (void)w.send(204);
+  });
+
+  for (const char* verb : {"pause", "unpause"}) {
+    bool p = std::string(verb) == "pause";
+    r.add("POST", std::string("/containers/{id}/") + verb, [&d, p](http::Request& q, http::ResponseWriter& w) {
+      auto st = d.pause(q.param("id"), p);
+      if (!st) return send_error(w, st.error());
+      (void)w.send(204);
+    });
+  }
+
+  r.add("POST", "/containers/{id}/rename", [&d](http::Request& q, http::ResponseWriter& w) {
+    auto st = d.rename(q.param("id"), q.query_value("name").value_or(""));
+    if (!st) return send_error(w, st.error());
+    (void)w.send(204);
+  });
+
+  r.add("POST", "/containers/{id}/resize", [&d](http::Request& q, http::ResponseWriter& w) {
+    auto c = d.find(q.param("id"));
+    if (!c) return send_error(w, c.error());
+    (void)w.send(200);
+  });
+
+  r.add("POST", "/containers/{id}/wait", [&d](http::Request& q, http::ResponseWriter& w) {
+    auto c = d.find(q.param("id"));
+    if (!c) return send_error(w, c.error());
+    std::string cond = q.query_value("condition").value_or("");
+    if (!cond.empty() && cond != "not-running" && cond != "next-exit" && cond != "removed")
+      return send_error(w, 400, "invalid condition: \"" + cond + "\"");
+    // headers at once (the docker CLI waits for them before starting the container)
+    if (!w.begin_stream(200, "application/json")) return;
+    auto code = d.wait(q.param("id"), cond, [&w] { return w.peer_closed(); });
+    if (!code) {
+      if (code.error().is(Errc::Cancelled)) return;
+      (void)w.write(json{{"StatusCode", 0}, {"Error", {{"Message", code.error().message()}}}}.dump() + "\n");
+    } else {
+      (void)w.write(json{{"StatusCode", *code}, {"Error", nullptr}}.dump() + "\n");
+    }
+    (void)w.end_stream();
+  });
+
+  r.add("POST", "/containers/{id}/attach", [&d](http::Request& q, http::ResponseWriter& w) {
+    auto c = d.find(q.param("id"));
+    if (!c) return send_error(w, c.error());
+    bool tty = (*c)->config.value("Tty", false);
+    bool upgrade = q.wants_upgrade();
+    std::string ct = tty ? "application/vnd.docker.raw-stream"
+                         : (req_version(q).at_least(1, 42) ? "application/vnd.docker.multiplexed-stream"
+                                                           : "application/vnd.docker.raw-stream");
+    w.set_header("Content-Type", ct);
+    auto h = w.hijack(upgrade ? 101 : 200);
+    if (!h) return;
+    int fd = h->fd.get();
+    LogOpts o;
+    o.want_out = q.query_bool("stdout");
+    o.want_err = q.query_bool("stderr");
+    o.follow = q.query_bool("stream");
+    o.from_end = !q.query_bool("logs");
+    if (!o.follow && !q.query_bool("logs")) return;
+    // stdin is not wired to the container yet: read and drop it so the client never blocks
+    // (half-close from the client keeps the output flowing).
+    std::atomic<bool> closed{false};
+    auto alive = [&]() {
+      pollfd p{fd, POLLIN, 0};
+      while (::poll(&p, 1, 0) > 0) {
+        if (p.revents & (POLLHUP | POLLERR)) return false;
+        char buf[4096];
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n <= 0) {
+          // EOF: half-close of stdin; stop polling for input
+          return n == 0 ? true : errno == EAGAIN;
+        }
+      }
+      return true;
+    };
+    stream_log(d, *c, o, tty,
+               [&](std::string_view data) { return static_cast<bool>(write_all(fd, data)); },
+               [&] {
+                 if (closed) return true;
+                 if (!alive()) closed = true;
+                 return closed.load();
+               });
+    ::shutdown(fd, SHUT_WR);
+  });
+
+  r.add("GET", "/containers/{id}/logs", [&d](http::Request& q, http::ResponseWriter& w) {
+    auto c = d.find(q.param("id"));
+    if (!c) return send_error(w, c.error());
+    LogOpts o;
+    o.want_out = q.query_bool("stdout");
+    o.want_err = q.query_bool("stderr");
+    if (!o.want_out && !o.want_err) return send_error(w, 400, "Bad parameters: you must choose at least one stream");
+    std::string driver = (*c)->host_config.value("LogConfig", json::object()).value("Type", "json-file");
+    if (driver == "none")
+      return send_error(w, 501, "configured logging driver does not support reading");
+    o.follow = q.query_bool("follow");
+    o.timestamps = q.query_bool("timestamps");
+    o.since = parse_time_param(q.query_value("since").value_or(""));
+    if (o.since && *o.since == 0) o.since.reset();
+    o.until = parse_time_param(q.query_value("until").value_or(""));
+    if (o.until && *o.until == 0) o.until.reset();
+    std::string tail = q.query_value("tail").value_or("all");
+    if (tail != "all" && !tail.empty()) {
+      auto n = parse_int(tail);
+      if (n && *n >= 0) o.tail = static_cast<std::size_t>(*n);
+    }
+    bool tty = (*c)->config.value("Tty", false);
+    std::string ct = tty ? "application/vnd.docker.raw-stream"
+                         : (req_version(q).at_least(1, 42) ? "application/vnd.docker.multiplexed-stream"
+                                                           : "application/vnd.docker.raw-stream");
+    if (!w.begin_stream(200, ct)) return;
+    stream_log(d, *c, o, tty, [&](std::string_view data) { return static_cast<bool>(w.write(data)); },
+               [&w] { return w.peer_closed(); });
+    (void)w.end_stream();
+  });
+
+  r.add("DELETE", "/containers/{id}", [&d](http::Request& q, http::ResponseWriter& w) {
+    auto st = d.remove(q.param("id"), q.query_bool("force"), q.query_bool("v"));
+    if (!st) return send_error(w, st.error());
+    (void)w.send(204);
+  });
+
+  r.add("POST", "/containers/prune", [&d](http::Request&, http::ResponseWriter& w) {
+    json deleted = json::array();
+    for (auto& c : d.all()) {
+      std::string st;
+      {
+        std::lock_guard lk(d.mu);
+        st = c->state.status;
+      }
+      if (st != "exited" && st != "created" && st != "dead") continue;
+      if (d.remove(c->id, false, false)) deleted.push_back(c->id);
+    }
+    d.emit("container", "prune", "", {{"reclaimed", "0"}});
+    send_json(w, 200, json{{"ContainersDeleted", deleted}, {"SpaceReclaimed", 0}});
+  });
+
+  r.add("POST", "/containers/{id}/update", [&d](http::Request& q, http::ResponseWriter& w) {
+    auto c = d.find(q.param("id"));
+    if (!c) return send_error(w, c.error());
+    auto body = read_json(q);
+    if (!body) return send_error(w, body.error());
+    if (!body->is_object()) return send_error(w, 400, "invalid update");
+    std::vector<std::string> args;
+    auto num = [&](const char* k, const char* flag, std::int64_t mul = 1) {
+      if (body->contains(k) && (*body)[k].is_number() && (*body)[k].get<std::int64_t>() != 0)
+        args.insert(args.end(), {flag, std::to_string((*body)[k].get<std::int64_t>() * mul)});
+    };
+    num("Memory", "--memory");
+    num("MemorySwap", "--memory-swap");
+    num("MemoryReservation", "--memory-reservation");
+    num("CpuShares", "--cpu-share");
+    num("CpuQuota", "--cpu-quota");
+    num("CpuPeriod", "--cpu-period");
+    num("PidsLimit", "--pids-limit");
+    if (body->contains("NanoCpus") && (*body)["NanoCpus"].is_number() && (*body)["NanoCpus"].get<std::int64_t>() > 0)
+      args.insert(args.end(), {"--cpu-period", "100000", "--cpu-quota",
+                               std::to_string((*body)["NanoCpus"].get<std::int64_t>() / 10000)});
+    if (body->contains("CpusetCpus") && (*body)["CpusetCpus"].is_string() && !(*body)["CpusetCpus"].get<std::string>().empty())
+      args.insert(args.end(), {"--cpuset-cpus", (*body)["CpusetCpus"].get<std::string>()});
+    bool running;
+    {
+      std::lock_guard lk(d.mu);
+      running = (*c)->state.status == "running" || (*c)->state.status == "paused";
+      for (auto& [k, v] : body->items())
+        if (!v.is_null() && !(v.is_number() && v.get<double>() == 0)) (*c)->host_config[k] = v;
+    }
+    if (running && !args.empty()) {
+      auto a = d.runtime_base(**c);
+      a.push_back("update");
+      a.insert(a.end(), args.begin(), args.end());
+      a.push_back((*c)->id);
+      auto rr = test_run(a);
+      if (rr != 0) return send_error(w, 500, "Cannot update container " + (*c)->id + ": runtime update failed");
+    }
+    d.emit("container", "update", (*c)->id);
+    send_json(w, 200, json{{"Warnings", json::array()}});
+  });
+
+  r.add("GET", "/containers/{id}/top", [&d](http::Request& q, http::ResponseWriter& w) {
+    auto c = d.find(q.param("id"));
+    if (!c) return send_error(w, c.error());
+    {
+      std::lock_guard lk(d.mu);
+      if ((*c)->state.status != "running" && (*c)->state.status != "paused")
+        return send_error(w, 409, "Container " + (*c)->id + " is not running");
+    }
+    // pids of the container: its cgroup's procs (any hierarchy)
+    std::set<std::string> pids;
+    for (const char* base : {"/sys/fs/cgroup/berth/", "/sys/fs/cgroup/pids/berth/", "/sys/fs/cgroup/memory/berth/",
+                             "/sys/fs/cgroup/cpu/berth/", "/sys/fs/cgroup/systemd/berth/"}) {
+      auto procs = read_file(std::string(base) + (*c)->id + "/cgroup.procs");
+      if (!procs) continue;
+      for (auto& p : split(*procs, '\n'))
+        if (!p.empty()) pids.insert(p);
+      if (!pids.empty()) break;
+    }
+    if (pids.empty()) pids.insert(std::to_string((*c)->state.pid));
+    std::string ps_args = q.query_value("ps_args").value_or("-ef");
+    std::vector<std::string> argv{"ps"};
+    for (auto& a : split(ps_args, ' '))
+      if (!a.empty()) argv.push_back(a);
+    auto out = capture(argv);
+    if (!out) return send_error(w, 500, "Error running top: " + out.error().message());
+    auto lines = split(*out, '\n');
+    if (lines.empty()) return send_error(w, 500, "ps produced no output");
+    std::vector<std::string> titles;
+    for (auto& t : split(lines[0], ' '))
+      if (!t.empty()) titles.push_back(t);
+    std::size_t pid_col = 0;
+    for (std::size_t i = 0; i < titles.size(); ++i)
+      if (titles[i] == "PID") pid_col = i;
+    json procs = json::array();
+    for (std::size_t li = 1; li < lines.size(); ++li) {
+      std::vector<std::string> f;
+      std::string_view rest = lines[li];
+      for (std::size_t i = 0; i < titles.size(); ++i) {
+        rest = trim(rest);
+        if (rest.empty()) break;
+        if (i + 1 == titles.size()) {
+          f.emplace_back(rest);
+          break;
+        }
+        auto sp = rest.find(' ');
+        f.emplace_back(rest.substr(0, sp));
+        rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp);
+      }
+      if (f.size() <= pid_col || !pids.count(f[pid_col])) continue;
+      procs.push_back(f);
+    }
+    send_json(w, 200, json{{"Titles", titles}, {"Processes", procs}});
+  });
+
+  r.add("GET", "/containers/{id}/stats", [&d](http::Request& q, http::ResponseWriter& w) {
+    auto c = d.find(q.param("id"));
+    if (!c) return send_error(w, c.error());
+    bool stream = q.query_bool("stream", true) && !q.query_bool("one-shot");
+    std::string id = (*c)->id;
+    auto sample = [&]() {
+      bool v2 = path_exists("/sys/fs/cgroup/cgroup.controllers");
+      json j;
+      j["read"] = rfc3339_now();
+      j["name"] = "/" + (*c)->name;
+      j["id"] = id;
+      std::int64_t mem = 0, limit = 0, cpu = 0, pids = 0;
+      if (v2) {
+        std::string base = "/sys/fs/cgroup/berth/" + id;
+        mem = parse_int(read_small(base + "/memory.current")).value_or(0);
+        limit = parse_int(read_small(base + "/memory.max")).value_or(0);
+        pids = parse_int(read_small(base + "/pids.current")).value_or(0);
+        for (auto& line : split(read_small(base + "/cpu.stat"), '\n'))
+          if (line.rfind("usage_usec ", 0) == 0) cpu = parse_int(line.substr(11)).value_or(0) * 1000;
+      } else {
+        mem = parse_int(read_small("/sys/fs/cgroup/memory/berth/" + id + "/memory.usage_in_bytes")).value_or(0);
+        limit = parse_int(read_small("/sys/fs/cgroup/memory/berth/" + id + "/memory.limit_in_bytes")).value_or(0);
+        cpu = parse_int(read_small("/sys/fs/cgroup/cpuacct/berth/" + id + "/cpuacct.usage")).value_or(0);
+        if (cpu == 0) cpu = parse_int(read_small("/sys/fs/cgroup/cpu,cpuacct/berth/" + id + "/cpuacct.usage")).value_or(0);
+        pids = parse_int(read_small("/sys/fs/cgroup/pids/berth/" + id + "/pids.current")).value_or(0);
+      }
+      struct sysinfo si{};
+      ::sysinfo(&si);
+      std::int64_t total = static_cast<std::int64_t>(si.totalram) * si.mem_unit;
+      if (limit <= 0 || limit > total) limit = total;
+      std::int64_t sys_cpu = 0;
+      if (auto st = read_file("/proc/stat")) {
+        auto line = split(split(*st, '\n')[0], ' ');
+        std::int64_t ticks = 0;
+        for (std::size_t i = 1; i < line.size(); ++i) ticks += parse_int(line[i]).value_or(0);
+        sys_cpu = ticks * (1000000000 / ::sysconf(_SC_CLK_TCK));
+      }
+      int ncpu = static_cast<int>(std::thread::hardware_concurrency());
+      j["cpu_stats"] = {{"cpu_usage", {{"total_usage", cpu}, {"usage_in_kernelmode", 0}, {"usage_in_usermode", 0}}},
+                        {"system_cpu_usage", sys_cpu}, {"online_cpus", ncpu},
+                        {"throttling_data", {{"periods", 0}, {"throttled_periods", 0}, {"throttled_time", 0}}}};
+      j["memory_stats"] = {{"usage", mem}, {"limit", limit}, {"stats", json::object()}};
+      j["pids_stats"] = {{"current", pids}};
+      j["blkio_stats"] = {{"io_service_bytes_recursive", nullptr}};
+      j["networks"] = json::object();
+      j["num_procs"] = 0;
+      return j;
+    };
+    json prev = sample();
+    prev["precpu_stats"] = {{"cpu_usage", {{"total_usage", 0}}}, {"system_cpu_usage", 0}, {"online_cpus", 0}};
+    prev["preread"] = "0001-01-01T00:00:00Z";
+    if (!stream) {
+      if (!q.query_bool("one-shot")) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        json cur = sample();
+        cur["precpu_stats"] = prev["cpu_stats"];
+        cur["preread"] = prev["read"];
+        return send_json(w, 200, cur);
+      }
+      return send_json(w, 200, prev);
+    }
+    if (!w.begin_stream(200, "application/json")) return;
+    if (!w.write(prev.dump() + "\n")) return;
+    while (!w.peer_closed()) {
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      json cur = sample();
+      cur["precpu_stats"] = prev["cpu_stats"];
+      cur["preread"] = prev["read"];
+      if (!w.write(cur.dump() + "\n")) return;
+      prev = cur;
+      std::lock_guard lk(d.mu);
+      if ((*c)->removed) break;
+    }
+    (void)w.end_stream();
+  });
+
+  // ---------------- exec ----------------
+  r.add("POST", "/containers/{id}/exec", [&d](http::Request& q, http::ResponseWriter& w) {
+    auto body = read_json(q);
+    if (!body) return send_error(w, body.error());
+    auto id = d.exec_create(q.param("id"), std::move(*body));
+    if (!id) return send_error(w, id.error());
+    send_json(w, 201, json{{"Id", *id}});
+  });
+
+  r.add("POST", "/exec/{id}/start", [&d](http::Request& q, http::ResponseWriter& w) {
+    auto s = d.find_exec(q.param("id"));
+    if (!s) return send_error(w, s.error());
+    auto body = read_json(q);
+    if (!body) return send_error(w, body.error());
+    bool detach = body->is_object() && body->value("Detach", false);
+    bool tty = body->is_object() && body->value("Tty", false);
+    {
+      std::lock_guard lk(d.mu);
+      if ((*s)->running || (*s)->has_exit) return send_error(w, 409, "Error: Exec command " + (*s)->id + " is already running");
+    }
+    if (detach) {
+      auto sess = *s;
+      std::thread([&d, sess] { (void)d.exec_run(sess, -1, {}, false); }).detach();
+      return (void)w.send(200);
+    }
+    w.set_header("Content-Type", tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream");
+    auto h = w.hijack(q.wants_upgrade() ? 101 : 200);
+    if (!h) return;
+    auto st = d.exec_run(*s, h->fd.get(), std::move(h->pending), tty);
+    if (!st) {
+      std::string msg = st.error().message() + "\r\n";
+      (void)write_all(h->fd.get(), frame(2, msg, tty));
+    }
+  });
+
+  r.add("POST", "/exec/{id}/resize", [&d](http::Request& q, http::ResponseWriter& w) {
+    auto s = d.find_exec(q.param("id"));
+    if (!s) return send_error(w, s.error());
+    (void)w.send(200);
+  });
+
+  r.add("GET", "/exec/{id}/json", [&d](http::Request& q, http::ResponseWriter& w) {
+    auto s = d.find_exec(q.param("id"));
+    if (!s) return send_error(w, s.error());
+    std::lock_guard lk(d.mu);
+    const auto& e = **s;
+    json pc{{"tty", e.config.value("Tty", false)}, {"entrypoint", e.config["Cmd"][0]},
+            {"arguments", json(std::vector<json>(e.config["Cmd"].begin() + 1, e.config["Cmd"].end()))},
+            {"privileged", e.config.value("Privileged", false)}, {"user", e.config.value("User", "")}};
+    send_json(w, 200, json{{"ID", e.id}, {"Running", e.running}, {"ExitCode", e.has_exit ? json(e.exit_code) : json(nullptr)},
+                           {"ProcessConfig", pc}, {"OpenStdin", e.config.value("AttachStdin", false)},
+                           {"OpenStderr", e.config.value("AttachStderr", false)},
+                           {"OpenStdout", e.config.value("AttachStdout", false)}, {"CanRemove", false},
+                           {"ContainerID", e.container_id}, {"DetachKeys", ""}, {"Pid", e.pid}});
+  });
+
+  // ---------------- images ----------------
+  r.add("POST", "/images/load", [&d](http::Request& q, http::ResponseWriter& w) {
+    bool quiet = q.query_bool("quiet");
+    auto refs = d.images().load_from([&q](char* buf, std::size_t n) { return q.body().read(buf, n); });
+    if (!refs) return send_error(w, refs.error());
+    std::string out;
+    for (auto& ref : *refs) {
+      std::string line = ref.rfind("sha256:", 0) == 0 ? "Loaded image ID: " + ref : "Loaded image: " + ref;
+      out += json{{"stream", line + "\n"}}.dump() + "\n";
+      d.emit("image", "load", ref);
+    }
+    (void)quiet;
+    (void)w.send(200, out, "application/json");
+  });
+
+  r.add("GET", "/images/json", [&d](http::Request& q, http::ResponseWriter& w) {
+    Error ferr;
+    auto filters = parse_filters(q, &ferr);
+    if (!ferr.message().empty()) return send_error(w, ferr);
+    json out = json::array();
+    for (auto& img : d.images().list()) {
+      if (filters.count("reference")) {
+        bool any = false;
+        for (auto& ref : filters["reference"])
+          for (auto& t : img.tags) any |= t == normalize_ref(ref) || t.rfind(ref + ":", 0) == 0;
+        if (!any) continue;
+      }
+      if (filters.count("dangling") && (filters["dangling"][0] == "true") != img.tags.empty()) continue;
+      json labels = json::object();
+      try {
+        auto cfg = json::parse(img.config_json).value("config", json::object());
+        if (cfg.contains("Labels") && cfg["Labels"].is_object()) labels = cfg["Labels"];
+      } catch (...) {
+      }
+      out.push_back({{"Id", img.id}, {"ParentId", ""}, {"RepoTags", img.tags}, {"RepoDigests", json::array()},
+                     {"Created", img.created}, {"Size", img.size}, {"SharedSize", -1}, {"VirtualSize", img.size},
+                     {"Labels", labels}, {"Containers", -1}});
+    }
+    send_json(w, 200, out);
+  });
+
+  r.add("POST", "/images/create", [&d](http::Request& q, http::ResponseWriter& w) {
+    std::string from = q.query_value("fromImage").value_or("");
+    std::string tag = q.query_value("tag").value_or("");
+    std::string ref = tag.empty() ? from : from + ":" + tag;
+    if (d.images().resolve(ref)) {
+      std::string out = json{{"status", "Status: Image is up to date for " + normalize_ref(ref)}}.dump() + "\n";
+      return (void)w.send(200, out, "application/json");
+    }
+    send_error(w, 404, "pull access denied for " + from + ": pulling images is not supported by this berthd yet (load it with docker load)");
+  });
+
+  r.add("GET", "/images/{name*}", [&d](http::Request& q, http::ResponseWriter& w) {
+    std::string name = q.param("name");
+    if (name.size() > 5 && name.compare(name.size() - 5, 5, "/json") == 0) {
+      auto j = d.images().inspect(name.substr(0, name.size() - 5));
+      if (!j) return send_error(w, j.error());
+      return (void)w.send(200, *j, "application/json");
+    }
+    send_error(w, 404, "page not found");
+  });
+
+  r.add("DELETE", "/images/{name*}", [&d](http::Request& q, http::ResponseWriter& w) {
+    auto res = d.images().remove(q.param("name"), q.query_bool("force"));
+    if (!res) return send_error(w, res.error());
+    json out = json::array();
+    for (auto& x : *res) {
+      auto [k, v] = split_once(x, ':');
+      out.push_back({{k == "untagged" ? "Untagged" : "Deleted", std::string(v)}});
+    }
+    send_json(w, 200, out);
+  });
+
+  // ---------------- system ----------------
+  r.add("GET", "/events", [&d](http::Request& q, http::ResponseWriter& w) {
+    Error ferr;
+    auto filters = parse_filters(q, &ferr);
+    if (!ferr.message().empty()) return send_error(w, ferr);
+    auto since = parse_time_param(q.query_value("since").value_or(""));
+    auto until = parse_time_param(q.query_value("until").value_or(""));
+    auto match = [&](const Event& e) {
+      for (auto& [k, vals] : filters) {
+        bool any = false;
+        for (auto& v : vals) {
+          if (k == "type") any |= e.type == v;
+          else if (k == "event") any |= e.action == v || e.action.rfind(v + ":", 0) == 0;
+          else if (k == "container") any |= e.type == "container" && (e.id.rfind(v, 0) == 0 || (e.attrs.count("name") && e.attrs.at("name") == v));
+          else if (k == "image") any |= e.from == v || (e.attrs.count("image") && e.attrs.at("image") == v);
+          else if (k == "label") {
+            auto [lk, lv] = split_once(v, '=');
+            auto it = e.attrs.find(std::string(lk));
+            any |= it != e.attrs.end() && (v.find('=') == std::string::npos || it->second == lv);
+          } else any = true;
+        }
+        if (!any) return false;
+      }
+      if (until && e.time_nano > *until) return false;
+      return true;
+    };
+    if (!w.begin_stream(200, "application/json")) return;
+    std::uint64_t cursor = d.event_cursor();
+    if (since) {
+      for (auto& e : d.events_since(*since, &cursor))
+        if (match(e) && !w.write(e.json_line())) return;
+    }
+    while (!w.peer_closed()) {
+      if (until) {
+        timespec ts{};
+        clock_gettime(CLOCK_REALTIME, &ts);
+        if (static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec > *until) break;
+      }
+      for (auto& e : d.events_wait(&cursor, 500))
+        if (match(e) && !w.write(e.json_line())) return;
+    }
+    (void)w.end_stream();
+  });
+
+  r.add("GET", "/system/df", [&d](http::Request&, http::ResponseWriter& w) {
+    json images = json::array(), ctrs = json::array();
+    std::int64_t layers = 0;
+    for (auto& img : d.images().list()) {
+      layers += img.size;
+      images.push_back({{"Id", img.id}, {"ParentId", ""}, {"RepoTags", img.tags}, {"RepoDigests", json::array()},
+                        {"Created", img.created}, {"Size", img.size}, {"SharedSize", 0}, {"VirtualSize", img.size},
+                        {"Labels", json::object()}, {"Containers", 0}});
+    }
+    for (auto& c : d.all()) {
+      std::lock_guard lk(d.mu);
+      json s = d.summary_json(*c);
+      s["SizeRw"] = 0;
+      s["SizeRootFs"] = 0;
+      ctrs.push_back(s);
+    }
+    send_json(w, 200, json{{"LayersSize", layers}, {"Images", images}, {"Containers", ctrs},
+                           {"Volumes", json::array()}, {"BuildCache", json::array()}});
+  });
+}
+
+// ---------------- server ----------------
+
+http::Handler Daemon::handler() {
+  if (!router_) {
+    router_ = std::make_unique<http::Router>();
+    register_routes(*this, *router_);
+    router_->set_not_found([](http::Request&, http::ResponseWriter& w) { send_error(w, 404, "page not found"); });
+    router_->set_method_not_allowed(
+        [](http::Request&, http::ResponseWriter& w) { send_error(w, 404, "page not found"); });
+  }
+  return [this](http::Request& q, http::ResponseWriter& w) {
+    w.set_header("Api-Version", kMaxApiVersion);
+    w.set_header("Docker-Experimental", "false");
+    w.set_header("Ostype", "linux");
+    w.set_header("Server", std::string("Docker/") + kServerVersion + " (linux)");
+    auto vp = split_version(q.path);
+    if (vp.malformed) return send_error(w, 404, "page not found");
+    if (vp.version) {
+      std::string msg = check_api_version(*vp.version);
+      if (!msg.empty()) return send_error(w, 400, msg);
+      q.params["_api"] = vp.version->str();
+    } else {
+      q.params["_api"] = kMaxApiVersion;
+    }
+    q.path = vp.path;
+    log::debug("{} {}", q.method, q.target);
+    try {
+      router_->dispatch(q, w);
+    } catch (const std::exception& e) {
+      log::error("handler {} {}: {}", q.method, q.path, e.what());
+      send_error(w, 500, e.what());
+    }
+  };
+}
+
+Status Daemon::listen() {
+  server_ = std::make_unique<http::Server>(handler());
+  std::vector<std::string> hosts = cfg_.hosts;
+  if (hosts.empty()) hosts.push_back("unix:///run/berth.sock");
+  for (const auto& h : hosts) {
+    if (h.rfind("unix://", 0) == 0) {
+      std::string path = h.substr(7);
+      TRY(mkdir_all(dirname(path), 0755));
+      gid_t gid = static_cast<gid_t>(-1);
+      if (!cfg_.group.empty()) {
+        if (struct group* g = ::getgrnam(cfg_.group.c_str())) gid = g->gr_gid;
+      }
+      TRYC(server_->listen_unix(path, 0660, gid), "listen on " + h);
+      log::info("API listen on {}", path);
+    } else if (h.rfind("tcp://", 0) == 0) {
+      std::string hp = h.substr(6);
+      auto c = hp.rfind(':');
+      std::string host = c == std::string::npos ? hp : hp.substr(0, c);
+      int port = c == std::string::npos ? (cfg_.tls ? 2376 : 2375) : static_cast<int>(parse_int(hp.substr(c + 1)).value_or(-1));
+      if (port < 0 || port > 65535) return fail(Errc::InvalidArgument, "invalid host " + h);
+      if (!host.empty() && host.front() == '[') host = host.substr(1, host.size() - 2);
+      if (cfg_.tls || cfg_.tlsverify) {
+        if (cfg_.tlscert.empty() || cfg_.tlskey.empty())
+          return fail(Errc::InvalidArgument, "--tlscert and --tlskey are required for a TLS tcp:// host");
+        http::TlsServerConfig tc{cfg_.tlscert, cfg_.tlskey, cfg_.tlsverify ? cfg_.tlscacert : "", cfg_.tlsverify};
+        auto p = TRYC(server_->listen_tcp(host, static_cast<std::uint16_t>(port), &tc), "listen on " + h);
+        log::info("API listen on {}:{} (TLS{})", host, p, cfg_.tlsverify ? ", client certificates verified" : "");
+      } else if (cfg_.allow_insecure_tcp) {
+        log::warn("API is accessible on http://{}:{} without encryption: anyone reaching it is root on this host", host, port);
+        auto p = TRYC(server_->listen_tcp(host, static_cast<std::uint16_t>(port), nullptr), "listen on " + h);
+        log::info("API listen on {}:{}", host, p);
+      } else {
+        return fail(Errc::InvalidArgument,
+                    "refusing to listen on " + h + " without TLS: use --tlsverify --tlscacert --tlscert --tlskey "
+                    "(or --insecure-tcp to force plain TCP)");
+      }
+    } else {
+      return fail(Errc::InvalidArgument, "invalid host " + h + ": use unix:// or tcp://");
+    }
+  }
+  return server_->start();
+}
+
+}  // namespace berth::daemon

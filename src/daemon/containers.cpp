@@ -1,0 +1,1218 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <climits>
+#include <cstring>
+#include <ctime>
+#include <regex>
+
+#include "common/file.hpp"
+#include "common/log.hpp"
+#include "common/strings.hpp"
+#include "daemon/daemon.hpp"
+#include "daemon/spec.hpp"
+
+namespace berth::daemon {
+
+namespace {
+
+const char* const kAdjectives[] = {"brave", "calm", "eager", "fond", "gentle", "happy", "jolly", "keen",
+                                   "lucid", "merry", "nifty", "proud", "quirky", "sharp", "tender", "vivid"};
+const char* const kNames[] = {"turing", "hopper", "lovelace", "ritchie", "thompson", "knuth", "dijkstra",
+                              "lamport", "liskov", "torvalds", "wozniak", "shannon", "babbage", "noether"};
+
+std::string random_name() {
+  std::string h = random_hex(4);
+  unsigned v = static_cast<unsigned>(std::stoul(h, nullptr, 16));
+  return std::string(kAdjectives[v % 16]) + "_" + kNames[(v / 16) % 14];
+}
+
+int pidfd_open(int pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+
+bool valid_name(const std::string& n) {
+  static const std::regex re("^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$");
+  return std::regex_match(n, re);
+}
+
+std::optional<int> parse_signal(const std::string& s) {
+  if (s.empty()) return SIGKILL;
+  if (auto n = parse_int(s)) return (*n > 0 && *n < 65) ? std::optional<int>(static_cast<int>(*n)) : std::nullopt;
+  std::string u;
+  for (char c : s) u.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  if (u.rfind("SIG", 0) == 0) u = u.substr(3);
+  static const std::map<std::string, int> m = {
+      {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"ILL", SIGILL},   {"TRAP", SIGTRAP},
+      {"ABRT", SIGABRT}, {"BUS", SIGBUS},   {"FPE", SIGFPE},   {"KILL", SIGKILL}, {"USR1", SIGUSR1},
+      {"SEGV", SIGSEGV}, {"USR2", SIGUSR2}, {"PIPE", SIGPIPE}, {"ALRM", SIGALRM}, {"TERM", SIGTERM},
+      {"CHLD", SIGCHLD}, {"CONT", SIGCONT}, {"STOP", SIGSTOP}, {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN},
+      {"TTOU", SIGTTOU}, {"URG", SIGURG},   {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ}, {"WINCH", SIGWINCH}};
+  auto it = m.find(u);
+  if (it == m.end()) return std::nullopt;
+  return it->second;
+}
+
+}  // namespace
+
+// Runs argv, capturing output; stdin from /dev/null.
+Proc run_capture(const std::vector<std::string>& argv) {
+  Proc p;
+  int o[2], e[2];
+  if (::pipe2(o, O_CLOEXEC) < 0) return p;
+  if (::pipe2(e, O_CLOEXEC) < 0) {
+    ::close(o[0]);
+    ::close(o[1]);
+    return p;
+  }
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int null = ::open("/dev/null", O_RDONLY);
+    ::dup2(null, 0);
+    ::dup2(o[1], 1);
+    ::dup2(e[1], 2);
+    std::vector<char*> a;
+    for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+    a.push_back(nullptr);
+    ::execvp(a[0], a.data());
+    ::_exit(127);
+  }
+  ::close(o[1]);
+  ::close(e[1]);
+  pollfd pf[2] = {{o[0], POLLIN, 0}, {e[0], POLLIN, 0}};
+  int open_n = 2;
+  char buf[4096];
+  while (open_n > 0) {
+    if (::poll(pf, 2, -1) < 0 && errno != EINTR) break;
+    for (int i = 0; i < 2; ++i) {
+      if (pf[i].fd < 0 || !pf[i].revents) continue;
+      ssize_t n = ::read(pf[i].fd, buf, sizeof buf);
+      if (n > 0) (i == 0 ? p.out : p.err).append(buf, static_cast<std::size_t>(n));
+      else {
+        ::close(pf[i].fd);
+        pf[i].fd = -1;
+        --open_n;
+      }
+    }
+  }
+  int st = 0;
+  if (pid > 0) {
+    while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+    p.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  }
+  return p;
+}
+
+namespace {
+
+json merge_image_config(json cfg, const std::string& image_config_json) {
+  json ic;
+  try {
+    ic = json::parse(image_config_json).value("config", json::object());
+  } catch (...) {
+    return cfg;
+  }
+  auto empty = [&](const char* k) {
+    return !cfg.contains(k) || cfg[k].is_null() || (cfg[k].is_array() && cfg[k].empty()) ||
+           (cfg[k].is_string() && cfg[k].get<std::string>().empty());
+  };
+  // Entrypoint given without Cmd: the image's Cmd is dropped (docker semantics).
+  bool ep_given = !empty("Entrypoint");
+  if (!ep_given && ic.contains("Entrypoint") && !ic["Entrypoint"].is_null()) cfg["Entrypoint"] = ic["Entrypoint"];
+  if (empty("Cmd") && !ep_given && ic.contains("Cmd")) cfg["Cmd"] = ic["Cmd"];
+  if (empty("WorkingDir") && ic.contains("WorkingDir")) cfg["WorkingDir"] = ic["WorkingDir"];
+  if (empty("User") && ic.contains("User")) cfg["User"] = ic["User"];
+  if (empty("StopSignal") && ic.contains("StopSignal")) cfg["StopSignal"] = ic["StopSignal"];
+  // Env: image first, container overrides by key
+  std::vector<std::string> env;
+  for (const auto& e : ic.value("Env", json::array())) env.push_back(e.get<std::string>());
+  if (cfg.contains("Env") && cfg["Env"].is_array())
+    for (const auto& e : cfg["Env"]) {
+      std::string s = e.get<std::string>();
+      std::string key = s.substr(0, s.find('='));
+      std::erase_if(env, [&](const std::string& x) { return x.substr(0, x.find('=')) == key; });
+      env.push_back(s);
+    }
+  cfg["Env"] = env;
+  json labels = ic.value("Labels", json::object());
+  if (labels.is_null()) labels = json::object();
+  if (cfg.contains("Labels") && cfg["Labels"].is_object())
+    for (auto& [k, v] : cfg["Labels"].items()) labels[k] = v;
+  cfg["Labels"] = labels;
+  return cfg;
+}
+
+std::string hosts_file(const std::string& hostname, const json& hc, bool host_net) {
+  std::string s;
+  if (host_net) {
+    auto h = read_file("/etc/hosts");
+    s = h ? *h : "127.0.0.1\tlocalhost\n";
+  } else {
+    s = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
+        "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
+  }
+  if (hc.contains("ExtraHosts") && hc["ExtraHosts"].is_array())
+    for (const auto& e : hc["ExtraHosts"]) {
+      std::string x = e.get<std::string>();
+      auto c = x.find(':');
+      if (c == std::string::npos) continue;
+      s += x.substr(c + 1) + "\t" + x.substr(0, c) + "\n";
+    }
+  (void)hostname;
+  return s;
+}
+
+std::string resolv_file(const json& hc) {
+  std::string s;
+  auto host = read_file("/etc/resolv.conf");
+  std::vector<std::string> dns, search, opts;
+  auto arr = [&](const char* k, std::vector<std::string>& out) {
+    if (hc.contains(k) && hc[k].is_array())
+      for (const auto& v : hc[k]) out.push_back(v.get<std::string>());
+  };
+  arr("Dns", dns);
+  arr("DnsSearch", search);
+  arr("DnsOptions", opts);
+  if (dns.empty() && search.empty() && opts.empty()) {
+    if (!host) return "nameserver 8.8.8.8\nnameserver 8.8.4.4\n";
+    for (const auto& line : split(*host, '\n')) {
+      auto t = trim(line);
+      // loopback resolvers are unreachable from a private network namespace
+      if (t.rfind("nameserver 127.", 0) == 0 || t == "nameserver ::1") continue;
+      s += std::string(t) + "\n";
+    }
+    if (s.find("nameserver") == std::string::npos) s += "nameserver 8.8.8.8\nnameserver 8.8.4.4\n";
+    return s;
+  }
+  for (auto& d : dns) s += "nameserver " + d + "\n";
+  if (!search.empty()) s += "search " + join(search, " ") + "\n";
+  if (!opts.empty()) s += "options " + join(opts, " ") + "\n";
+  return s;
+}
+
+}  // namespace
+
+std::string rfc3339_now() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm{};
+  gmtime_r(&ts.tv_sec, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long>(ts.tv_nsec));
+  return buf;
+}
+
+int http_status(const Error& e) {
+  switch (e.code()) {
+    case Errc::NotFound: return 404;
+    case Errc::AlreadyExists:
+    case Errc::Conflict: return 409;
+    case Errc::InvalidArgument: return 400;
+    case Errc::PermissionDenied: return 403;
+    case Errc::Unimplemented: return 501;
+    case Errc::Unavailable: return 503;
+    default: return 500;
+  }
+}
+
+std::string Daemon::log_path(const Container& c) const {
+  return cfg_.data_root + "/containers/" + c.id + "/" + c.id + "-json.log";
+}
+std::string Daemon::bundle_dir(const std::string& id) const { return cfg_.exec_root + "/containers/" + id; }
+std::string Daemon::runtime_root(const std::string& runtime) const {
+  return cfg_.exec_root + "/runtime/" + basename(runtime);
+}
+std::vector<std::string> Daemon::runtime_base(const Container& c) const {
+  std::string rt = cfg_.runtime_path(c.runtime);
+  return {rt, "--root", runtime_root(rt)};
+}
+
+std::vector<std::shared_ptr<Container>> Daemon::all() {
+  std::lock_guard lk(mu);
+  std::vector<std::shared_ptr<Container>> v;
+  for (auto& [k, c] : containers_) v.push_back(c);
+  std::sort(v.begin(), v.end(), [](auto& a, auto& b) { return a->created > b->created; });
+  return v;
+}
+
+Result<std::shared_ptr<Container>> Daemon::find(const std::string& ref) {
+  std::lock_guard lk(mu);
+  if (ref.empty()) return fail(Errc::NotFound, "No such container: " + ref);
+  auto it = containers_.find(ref);
+  if (it != containers_.end()) return it->second;
+  std::string name = ref[0] == '/' ? ref.substr(1) : ref;
+  for (auto& [id, c] : containers_)
+    if (c->name == name) return c;
+  std::shared_ptr<Container> found;
+  for (auto& [id, c] : containers_)
+    if (id.rfind(ref, 0) == 0) {
+      if (found) return fail(Errc::InvalidArgument, "multiple IDs found with provided prefix: " + ref);
+      found = c;
+    }
+  if (found) return found;
+  return fail(Errc::NotFound, "No such container: " + ref);
+}
+
+Status Daemon::save(const Container& c) {
+  json j;
+  j["Id"] = c.id;
+  j["Name"] = "/" + c.name;
+  j["Created"] = c.created;
+  j["Image"] = c.image_id;
+  j["ImageName"] = c.image;
+  j["Config"] = c.config;
+  j["HostConfig"] = c.host_config;
+  j["State"] = {{"Status", c.state.status}, {"Pid", c.state.pid}, {"ExitCode", c.state.exit_code},
+                {"Error", c.state.error}, {"StartedAt", c.state.started_at}, {"FinishedAt", c.state.finished_at}};
+  j["RestartCount"] = c.restart_count;
+  j["ManuallyStopped"] = c.manually_stopped;
+  j["Runtime"] = c.runtime;
+  j["ShimPid"] = c.shim_pid;
+  std::string dir = cfg_.data_root + "/containers/" + c.id;
+  TRY(mkdir_all(dir, 0710));
+  return atomic_write_file(dir + "/config.v2.json", j.dump());
+}
+
+Status Daemon::load_containers() {
+  std::string dir = cfg_.data_root + "/containers";
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return ok();
+  std::vector<std::string> ids;
+  while (auto* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n.size() == 64) ids.push_back(n);
+  }
+  ::closedir(d);
+  for (const auto& id : ids) {
+    auto text = read_file(dir + "/" + id + "/config.v2.json");
+    if (!text) continue;
+    try {
+      auto j = json::parse(*text);
+      auto c = std::make_shared<Container>();
+      c->id = id;
+      c->name = j.value("Name", "/" + id.substr(0, 12)).substr(1);
+      c->created = j.value("Created", "");
+      c->image_id = j.value("Image", "");
+      c->image = j.value("ImageName", "");
+      c->config = j.value("Config", json::object());
+      c->host_config = j.value("HostConfig", json::object());
+      auto s = j.value("State", json::object());
+      c->state.status = s.value("Status", "created");
+      c->state.pid = s.value("Pid", 0);
+      c->state.exit_code = s.value("ExitCode", 0);
+      c->state.error = s.value("Error", "");
+      c->state.started_at = s.value("StartedAt", c->state.started_at);
+      c->state.finished_at = s.value("FinishedAt", c->state.finished_at);
+      c->restart_count = j.value("RestartCount", 0);
+      c->manually_stopped = j.value("ManuallyStopped", false);
+      c->runtime = j.value("Runtime", "");
+      c->shim_pid = j.value("ShimPid", 0);
+      containers_[id] = c;
+    } catch (const std::exception& e) {
+      log::warn("skipping container {}: {}", id, e.what());
+    }
+  }
+  for (auto& [id, c] : containers_) restore(c);
+  return ok();
+}
+
+// Re-adopts a container after a daemon (re)start.
+void Daemon::restore(const std::shared_ptr<Container>& c) {
+  if (c->state.status != "running" && c->state.status != "paused" && c->state.status != "restarting") return;
+  std::string b = bundle_dir(c->id);
+  auto pid_s = read_file(b + "/shim.pid");
+  int shim = pid_s ? static_cast<int>(parse_int(trim(*pid_s)).value_or(0)) : 0;
+  if (shim > 0 && ::kill(shim, 0) == 0) {
+    auto cmd = read_file("/proc/" + std::to_string(shim) + "/cmdline");
+    if (cmd && cmd->find("berth-shim") != std::string::npos) {
+      c->shim_pid = shim;
+      c->rootfs_mounted = true;
+      log::info("restored running container {} (shim {})", c->id.substr(0, 12), shim);
+      watch_shim(c->id, shim);
+      return;
+    }
+  }
+  // The shim is gone: the container ended while we were down.
+  c->rootfs_mounted = true;
+  std::string id = c->id;
+  std::thread([this, id] { on_shim_exit(id); }).detach();
+}
+
+void Daemon::watch_shim(const std::string& id, int shim_pid) {
+  int fd = pidfd_open(shim_pid);
+  if (fd < 0) {
+    std::thread([this, id] { on_shim_exit(id); }).detach();
+    return;
+  }
+  pidfds_[fd] = id;  // caller holds mu (or single-threaded init)
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = fd;
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
+}
+
+void Daemon::monitor_loop() {
+  for (;;) {
+    epoll_event evs[16];
+    int n = ::epoll_wait(epoll_.get(), evs, 16, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    for (int i = 0; i < n; ++i) {
+      int fd = evs[i].data.fd;
+      if (fd == wake_.get()) return;
+      std::string id;
+      {
+        std::lock_guard lk(mu);
+        auto it = pidfds_.find(fd);
+        if (it == pidfds_.end()) continue;
+        id = it->second;
+        pidfds_.erase(it);
+      }
+      ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+      ::close(fd);
+      on_shim_exit(id);
+    }
+  }
+}
+
+Status Daemon::unmount_rootfs(Container& c) {
+  std::string rootfs = bundle_dir(c.id) + "/rootfs";
+  if (::umount2(rootfs.c_str(), MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+    log::warn("unmount {}: {}", rootfs, std::strerror(errno));
+  c.rootfs_mounted = false;
+  return ok();
+}
+
+void Daemon::on_shim_exit(const std::string& id) {
+  std::shared_ptr<Container> c;
+  {
+    std::lock_guard lk(mu);
+    auto it = containers_.find(id);
+    if (it == containers_.end()) return;
+    c = it->second;
+  }
+  std::lock_guard op(c->op);
+  std::string b = bundle_dir(id);
+  int code = 255;
+  std::string finished = rfc3339_now();
+  if (auto ex = read_file(b + "/exit.json")) {
+    try {
+      auto j = json::parse(*ex);
+      code = j.value("ExitCode", 255);
+      finished = j.value("FinishedAt", finished);
+    } catch (...) {
+    }
+  } else {
+    // shim died without recording: make sure the container is gone
+    (void)run_capture([&] {
+      auto a = runtime_base(*c);
+      a.insert(a.end(), {"delete", "--force", id});
+      return a;
+    }());
+  }
+  (void)unmount_rootfs(*c);
+  bool auto_remove = false;
+  bool restart = false;
+  int delay = 0;
+  {
+    std::lock_guard lk(mu);
+    if (c->state.status != "running" && c->state.status != "paused" && c->state.status != "restarting") return;
+    c->state.exit_code = code;
+    c->state.finished_at = finished;
+    c->state.pid = 0;
+    c->state.status = "exited";
+    c->shim_pid = 0;
+    c->exit_gen++;
+    auto rp = c->host_config.value("RestartPolicy", json::object());
+    std::string pol = rp.is_object() ? rp.value("Name", "") : "";
+    int maxr = rp.is_object() ? rp.value("MaximumRetryCount", 0) : 0;
+    if (!c->manually_stopped && !stopping_) {
+      if (pol == "always" || pol == "unless-stopped") restart = true;
+      else if (pol == "on-failure" && code != 0 && (maxr == 0 || c->restart_count < maxr)) restart = true;
+    }
+    auto_remove = !restart && c->host_config.value("AutoRemove", false);
+    if (restart) {
+      c->state.status = "restarting";
+      delay = std::min(100 << std::min(c->restart_count, 10), 60000);
+    }
+    (void)save(*c);
+  }
+  cv.notify_all();
+  emit("container", "die", id, {{"exitCode", std::to_string(code)}});
+  if (restart) schedule_restart(c, delay);
+  else if (auto_remove) {
+    (void)remove_locked(c);
+  }
+}
+
+void Daemon::schedule_restart(const std::shared_ptr<Container>& c, int delay_ms) {
+  std::thread([this, c, delay_ms] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    std::lock_guard op(c->op);
+    {
+      std::lock_guard lk(mu);
+      if (c->removed || c->state.status != "restarting" || stopping_) return;
+      c->restart_count++;
+    }
+    auto st = start_locked(c);
+    if (!st) {
+      std::lock_guard lk(mu);
+      c->state.status = "exited";
+      c->state.error = st.error().message();
+      (void)save(*c);
+      cv.notify_all();
+    }
+  }).detach();
+}
+
+Result<int> Daemon::container_init_pid(const std::string& ref) {
+  auto c = TRY(find(ref));
+  std::lock_guard lk(mu);
+  if (c->state.status != "running" || c->state.pid <= 0)
+    return fail(Errc::Conflict, "cannot join namespace of a non running container: " + ref);
+  return c->state.pid;
+}
+
+Result<std::pair<std::string, std::vector<std::string>>> Daemon::create(const std::string& name_in, json body) {
+  if (!body.is_object()) return fail(Errc::InvalidArgument, "config cannot be empty in order to create a container");
+  std::string name = name_in;
+  if (!name.empty() && name[0] == '/') name = name.substr(1);
+  if (!name.empty() && !valid_name(name))
+    return fail(Errc::InvalidArgument, "Invalid container name (" + name + "), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+  json hc = body.contains("HostConfig") && body["HostConfig"].is_object() ? body["HostConfig"] : json::object();
+  json cfg = body;
+  cfg.erase("HostConfig");
+  cfg.erase("NetworkingConfig");
+  std::string image = cfg.value("Image", "");
+  if (image.empty()) return fail(Errc::InvalidArgument, "config cannot be empty in order to create a container");
+  auto img = images_->resolve(image);
+  if (!img) return fail(Errc::NotFound, "No such image: " + normalize_ref(image));
+  std::vector<std::string> warnings;
+  cfg = merge_image_config(cfg, img->config_json);
+  bool has_cmd = (cfg.contains("Cmd") && cfg["Cmd"].is_array() && !cfg["Cmd"].empty()) ||
+                 (cfg.contains("Entrypoint") && cfg["Entrypoint"].is_array() && !cfg["Entrypoint"].empty());
+  if (!has_cmd) return fail(Errc::InvalidArgument, "no command specified");
+  // validate what the spec generator validates, early (400 at create as dockerd)
+  TRY(effective_capabilities(hc));
+  std::string netmode = hc.value("NetworkMode", "");
+  if (netmode.empty() || netmode == "default" || netmode == "bridge") {
+    if (netmode.empty() || netmode == "default") hc["NetworkMode"] = "bridge";
+    warnings.push_back("bridge networking is not available yet: the container gets a private network namespace with loopback only");
+  } else if (netmode != "none" && netmode != "host" && netmode.rfind("container:", 0) != 0) {
+    return fail(Errc::NotFound, "network " + netmode + " not found");
+  }
+  if (hc.value("Init", false)) warnings.push_back("--init is not supported yet and was ignored");
+  if (hc.contains("RestartPolicy") && hc["RestartPolicy"].is_object()) {
+    std::string p = hc["RestartPolicy"].value("Name", "");
+    if (!p.empty() && p != "no" && p != "always" && p != "unless-stopped" && p != "on-failure")
+      return fail(Errc::InvalidArgument, "invalid restart policy '" + p + "'");
+    if (hc.value("AutoRemove", false) && !p.empty() && p != "no")
+      return fail(Errc::InvalidArgument, "can't create 'AutoRemove' container with restart policy");
+  }
+  std::string log_driver = cfg_.log_driver;
+  if (hc.contains("LogConfig") && hc["LogConfig"].is_object() && !hc["LogConfig"].value("Type", "").empty())
+    log_driver = hc["LogConfig"].value("Type", "");
+  if (log_driver != "json-file" && log_driver != "local" && log_driver != "none")
+    return fail(Errc::InvalidArgument, "logger: no log driver named '" + log_driver + "' is registered");
+  std::string runtime = hc.value("Runtime", "");
+  if (!runtime.empty() && runtime != cfg_.default_runtime && !cfg_.runtimes.count(runtime) && runtime != "runc" &&
+      runtime != "berth-runtime")
+    return fail(Errc::InvalidArgument, "unknown or invalid runtime name: " + runtime);
+
+  auto c = std::make_shared<Container>();
+  c->id = random_hex(64);
+  c->image = image;
+  c->image_id = img->id;
+  c->created = rfc3339_now();
+  c->runtime = runtime.empty() ? cfg_.default_runtime : runtime;
+  if (!cfg.contains("Hostname") || cfg["Hostname"].get<std::string>().empty())
+    cfg["Hostname"] = netmode == "host" ? "" : c->id.substr(0, 12);
+  hc["LogConfig"] = {{"Type", log_driver},
+                     {"Config", hc.contains("LogConfig") && hc["LogConfig"].is_object() &&
+                                        hc["LogConfig"].contains("Config") && hc["LogConfig"]["Config"].is_object()
+                                    ? hc["LogConfig"]["Config"]
+                                    : json(cfg_.log_opts)}};
+  c->config = cfg;
+  c->host_config = hc;
+  {
+    std::lock_guard lk(mu);
+    if (name.empty()) {
+      for (int i = 0; i < 100; ++i) {
+        name = random_name();
+        bool used = false;
+        for (auto& [k, x] : containers_) used = used || x->name == name;
+        if (!used) break;
+      }
+    }
+    for (auto& [k, x] : containers_)
+      if (x->name == name)
+        return fail(Errc::Conflict, "Conflict. The container name \"/" + name + "\" is already in use by container \"" +
+                                        x->id + "\". You have to remove (or rename) that container to be able to reuse that name.");
+    c->name = name;
+    TRY(save(*c));
+    containers_[c->id] = c;
+  }
+  emit("container", "create", c->id, {{"image", image}, {"name", name}}, image);
+  return std::make_pair(c->id, warnings);
+}
+
+Status Daemon::start(const std::string& ref) {
+  auto c = TRY(find(ref));
+  std::lock_guard op(c->op);
+  {
+    std::lock_guard lk(mu);
+    if (c->removed) return fail(Errc::NotFound, "No such container: " + ref);
+    if (c->state.status == "running" || c->state.status == "paused") return fail(Errc::AlreadyExists, "already started");
+  }
+  c->manually_stopped = false;
+  return start_locked(c);
+}
+
+Status Daemon::start_locked(const std::shared_ptr<Container>& c) {
+  std::string b = bundle_dir(c->id);
+  std::string dd = cfg_.data_root + "/containers/" + c->id;
+  TRY(mkdir_all(b + "/rootfs", 0755));
+  TRY(mkdir_all(dd, 0710));
+  auto fail_start = [&](Error e) -> Status {
+    (void)unmount_rootfs(*c);
+    std::lock_guard lk(mu);
+    c->state.error = e.message();
+    c->state.exit_code = 128;
+    if (c->state.status != "created") c->state.status = "exited";
+    (void)save(*c);
+    return fail(std::move(e));
+  };
+  if (!c->rootfs_mounted) {
+    auto mounts = images_->prepare_rootfs(c->image_id, c->id);
+    if (!mounts) return fail_start(std::move(mounts).error());
+    for (const auto& m : *mounts) {
+      std::string data = join(m.options, ",");
+      unsigned long flags = 0;
+      if (m.type == "bind") flags = MS_BIND | MS_REC;
+      if (::mount(m.source.c_str(), (b + "/rootfs").c_str(), m.type.c_str(), flags,
+                  m.type == "bind" ? nullptr : data.c_str()) < 0)
+        return fail_start(Error::from_errno(errno, "mount rootfs", b + "/rootfs"));
+    }
+    c->rootfs_mounted = true;
+  }
+  std::string hostname = c->config.value("Hostname", "");
+  std::string domain = c->config.value("Domainname", "");
+  bool host_net = c->host_config.value("NetworkMode", "") == "host";
+  if (host_net && hostname.empty()) {
+    char hn[256] = {0};
+    ::gethostname(hn, sizeof hn - 1);
+    hostname = hn;
+  }
+  if (auto st = atomic_write_file(dd + "/hostname", hostname + "\n"); !st) return fail_start(st.error());
+  if (auto st = atomic_write_file(dd + "/hosts", hosts_file(hostname, c->host_config, host_net) +
+                                                     (host_net ? "" : "127.0.0.1\t" + hostname + "\n"));
+      !st)
+    return fail_start(st.error());
+  if (auto st = atomic_write_file(dd + "/resolv.conf", resolv_file(c->host_config)); !st) return fail_start(st.error());
+  std::vector<std::string> group_add;
+  if (c->host_config.contains("GroupAdd") && c->host_config["GroupAdd"].is_array())
+    for (const auto& g : c->host_config["GroupAdd"]) group_add.push_back(g.get<std::string>());
+  auto user = resolve_user(b + "/rootfs", c->config.value("User", ""), group_add);
+  if (!user) return fail_start(std::move(user).error());
+  SpecInput in;
+  in.id = c->id;
+  in.config = &c->config;
+  in.host_config = &c->host_config;
+  in.rootfs = b + "/rootfs";
+  in.hostname = hostname;
+  in.hosts_path = dd + "/hosts";
+  in.hostname_path = dd + "/hostname";
+  in.resolv_path = dd + "/resolv.conf";
+  in.user = *user;
+  in.cgroups_path = "/berth/" + c->id;
+  in.container_pid = [this](const std::string& r) { return container_init_pid(r); };
+  std::vector<std::string> warnings;
+  auto spec = generate_spec(in, &warnings);
+  if (!spec) return fail_start(std::move(spec).error());
+  if (auto st = atomic_write_file(b + "/config.json", *spec, 0600); !st) return fail_start(st.error());
+  ::unlink((b + "/exit.json").c_str());
+  ::unlink((b + "/runtime.log").c_str());
+
+  // spawn the shim
+  int rp[2];
+  if (::pipe2(rp, O_CLOEXEC) < 0) return fail_start(Error::from_errno(errno, "pipe"));
+  std::string rt = cfg_.runtime_path(c->runtime);
+  TRY(mkdir_all(runtime_root(rt), 0700));
+  json lc = c->host_config.value("LogConfig", json::object());
+  std::string driver = lc.value("Type", "json-file");
+  json lopts = lc.value("Config", json::object());
+  long long max_size = 10 << 20;
+  int max_file = 3;
+  if (lopts.is_object()) {
+    if (lopts.contains("max-size") && lopts["max-size"].is_string())
+      max_size = parse_bytes(lopts["max-size"].get<std::string>()).value_or(max_size);
+    if (lopts.contains("max-file") && lopts["max-file"].is_string())
+      max_file = static_cast<int>(parse_int(lopts["max-file"].get<std::string>()).value_or(max_file));
+  }
+  if (driver == "local" && !lopts.contains("max-size")) max_size = 20 << 20;
+  std::vector<std::string> argv = {shim_path_, "--id", c->id, "--bundle", b, "--state-dir", b,
+                                   "--runtime", rt, "--runtime-root", runtime_root(rt),
+                                   "--log-driver", driver, "--log-path", log_path(*c),
+                                   "--log-max-size", std::to_string(max_size),
+                                   "--log-max-file", std::to_string(max_file), "--ready-fd", "3"};
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(rp[0]);
+    ::close(rp[1]);
+    return fail_start(Error::from_errno(errno, "fork"));
+  }
+  if (pid == 0) {
+    ::dup2(rp[1], 3);  // dup2 clears CLOEXEC
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    std::vector<char*> a;
+    for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+    a.push_back(nullptr);
+    ::execv(a[0], a.data());
+    ::_exit(127);
+  }
+  ::close(rp[1]);
+  std::string reply;
+  {
+    char buf[4096];
+    pollfd p{rp[0], POLLIN, 0};
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    for (;;) {
+      int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
+      if (left <= 0) break;
+      if (::poll(&p, 1, left) <= 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      ssize_t n = ::read(rp[0], buf, sizeof buf);
+      if (n <= 0) break;
+      reply.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(rp[0]);
+  }
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 127 && reply.empty())
+    return fail_start(Error(Errc::Internal, "failed to execute shim " + shim_path_));
+  reply = std::string(trim(reply));
+  if (reply.rfind("ok ", 0) != 0) {
+    std::string msg = reply.rfind("error ", 0) == 0 ? reply.substr(6) : (reply.empty() ? "shim failed" : reply);
+    Errc code = Errc::Internal;
+    if (msg.find("no such file") != std::string::npos || msg.find("not found") != std::string::npos ||
+        msg.find("permission denied") != std::string::npos)
+      code = Errc::InvalidArgument;
+    return fail_start(Error(code, "failed to create task for container: OCI runtime create failed: " + msg));
+  }
+  int init_pid = static_cast<int>(parse_int(reply.substr(3)).value_or(0));
+  auto sp = read_file(b + "/shim.pid");
+  int shim_pid = sp ? static_cast<int>(parse_int(trim(*sp)).value_or(0)) : 0;
+  {
+    std::lock_guard lk(mu);
+    c->state.status = "running";
+    c->state.pid = init_pid;
+    c->state.error.clear();
+    c->state.exit_code = 0;
+    c->state.started_at = rfc3339_now();
+    c->state.finished_at = "0001-01-01T00:00:00Z";
+    c->shim_pid = shim_pid;
+    c->start_gen++;
+    (void)save(*c);
+    if (shim_pid > 0) watch_shim(c->id, shim_pid);
+    else std::thread([this, id = c->id] { on_shim_exit(id); }).detach();
+  }
+  cv.notify_all();
+  emit("container", "start", c->id);
+  return ok();
+}
+
+Status Daemon::kill(const std::string& ref, const std::string& signal) {
+  auto c = TRY(find(ref));
+  auto sig = parse_signal(signal);
+  if (!sig) return fail(Errc::InvalidArgument, "Invalid signal: " + signal);
+  {
+    std::lock_guard lk(mu);
+    if (c->state.status != "running" && c->state.status != "paused")
+      return fail(Errc::Conflict, "Cannot kill container: " + ref + ": container " + c->id + " is not running");
+    if (*sig == SIGKILL || *sig == SIGTERM || *sig == SIGINT) c->manually_stopped = c->manually_stopped || false;
+  }
+  auto a = runtime_base(*c);
+  a.insert(a.end(), {"kill", c->id, std::to_string(*sig)});
+  auto p = run_capture(a);
+  if (p.status != 0) {
+    std::lock_guard lk(mu);
+    if (c->state.pid > 0 && ::kill(c->state.pid, *sig) == 0) {
+    } else if (c->state.status == "running") {
+      return fail(Errc::Internal, "Cannot kill container " + ref + ": " + std::string(trim(p.err)));
+    }
+  }
+  emit("container", "kill", c->id, {{"signal", std::to_string(*sig)}});
+  return ok();
+}
+
+Status Daemon::stop(const std::string& ref, std::optional<int> timeout, const std::string& signal) {
+  auto c = TRY(find(ref));
+  int t = 10;
+  std::string sig = signal;
+  {
+    std::lock_guard lk(mu);
+    if (c->state.status == "restarting") {
+      c->manually_stopped = true;
+      c->state.status = "exited";
+      (void)save(*c);
+      cv.notify_all();
+      return ok();
+    }
+    if (c->state.status != "running" && c->state.status != "paused") return fail(Errc::AlreadyExists, "not running");
+    c->manually_stopped = true;
+    if (c->config.contains("StopTimeout") && c->config["StopTimeout"].is_number()) t = c->config["StopTimeout"].get<int>();
+    if (sig.empty()) sig = c->config.value("StopSignal", "SIGTERM");
+    if (sig.empty()) sig = "SIGTERM";
+  }
+  if (timeout) t = *timeout;
+  if (c->state.status == "paused") (void)pause(ref, false);
+  auto gen = c->exit_gen;
+  (void)kill(c->id, sig);
+  std::unique_lock lk(mu);
+  bool exited = cv.wait_for(lk, t < 0 ? std::chrono::hours(24 * 365) : std::chrono::seconds(t),
+                            [&] { return c->exit_gen != gen || c->removed; });
+  if (!exited) {
+    lk.unlock();
+    (void)kill(c->id, "SIGKILL");
+    lk.lock();
+    cv.wait_for(lk, std::chrono::seconds(30), [&] { return c->exit_gen != gen || c->removed; });
+  }
+  lk.unlock();
+  emit("container", "stop", c->id);
+  return ok();
+}
+
+Status Daemon::restart(const std::string& ref, std::optional<int> timeout) {
+  auto c = TRY(find(ref));
+  auto st = stop(ref, timeout);
+  if (!st && !st.error().is(Errc::AlreadyExists)) return st;
+  std::lock_guard op(c->op);
+  {
+    std::lock_guard lk(mu);
+    if (c->state.status == "running") return ok();
+  }
+  c->manually_stopped = false;
+  TRY(start_locked(c));
+  emit("container", "restart", c->id);
+  return ok();
+}
+
+Status Daemon::pause(const std::string& ref, bool do_pause) {
+  auto c = TRY(find(ref));
+  {
+    std::lock_guard lk(mu);
+    if (do_pause && c->state.status == "paused")
+      return fail(Errc::Conflict, "Container " + c->id + " is already paused");
+    if (!do_pause && c->state.status != "paused") return fail(Errc::Conflict, "Container " + c->id + " is not paused");
+    if (c->state.status != "running" && c->state.status != "paused")
+      return fail(Errc::Conflict, "Container " + c->id + " is not running");
+  }
+  auto a = runtime_base(*c);
+  a.insert(a.end(), {do_pause ? "pause" : "resume", c->id});
+  auto p = run_capture(a);
+  if (p.status != 0) return fail(Errc::Internal, std::string(trim(p.err)));
+  {
+    std::lock_guard lk(mu);
+    c->state.status = do_pause ? "paused" : "running";
+    (void)save(*c);
+  }
+  cv.notify_all();
+  emit("container", do_pause ? "pause" : "unpause", c->id);
+  return ok();
+}
+
+Status Daemon::rename(const std::string& ref, const std::string& new_name_in) {
+  auto c = TRY(find(ref));
+  std::string n = new_name_in;
+  if (!n.empty() && n[0] == '/') n = n.substr(1);
+  if (n.empty() || !valid_name(n))
+    return fail(Errc::InvalidArgument, "Invalid container name (" + n + "), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+  std::lock_guard lk(mu);
+  for (auto& [k, x] : containers_)
+    if (x->name == n && x != c)
+      return fail(Errc::Conflict, "Conflict. The container name \"/" + n + "\" is already in use by container \"" + x->id +
+                                      "\". You have to remove (or rename) that container to be able to reuse that name.");
+  std::string old = c->name;
+  c->name = n;
+  TRY(save(*c));
+  ev_cv_.notify_all();
+  return ok();
+}
+
+Status Daemon::remove_locked(const std::shared_ptr<Container>& c) {
+  {
+    std::lock_guard lk(mu);
+    if (c->removed) return ok();
+    c->state.status = "removing";
+  }
+  (void)unmount_rootfs(*c);
+  (void)images_->remove_rootfs(c->id);
+  (void)remove_all(bundle_dir(c->id));
+  (void)remove_all(cfg_.data_root + "/containers/" + c->id);
+  {
+    std::lock_guard lk(mu);
+    c->removed = true;
+    containers_.erase(c->id);
+    for (auto& e : c->exec_ids) execs_.erase(e);
+  }
+  cv.notify_all();
+  emit("container", "destroy", c->id);
+  return ok();
+}
+
+Status Daemon::remove(const std::string& ref, bool force, bool /*volumes*/) {
+  auto c = TRY(find(ref));
+  {
+    std::lock_guard lk(mu);
+    if (c->state.status == "running" || c->state.status == "paused" || c->state.status == "restarting") {
+      if (!force) {
+        std::string what = c->state.status == "paused" ? "paused" : "running";
+        return fail(Errc::Conflict, "cannot remove container \"/" + c->name + "\": container is " + what +
+                                        ": stop the container before removing or force remove");
+      }
+    }
+  }
+  if (force) {
+    bool running;
+    {
+      std::lock_guard lk(mu);
+      c->manually_stopped = true;
+      running = c->state.status == "running" || c->state.status == "paused";
+      if (c->state.status == "restarting") c->state.status = "exited";
+    }
+    if (running) {
+      auto gen = c->exit_gen;
+      if (c->state.status == "paused") (void)pause(c->id, false);
+      (void)kill(c->id, "SIGKILL");
+      std::unique_lock lk(mu);
+      cv.wait_for(lk, std::chrono::seconds(30), [&] { return c->exit_gen != gen || c->removed; });
+    }
+  }
+  std::lock_guard op(c->op);
+  return remove_locked(c);
+}
+
+Result<int> Daemon::wait(const std::string& ref, const std::string& condition, const std::function<bool()>& cancelled) {
+  auto c = TRY(find(ref));
+  std::string cond = condition.empty() ? "not-running" : condition;
+  if (cond != "not-running" && cond != "next-exit" && cond != "removed")
+    return fail(Errc::InvalidArgument, "invalid condition: \"" + cond + "\"");
+  std::unique_lock lk(mu);
+  auto gen = c->exit_gen;
+  auto done = [&] {
+    if (cond == "removed") return c->removed;
+    if (cond == "next-exit") return c->exit_gen != gen || c->removed;
+    return c->removed || (c->state.status != "running" && c->state.status != "paused" &&
+                          c->state.status != "restarting");
+  };
+  while (!done()) {
+    cv.wait_for(lk, std::chrono::milliseconds(500));
+    if (cancelled && cancelled()) return fail(Errc::Cancelled, "client disconnected");
+  }
+  return c->state.exit_code;
+}
+
+// ---------------- exec ----------------
+
+Result<std::string> Daemon::exec_create(const std::string& ref, json body) {
+  auto c = TRY(find(ref));
+  if (!body.is_object() || !body.contains("Cmd") || !body["Cmd"].is_array() || body["Cmd"].empty())
+    return fail(Errc::InvalidArgument, "No exec command specified");
+  std::lock_guard lk(mu);
+  if (c->state.status == "paused") return fail(Errc::Conflict, "Container " + c->id + " is paused, unpause the container before exec");
+  if (c->state.status != "running") return fail(Errc::Conflict, "Container " + c->id + " is not running");
+  auto s = std::make_shared<ExecSession>();
+  s->id = random_hex(64);
+  s->container_id = c->id;
+  s->config = body;
+  execs_[s->id] = s;
+  c->exec_ids.push_back(s->id);
+  return s->id;
+}
+
+Result<std::shared_ptr<ExecSession>> Daemon::find_exec(const std::string& id) {
+  std::lock_guard lk(mu);
+  auto it = execs_.find(id);
+  if (it == execs_.end()) return fail(Errc::NotFound, "No such exec instance: " + id);
+  return it->second;
+}
+
+static void put_frame(int fd, int stream, const char* data, std::size_t n, bool raw) {
+  if (raw) {
+    (void)write_all(fd, std::string_view(data, n));
+    return;
+  }
+  unsigned char h[8] = {static_cast<unsigned char>(stream), 0, 0, 0,
+                        static_cast<unsigned char>(n >> 24), static_cast<unsigned char>(n >> 16),
+                        static_cast<unsigned char>(n >> 8), static_cast<unsigned char>(n)};
+  std::string frame(reinterpret_cast<char*>(h), 8);
+  frame.append(data, n);
+  (void)write_all(fd, frame);
+}
+
+Status Daemon::exec_run(const std::shared_ptr<ExecSession>& s, int fd, std::string pending, bool tty) {
+  auto c = TRY(find(s->container_id));
+  std::string b = bundle_dir(c->id);
+  json spec;
+  try {
+    spec = json::parse(TRY(read_file(b + "/config.json")));
+  } catch (const std::exception& e) {
+    return fail(Errc::Internal, e.what());
+  }
+  json proc = spec["process"];
+  const json& ec = s->config;
+  proc["args"] = ec["Cmd"];
+  proc["terminal"] = false;
+  if (ec.contains("Env") && ec["Env"].is_array())
+    for (const auto& e : ec["Env"]) proc["env"].push_back(e);
+  if (!ec.value("WorkingDir", "").empty()) proc["cwd"] = ec["WorkingDir"];
+  if (!ec.value("User", "").empty()) {
+    auto u = TRY(resolve_user(b + "/rootfs", ec["User"].get<std::string>()));
+    proc["user"] = {{"uid", u.uid}, {"gid", u.gid}};
+    if (!u.additional_gids.empty()) proc["user"]["additionalGids"] = u.additional_gids;
+  }
+  if (ec.value("Privileged", false)) {
+    json caps = json::array();
+    auto all = TRY(effective_capabilities(json{{"Privileged", true}}));
+    for (auto& x : all) caps.push_back(x);
+    proc["capabilities"] = {{"bounding", caps}, {"effective", caps}, {"permitted", caps}};
+  }
+  std::string pfile = b + "/exec-" + s->id.substr(0, 12) + ".json";
+  TRY(atomic_write_file(pfile, proc.dump(), 0600));
+  bool attach_in = ec.value("AttachStdin", false);
+  int in[2] = {-1, -1}, out[2], err[2];
+  if (attach_in && ::pipe2(in, O_CLOEXEC) < 0) return fail_errno("pipe");
+  if (::pipe2(out, O_CLOEXEC) < 0 || ::pipe2(err, O_CLOEXEC) < 0) return fail_errno("pipe");
+  auto argv = runtime_base(*c);
+  argv.insert(argv.end(), {"exec", "--process", pfile, c->id});
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int null = ::open("/dev/null", O_RDONLY);
+    ::dup2(attach_in ? in[0] : null, 0);
+    ::dup2(out[1], 1);
+    ::dup2(err[1], 2);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    std::vector<char*> a;
+    for (const auto& x : argv) a.push_back(const_cast<char*>(x.c_str()));
+    a.push_back(nullptr);
+    ::execvp(a[0], a.data());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  ::close(err[1]);
+  if (attach_in) ::close(in[0]);
+  {
+    std::lock_guard lk(mu);
+    s->running = true;
+    s->pid = pid;
+  }
+  emit("container", "exec_start: " + join([&] {
+         std::vector<std::string> v;
+         for (auto& a : ec["Cmd"]) v.push_back(a.get<std::string>());
+         return v;
+       }(), " "),
+       c->id);
+  int win = attach_in ? in[1] : -1;
+  if (win >= 0 && !pending.empty()) (void)write_all(win, pending);
+  pollfd p[3] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}, {win >= 0 ? fd : -1, POLLIN, 0}};
+  int open_n = 2;
+  char buf[32768];
+  while (open_n > 0) {
+    if (::poll(p, 3, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (p[i].fd < 0 || !p[i].revents) continue;
+      ssize_t n = ::read(p[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        if (fd >= 0) put_frame(fd, i + 1, buf, static_cast<std::size_t>(n), tty);
+      } else {
+        ::close(p[i].fd);
+        p[i].fd = -1;
+        --open_n;
+      }
+    }
+    if (p[2].fd >= 0 && p[2].revents) {
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n > 0) (void)write_all(win, std::string_view(buf, static_cast<std::size_t>(n)));
+      else {
+        ::close(win);
+        win = -1;
+        p[2].fd = -1;
+      }
+    }
+  }
+  if (win >= 0) ::close(win);
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+  ::unlink(pfile.c_str());
+  {
+    std::lock_guard lk(mu);
+    s->running = false;
+    s->has_exit = true;
+    s->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  }
+  emit("container", "exec_die", c->id, {{"execID", s->id}, {"exitCode", std::to_string(s->exit_code)}});
+  return ok();
+}
+
+// ---------------- events ----------------
+
+std::string Event::json_line() const {
+  json a = json::object();
+  for (auto& [k, v] : attrs) a[k] = v;
+  json j{{"Type", type}, {"Action", action}, {"Actor", {{"ID", id}, {"Attributes", a}}}, {"scope", "local"},
+         {"time", time_nano / 1000000000}, {"timeNano", time_nano}};
+  if (type == "container") {
+    j["status"] = action;
+    j["id"] = id;
+    if (!from.empty()) j["from"] = from;
+  }
+  return j.dump() + "\n";
+}
+
+void Daemon::emit(const std::string& type, const std::string& action, const std::string& id,
+                  std::map<std::string, std::string> attrs, const std::string& from) {
+  Event e;
+  e.type = type;
+  e.action = action;
+  e.id = id;
+  e.from = from;
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  e.time_nano = static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+  if (type == "container") {
+    std::lock_guard lk(mu);
+    auto it = containers_.find(id);
+    if (it != containers_.end()) {
+      attrs.emplace("name", it->second->name);
+      attrs.emplace("image", it->second->image);
+      if (e.from.empty()) e.from = it->second->image;
+      if (it->second->config.contains("Labels") && it->second->config["Labels"].is_object())
+        for (auto& [k, v] : it->second->config["Labels"].items())
+          if (v.is_string()) attrs.emplace(k, v.get<std::string>());
+    }
+  }
+  e.attrs = std::move(attrs);
+  {
+    std::lock_guard lk(ev_mu_);
+    events_.push_back(std::move(e));
+    ++ev_seq_;
+    if (events_.size() > 1024) events_.pop_front();
+  }
+  ev_cv_.notify_all();
+}
+
+std::uint64_t Daemon::event_cursor() {
+  std::lock_guard lk(ev_mu_);
+  return ev_seq_;
+}
+
+std::vector<Event> Daemon::events_since(std::int64_t since_nano, std::uint64_t* cursor) {
+  std::lock_guard lk(ev_mu_);
+  std::vector<Event> out;
+  for (const auto& e : events_)
+    if (e.time_nano >= since_nano) out.push_back(e);
+  *cursor = ev_seq_;
+  return out;
+}
+
+std::vector<Event> Daemon::events_wait(std::uint64_t* cursor, int timeout_ms) {
+  std::unique_lock lk(ev_mu_);
+  ev_cv_.wait_for(lk, std::chrono::milliseconds(timeout_ms), [&] { return ev_seq_ != *cursor || stopping_; });
+  std::vector<Event> out;
+  std::uint64_t have = ev_seq_ - *cursor;
+  if (have > events_.size()) have = events_.size();
+  for (std::size_t i = events_.size() - have; i < events_.size(); ++i) out.push_back(events_[i]);
+  *cursor = ev_seq_;
+  return out;
+}
+
+// ---------------- daemon lifecycle ----------------
+
+Daemon::Daemon(Config cfg) : cfg_(std::move(cfg)) {}
+
+Daemon::~Daemon() { shutdown(); }
+
+Status Daemon::init() {
+  TRY(mkdir_all(cfg_.data_root, 0710));
+  TRY(mkdir_all(cfg_.data_root + "/containers", 0710));
+  TRY(mkdir_all(cfg_.exec_root + "/containers", 0711));
+  start_time = rfc3339_now();
+  images_ = TRY(ImageStore::open(cfg_.data_root + "/images-builtin"));
+  shim_path_ = cfg_.shim_path;
+  if (shim_path_.empty()) {
+    char self[PATH_MAX] = {0};
+    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    std::string next = n > 0 ? dirname(std::string(self, static_cast<std::size_t>(n))) + "/berth-shim" : "";
+    if (!next.empty() && ::access(next.c_str(), X_OK) == 0) shim_path_ = next;
+    else shim_path_ = "/usr/local/bin/berth-shim";
+  }
+  epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
+  wake_.reset(::eventfd(0, EFD_CLOEXEC));
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = wake_.get();
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_.get(), &ev);
+  {
+    std::lock_guard lk(mu);
+    TRY(load_containers());
+  }
+  monitor_ = std::thread([this] { monitor_loop(); });
+  return ok();
+}
+
+Status Daemon::reload() {
+  Config next = cfg_;
+  TRY(load_config_file(next, true));
+  cfg_ = next;
+  log::Level l;
+  if (log::parse_level(cfg_.debug ? "debug" : cfg_.log_level, &l)) log::set_level(l);
+  emit("daemon", "reload", "berthd");
+  return ok();
+}
+
+void Daemon::shutdown() {
+  if (stopping_) return;
+  if (!cfg_.live_restore && epoll_) {
+    for (auto& c : all())
+      if (c->state.status == "running" || c->state.status == "paused") (void)stop(c->id, 10);
+  }
+  {
+    std::lock_guard lk(mu);
+    stopping_ = true;
+  }
+  ev_cv_.notify_all();
+  cv.notify_all();
+  if (server_) server_->stop();
+  if (wake_) {
+    std::uint64_t one = 1;
+    (void)!::write(wake_.get(), &one, sizeof one);
+  }
+  if (monitor_.joinable()) monitor_.join();
+  std::lock_guard lk(mu);
+  for (auto& [fd, id] : pidfds_) ::close(fd);
+  pidfds_.clear();
+}
+
+}  // namespace berth::daemon

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: Apache-2.0
+// berthd's core: container records, lifecycle through berth-shim, events, and the Engine API
+// handlers (api.cpp). Internal to src/daemon.
+//
+// State on disk:
+//   <data-root>/containers/<id>/config.v2.json   the record (Config, HostConfig, State, …)
+//   <data-root>/containers/<id>/<id>-json.log     container output (written by the shim)
+//   <data-root>/containers/<id>/{hosts,hostname,resolv.conf}
+//   <exec-root>/containers/<id>/                  bundle + shim state: config.json, rootfs/
+//                                                 (mount point), shim.pid, init.pid, exit.json
+//   <exec-root>/runtime/<runtime>/                runtime --root
+// The shim outlives berthd; on startup berthd re-adopts live shims (pidfd) and reads exit.json
+// of containers that ended while it was down.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.hpp"
+#include "common/unique_fd.hpp"
+#include "daemon/config.hpp"
+#include "daemon/images.hpp"
+#include "http/http.hpp"
+
+namespace berth::daemon {
+
+using json = nlohmann::json;
+
+struct ContainerState {
+  std::string status = "created";  // created running paused restarting removing exited dead
+  int pid = 0;
+  int exit_code = 0;
+  std::string error;
+  std::string started_at = "0001-01-01T00:00:00Z";
+  std::string finished_at = "0001-01-01T00:00:00Z";
+  bool oom_killed = false;
+};
+
+struct ExecSession {
+  std::string id, container_id;
+  json config;  // ExecConfig
+  bool running = false;
+  int exit_code = -1;
+  bool has_exit = false;
+  int pid = 0;
+};
+
+struct Container {
+  std::string id, name, created, image, image_id;
+  json config, host_config;
+  ContainerState state;
+  int restart_count = 0;
+  bool manually_stopped = false;
+  std::string runtime;
+  int shim_pid = 0;
+  std::uint64_t exit_gen = 0;   // bumps on every exit
+  std::uint64_t start_gen = 0;  // bumps on every start
+  bool removed = false;
+  bool rootfs_mounted = false;
+  std::vector<std::string> exec_ids;
+  std::mutex op;  // serializes start/stop/remove of this container
+};
+
+struct Event {
+  std::string type, action, id, from;
+  std::map<std::string, std::string> attrs;
+  std::int64_t time_nano = 0;
+  std::string json_line() const;
+};
+
+struct Proc {
+  int status = -1;  // exit code or 128+signal
+  std::string out, err;
+};
+// Runs argv (PATH lookup), capturing stdout/stderr; stdin is /dev/null.
+Proc run_capture(const std::vector<std::string>& argv);
+
+// Maps an Error to dockerd's HTTP status.
+int http_status(const Error& e);
+std::string rfc3339_now();
+
+class Daemon {
+ public:
+  explicit Daemon(Config cfg);
+  ~Daemon();
+  Status init();
+  Status listen();
+  void shutdown();
+  Status reload();
+  const Config& config() const { return cfg_; }
+  http::Handler handler();
+
+  // ---- containers (containers.cpp) ----
+  Result<std::shared_ptr<Container>> find(const std::string& name_or_id);
+  Result<std::pair<std::string, std::vector<std::string>>> create(const std::string& name, json body);
+  Status start(const std::string& ref);
+  Status stop(const std::string& ref, std::optional<int> timeout, const std::string& signal = {});
+  Status kill(const std::string& ref, const std::string& signal);
+  Status restart(const std::string& ref, std::optional<int> timeout);
+  Status remove(const std::string& ref, bool force, bool volumes);
+  Status pause(const std::string& ref, bool pause);
+  Status rename(const std::string& ref, const std::string& new_name);
+  // Blocks until the condition; returns the exit code. cancelled(): abort (client gone).
+  Result<int> wait(const std::string& ref, const std::string& condition, const std::function<bool()>& cancelled);
+  json inspect_json(const Container& c, bool size);
+  json summary_json(const Container& c);
+  std::vector<std::shared_ptr<Container>> all();
+  std::string log_path(const Container& c) const;
+  std::string bundle_dir(const std::string& id) const;
+  std::string runtime_root(const std::string& runtime) const;
+  std::vector<std::string> runtime_base(const Container& c) const;
+
+  // exec
+  Result<std::string> exec_create(const std::string& ref, json body);
+  Result<std::shared_ptr<ExecSession>> find_exec(const std::string& id);
+  // Runs an exec session streaming to fd (hijacked); blocks until the process exits.
+  Status exec_run(const std::shared_ptr<ExecSession>& s, int fd, std::string pending, bool tty);
+
+  // events
+  void emit(const std::string& type, const std::string& action, const std::string& id,
+            std::map<std::string, std::string> attrs = {}, const std::string& from = {});
+  std::vector<Event> events_since(std::int64_t since_nano, std::uint64_t* cursor);
+  std::uint64_t event_cursor();
+  // Waits for events after cursor (up to timeout); returns new events.
+  std::vector<Event> events_wait(std::uint64_t* cursor, int timeout_ms);
+
+  ImageStore& images() { return *images_; }
+  std::mutex mu;
+  std::condition_variable cv;  // any container state change
+  std::string start_time;
+
+ private:
+  Status load_containers();
+  void restore(const std::shared_ptr<Container>& c);
+  Status save(const Container& c);
+  Status start_locked(const std::shared_ptr<Container>& c);
+  void on_shim_exit(const std::string& id);
+  void monitor_loop();
+  void watch_shim(const std::string& id, int shim_pid);
+  Status unmount_rootfs(Container& c);
+  Status remove_locked(const std::shared_ptr<Container>& c);
+  Result<int> container_init_pid(const std::string& ref);
+  void schedule_restart(const std::shared_ptr<Container>& c, int delay_ms);
+
+  Config cfg_;
+  std::unique_ptr<ImageStore> images_;
+  std::map<std::string, std::shared_ptr<Container>> containers_;
+  std::map<std::string, std::shared_ptr<ExecSession>> execs_;
+  std::unique_ptr<http::Server> server_;
+  std::unique_ptr<http::Router> router_;
+  // events ring
+  std::mutex ev_mu_;
+  std::condition_variable ev_cv_;
+  std::deque<Event> events_;
+  std::uint64_t ev_seq_ = 0;  // number of events ever emitted
+  // monitor
+  UniqueFd epoll_;
+  UniqueFd wake_;
+  std::map<int, std::string> pidfds_;  // pidfd -> container id (guarded by mu)
+  std::thread monitor_;
+  bool stopping_ = false;
+  std::string shim_path_;
+};
+
+void register_routes(Daemon& d, http::Router& r);
+
+}  // namespace berth::daemon

@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/file.hpp"
+#include "daemon/api_version.hpp"
+#include "daemon/config.hpp"
+#include "daemon/spec.hpp"
+
+namespace berth::daemon {
+namespace {
+
+using nlohmann::json;
+
+TEST(ApiVersion, PrefixAndRange) {
+  auto v = split_version("/v1.47/containers/json");
+  ASSERT_TRUE(v.version);
+  EXPECT_EQ(v.version->str(), "1.47");
+  EXPECT_EQ(v.path, "/containers/json");
+  EXPECT_FALSE(split_version("/_ping").version);
+  EXPECT_EQ(split_version("/_ping").path, "/_ping");
+  EXPECT_TRUE(split_version("/v1.x/info").malformed);
+  EXPECT_EQ(check_api_version(*parse_api_version("1.44")), "");
+  EXPECT_EQ(check_api_version(*parse_api_version("1.24")), "");
+  EXPECT_EQ(check_api_version(*parse_api_version("1.12")),
+            "client version 1.12 is too old. Minimum supported API version is 1.24, please upgrade your client to a newer version");
+  EXPECT_EQ(check_api_version(*parse_api_version("1.99")),
+            "client version 1.99 is too new. Maximum supported API version is 1.47");
+  EXPECT_TRUE(parse_api_version("1.9") < *parse_api_version("1.10"));
+}
+
+TEST(Config, FlagsAndFile) {
+  const char* argv[] = {"-H", "unix:///tmp/x.sock", "--data-root=/tmp/dr", "--exec-root", "/tmp/er", "-D",
+                        "--add-runtime", "crun=/usr/bin/crun"};
+  auto c = parse_flags(8, const_cast<char**>(argv));
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->hosts.at(0), "unix:///tmp/x.sock");
+  EXPECT_EQ(c->data_root, "/tmp/dr");
+  EXPECT_EQ(c->exec_root, "/tmp/er");
+  EXPECT_TRUE(c->debug);
+  EXPECT_EQ(c->runtime_path("crun"), "/usr/bin/crun");
+  EXPECT_EQ(c->runtime_path(""), "berth-runtime");
+  ASSERT_TRUE(apply_config_json(*c, R"({"log-driver":"local","log-opts":{"max-size":"1m"},
+      "runtimes":{"runc":{"path":"/usr/sbin/runc"}},"default-runtime":"runc","live-restore":false})"));
+  EXPECT_EQ(c->log_driver, "local");
+  EXPECT_EQ(c->log_opts["max-size"], "1m");
+  EXPECT_EQ(c->runtime_path(""), "/usr/sbin/runc");
+  EXPECT_FALSE(c->live_restore);
+  auto both = apply_config_json(*c, R"({"data-root":"/elsewhere"})");
+  ASSERT_FALSE(both);
+  EXPECT_NE(both.error().message().find("specified both as a flag and in the configuration file"), std::string::npos);
+  EXPECT_FALSE(apply_config_json(*c, "{not json"));
+  const char* bad[] = {"--bogus"};
+  EXPECT_FALSE(parse_flags(1, const_cast<char**>(bad)));
+}
+
+TEST(Spec, CapabilitiesAddDrop) {
+  auto caps = effective_capabilities(json{{"CapAdd", {"NET_ADMIN"}}, {"CapDrop", {"chown", "CAP_KILL"}}});
+  ASSERT_TRUE(caps);
+  auto has = [&](const std::string& c) { return std::find(caps->begin(), caps->end(), c) != caps->end(); };
+  EXPECT_TRUE(has("CAP_NET_ADMIN"));
+  EXPECT_FALSE(has("CAP_CHOWN"));
+  EXPECT_FALSE(has("CAP_KILL"));
+  EXPECT_TRUE(has("CAP_SETUID"));
+  auto none = effective_capabilities(json{{"CapDrop", {"ALL"}}, {"CapAdd", {"SETUID"}}});
+  ASSERT_TRUE(none);
+  EXPECT_EQ(*none, std::vector<std::string>{"CAP_SETUID"});
+  EXPECT_FALSE(effective_capabilities(json{{"CapAdd", {"NOT_A_CAP"}}}));
+}
+
+TEST(Spec, DefaultSeccompFollowsCapabilities) {
+  auto count = [](const json& prof, const std::string& name) {
+    int n = 0;
+    for (auto& r : prof["syscalls"])
+      for (auto& s : r["names"])
+        if (s == name && r["action"] == "SCMP_ACT_ALLOW") ++n;
+    return n;
+  };
+  auto base = default_seccomp(default_capabilities());
+  ASSERT_TRUE(base) << base.error().message();
+  EXPECT_EQ((*base)["defaultAction"], "SCMP_ACT_ERRNO");
+  EXPECT_GT(count(*base, "read"), 0);
+  EXPECT_EQ(count(*base, "mount"), 0);  // needs CAP_SYS_ADMIN
+  auto caps = default_capabilities();
+  caps.push_back("CAP_SYS_ADMIN");
+  auto admin = default_seccomp(caps);
+  ASSERT_TRUE(admin);
+  EXPECT_GT(count(*admin, "mount"), 0);
+#if defined(__x86_64__)
+  EXPECT_EQ((*base)["architectures"][0], "SCMP_ARCH_X86_64");
+#endif
+}
+
+TEST(Spec, GeneratesDockerDefaults) {
+  auto d = TempDir::create("/tmp", "berth-test-spec-");
+  ASSERT_TRUE(d);
+  json cfg{{"Cmd", {"echo", "hi"}}, {"Env", {"A=1"}}, {"WorkingDir", "/work"}};
+  json hc{{"Binds", {d->path() + ":/data:ro"}}, {"Memory", 64 << 20}, {"NanoCpus", 500000000},
+          {"PidsLimit", 50}, {"ReadonlyRootfs", true}, {"Tmpfs", {{"/run", "size=1m"}}},
+          {"Ulimits", {{{"Name", "nofile"}, {"Soft", 100}, {"Hard", 200}}}},
+          {"SecurityOpt", {"no-new-privileges"}}, {"NetworkMode", "none"}};
+  SpecInput in;
+  in.id = "abc";
+  in.config = &cfg;
+  in.host_config = &hc;
+  in.rootfs = "/r";
+  in.hostname = "h1";
+  in.cgroups_path = "/berth/abc";
+  std::vector<std::string> warnings;
+  auto s = generate_spec(in, &warnings);
+  ASSERT_TRUE(s) << s.error().message();
+  auto j = json::parse(*s);
+  EXPECT_EQ(j["process"]["args"], json({"echo", "hi"}));
+  EXPECT_EQ(j["process"]["cwd"], "/work");
+  EXPECT_TRUE(j["process"]["noNewPrivileges"].get<bool>());
+  EXPECT_EQ(j["process"]["rlimits"][0]["type"], "RLIMIT_NOFILE");
+  EXPECT_TRUE(j["root"]["readonly"].get<bool>());
+  EXPECT_EQ(j["linux"]["resources"]["memory"]["limit"], 64 << 20);
+  EXPECT_EQ(j["linux"]["resources"]["cpu"]["quota"], 50000);
+  EXPECT_EQ(j["linux"]["resources"]["pids"]["limit"], 50);
+  EXPECT_TRUE(j["linux"].contains("seccomp"));
+  EXPECT_FALSE(j["linux"]["maskedPaths"].empty());
+  bool data = false, run = false;
+  for (auto& m : j["mounts"]) {
+    if (m["destination"] == "/data") {
+      data = true;
+      EXPECT_NE(std::find(m["options"].begin(), m["options"].end(), "ro"), m["options"].end());
+    }
+    if (m["destination"] == "/run") run = m["type"] == "tmpfs";
+  }
+  EXPECT_TRUE(data);
+  EXPECT_TRUE(run);
+  bool netns = false;
+  for (auto& n : j["linux"]["namespaces"]) netns |= n["type"] == "network";
+  EXPECT_TRUE(netns);
+  json host{{"NetworkMode", "host"}, {"Privileged", true}};
+  in.host_config = &host;
+  auto hs = generate_spec(in, nullptr);
+  ASSERT_TRUE(hs);
+  auto hj = json::parse(*hs);
+  for (auto& n : hj["linux"]["namespaces"]) EXPECT_NE(n["type"], "network");
+  EXPECT_FALSE(hj["linux"].contains("seccomp"));
+  EXPECT_FALSE(hj["linux"].contains("maskedPaths"));
+  json bad{{"Binds", {"relative:/x"}}};
+  in.host_config = &bad;
+  auto bs = generate_spec(in, nullptr);
+  ASSERT_FALSE(bs);
+  EXPECT_EQ(bs.error().code(), Errc::InvalidArgument);
+}
+
+TEST(Spec, ResolveUser) {
+  auto d = TempDir::create("/tmp", "berth-test-user-");
+  ASSERT_TRUE(d);
+  ASSERT_TRUE(mkdir_all(d->path() + "/etc"));
+  ASSERT_TRUE(write_file(d->path() + "/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nwww:x:33:34::/var/www:/bin/sh\n"));
+  ASSERT_TRUE(write_file(d->path() + "/etc/group", "root:x:0:\nwww:x:34:\nextra:x:99:www\n"));
+  auto u = resolve_user(d->path(), "www");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->uid, 33u);
+  EXPECT_EQ(u->gid, 34u);
+  EXPECT_EQ(u->additional_gids, std::vector<gid_t>{99});
+  auto n = resolve_user(d->path(), "1000:1001");
+  ASSERT_TRUE(n);
+  EXPECT_EQ(n->uid, 1000u);
+  EXPECT_EQ(n->gid, 1001u);
+  EXPECT_FALSE(resolve_user(d->path(), "nobody"));
+  auto r = resolve_user(d->path(), "");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->uid, 0u);
+}
+
+}  // namespace
+}  // namespace berth::daemon
