@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: Apache-2.0
+// berth system df | system prune | system dial-stdio
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/cli.hpp"
+#include "cli/cmd_util.hpp"
+#include "cli/format.hpp"
+
+namespace berth::cli {
+
+static int run_df(App& app, const ParsedFlags& f) {
+  auto r = app.get_json("/system/df");
+  if (!r) return report(app, r.error());
+  const Json& d = *r;
+  auto count_active = [](const Json& arr, const char* key) {
+    int n = 0;
+    if (arr.is_array())
+      for (const auto& e : arr)
+        if (e.contains(key) && e[key].is_number() && e[key].get<std::int64_t>() > 0) ++n;
+    return n;
+  };
+  double img_size = 0, img_reclaim = 0;
+  if (d["Images"].is_array())
+    for (const auto& i : d["Images"]) {
+      double s = i.value("Size", 0.0) - std::max(0.0, i.value("SharedSize", 0.0));
+      img_size += s;
+      if (i.value("Containers", 0) <= 0) img_reclaim += s;
+    }
+  if (d.contains("LayersSize") && d["LayersSize"].is_number()) img_size = d["LayersSize"].get<double>();
+  double ctr_size = 0, ctr_reclaim = 0;
+  int ctr_active = 0;
+  if (d["Containers"].is_array())
+    for (const auto& c : d["Containers"]) {
+      double s = c.value("SizeRw", 0.0);
+      ctr_size += s;
+      if (c.value("State", "") == "running") ++ctr_active;
+      else ctr_reclaim += s;
+    }
+  double vol_size = 0, vol_reclaim = 0;
+  int vol_active = 0;
+  if (d["Volumes"].is_array())
+    for (const auto& v : d["Volumes"]) {
+      double s = v.contains("UsageData") ? v["UsageData"].value("Size", 0.0) : 0;
+      if (s > 0) vol_size += s;
+      if (v.contains("UsageData") && v["UsageData"].value("RefCount", 0) > 0) ++vol_active;
+      else if (s > 0) vol_reclaim += s;
+    }
+  double cache_size = 0;
+  std::size_t ncache = d["BuildCache"].is_array() ? d["BuildCache"].size() : 0;
+  if (d["BuildCache"].is_array())
+    for (const auto& b : d["BuildCache"]) cache_size += b.value("Size", 0.0);
+  auto pct = [](double part, double whole) {
+    char buf[64];
+    if (whole <= 0) return std::string("0B");
+    std::snprintf(buf, sizeof buf, " (%.0f%%)", part * 100.0 / whole);
+    return std::string(buf);
+  };
+  auto row = [&](const char* type, std::size_t total, int active, double size, double reclaim) {
+    return Json{{"Active", std::to_string(active)}, {"Reclaimable", human_size_prec(reclaim, 3) + (size > 0 ? pct(reclaim, size) : "")},
+                {"Size", human_size_prec(size, 3)}, {"TotalCount", std::to_string(total)}, {"Type", type}};
+  };
+  std::vector<Json> rows = {
+      row("Images", d["Images"].is_array() ? d["Images"].size() : 0, count_active(d["Images"], "Containers"), img_size, img_reclaim),
+      row("Containers", d["Containers"].is_array() ? d["Containers"].size() : 0, ctr_active, ctr_size, ctr_reclaim),
+      row("Local Volumes", d["Volumes"].is_array() ? d["Volumes"].size() : 0, vol_active, vol_size, vol_reclaim),
+      row("Build Cache", ncache, 0, cache_size, cache_size)};
+  Json headers = {{"Active", "ACTIVE"}, {"Reclaimable", "RECLAIMABLE"}, {"Size", "SIZE"}, {"TotalCount", "TOTAL"}, {"Type", "TYPE"}};
+  auto out = render_list(parse_list_format(f.str("format"), "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}"), rows, headers);
+  if (!out) return report(app, out.error());
+  app.out(*out);
+  return 0;
+}
+
+static int run_prune(App& app, const ParsedFlags& f) {
+  std::string fj = filters_json(f.list("filter"));
+  std::string q = fj.empty() ? "" : "?filters=" + url_escape(fj);
+  double reclaimed = 0;
+  std::string out;
+  auto take = [&](const Result<Json>& r, const char* key, const char* title) {
+    if (!r) {
+      app.err(r.error().message() + "\n");
+      return;
+    }
+    if ((*r).contains(key) && (*r)[key].is_array() && !(*r)[key].empty()) {
+      out += std::string(title) + ":\n";
+      for (const auto& v : (*r)[key]) {
+        if (v.is_object()) {
+          if (v.contains("Untagged")) out += "untagged: " + v.value("Untagged", "") + "\n";
+          if (v.contains("Deleted")) out += "deleted: " + v.value("Deleted", "") + "\n";
+        } else {
+          out += go_print(v) + "\n";
+        }
+      }
+      out += "\n";
+    }
+    if ((*r).contains("SpaceReclaimed") && (*r)["SpaceReclaimed"].is_number())
+      reclaimed += (*r)["SpaceReclaimed"].get<double>();
+  };
+  take(app.call_json("POST", "/containers/prune" + q, Json()), "ContainersDeleted", "Deleted Containers");
+  take(app.call_json("POST", "/networks/prune" + q, Json()), "NetworksDeleted", "Deleted Networks");
+  if (f.flag("volumes")) take(app.call_json("POST", "/volumes/prune" + q, Json()), "VolumesDeleted", "Deleted Volumes");
+  std::string iq = q.empty() ? "?" : q + "&";
+  iq += "filters=" + url_escape(filters_json({std::string("dangling=") + (f.flag("all") ? "false" : "true")}));
+  if (!fj.empty()) {
+    std::vector<std::string> fl = f.list("filter");
+    fl.push_back(std::string("dangling=") + (f.flag("all") ? "false" : "true"));
+    iq = "?filters=" + url_escape(filters_json(fl));
+  }
+  take(app.call_json("POST", "/images/prune" + iq, Json()), "ImagesDeleted", "Deleted Images");
+  out += "Total reclaimed space: " + human_size_prec(reclaimed, 4) + "\n";
+  app.out(out);
+  return 0;
+}
+
+// Copies stdin -> daemon socket and daemon socket -> stdout; the far end of `ssh ... berth
+// system dial-stdio`.
+static int run_dial_stdio(App& app, const ParsedFlags&) {
+  auto ep = app.endpoint();
+  if (!ep) return report(app, ep.error());
+  if (ep->kind != Endpoint::Unix) return report(app, Error(Errc::Unimplemented, "dial-stdio supports only unix sockets"));
+  UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  struct sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, ep->path.c_str(), sizeof addr.sun_path - 1);
+  if (::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    return report(app, Error::from_errno(errno, "connect", ep->path));
+  bool in_open = true;
+  char buf[65536];
+  for (;;) {
+    struct pollfd p[2] = {{s.get(), POLLIN, 0}, {STDIN_FILENO, static_cast<short>(in_open ? POLLIN : 0), 0}};
+    if (::poll(p, in_open ? 2 : 1, -1) < 0) {
+      if (errno == EINTR) continue;
+      return kExitError;
+    }
+    if (p[0].revents) {
+      ssize_t n = ::read(s.get(), buf, sizeof buf);
+      if (n <= 0) break;
+      if (!write_fd_all(STDOUT_FILENO, std::string_view(buf, static_cast<std::size_t>(n)))) break;
+    }
+    if (in_open && p[1].revents) {
+      ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+      if (n <= 0) {
+        in_open = false;
+        ::shutdown(s.get(), SHUT_WR);
+      } else if (!write_fd_all(s.get(), std::string_view(buf, static_cast<std::size_t>(n)))) {
+        break;
+      }
+    }
+  }
+  return 0;
+}
+
+const Command& cmd_system_df() {
+  static const Command c{"system df", {}, "[OPTIONS]", "Show berth disk usage",
+                         {{"format", 0, FlagKind::String, "Format output using a custom template"},
+                          {"verbose", 'v', FlagKind::Bool, "Show detailed information on space usage"}},
+                         0, 0, true, run_df};
+  return c;
+}
+const Command& cmd_system_prune() {
+  static const Command c{"system prune", {}, "[OPTIONS]", "Remove unused data",
+                         {{"all", 'a', FlagKind::Bool, "Remove all unused images not just dangling ones"},
+                          {"filter", 0, FlagKind::List, "Provide filter values (e.g. \"label=<key>=<value>\")", "filter"},
+                          {"force", 'f', FlagKind::Bool, "Do not prompt for confirmation"},
+                          {"volumes", 0, FlagKind::Bool, "Prune anonymous volumes"}},
+                         0, 0, true, run_prune};
+  return c;
+}
+const Command& cmd_system_dial_stdio() {
+  static const Command c{"system dial-stdio", {}, "", "Proxy the stdio stream to the daemon connection. Should not be invoked manually.",
+                         {}, 0, 0, true, run_dial_stdio};
+  return c;
+}
+
+}  // namespace berth::cli
