@@ -448,7 +448,16 @@ void Api::Impl::upload(http::Request& req, http::ResponseWriter& w, const std::s
   std::uint64_t offset = 0;
   if (has_body || req.method == "PATCH") {
     auto a = s.append_upload(name, uuid, start, len, body_source(req));
-    if (!a) return error(w, a.error());
+    if (!a) {
+      if (a.error().code == Code::RangeInvalid) {  // tell the client where to resume
+        if (auto st = s.upload_status(name, uuid)) {
+          w.set_header("Location", loc);
+          w.set_header("Range", range_header(st->offset));
+          w.set_header("Docker-Upload-UUID", uuid);
+        }
+      }
+      return error(w, a.error());
+    }
     offset = a->offset;
     bytes_in.fetch_add(len.value_or(0), std::memory_order_relaxed);
   }
