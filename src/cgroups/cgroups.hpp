@@ -113,6 +113,10 @@ class Manager {
   bool exists() const;
   // The directory of a v1 controller (or the v2 dir); empty if not mounted.
   std::string dir(const std::string& controller) const;
+  // v1 controller -> mount point (controllers co-mounted share a mount point).
+  const std::map<std::string, std::string>& v1_mounts() const { return v1_; }
+  // The cgroup2 mount (v2 root, or /sys/fs/cgroup/unified in hybrid mode); may be empty.
+  const std::string& unified_root() const { return unified_; }
 
  private:
   Mode mode_ = Mode::V1;

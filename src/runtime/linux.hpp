@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: Apache-2.0
+// Internal: what the parent hands to the container's init (or an exec'd process) across clone(2).
+// The child runs in a copy of the parent's memory, single-threaded; it reports errors on the sync
+// socket and always ends in execve or _exit.
+//
+// Sync protocol (SOCK_SEQPACKET, one message per record, first byte = type):
+//   parent -> child  'G'  namespaces mapped, cgroup joined: go on
+//   child  -> parent 'H'  mounts done, run prestart/createRuntime hooks now (rootfs not pivoted)
+//   parent -> child  'h'  hooks done
+//   child  -> parent 'R'  ready; init now blocks on exec.fifo (exec: about to execve)
+//   child  -> parent 'E'<message>  setup failed; the child exits
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cgroups/cgroups.hpp"
+#include "common/result.hpp"
+#include "runtime/spec.hpp"
+#include "security/caps.hpp"
+#include "security/seccomp.hpp"
+
+namespace berth::runtime {
+
+struct InitConfig {
+  const Spec* spec = nullptr;
+  const Process* process = nullptr;
+  std::string rootfs;
+  bool is_exec = false;              // joining an existing container
+  int sync_fd = -1;
+  int fifo_fd = -1;                  // O_PATH fd of exec.fifo (create only)
+  int console_fd = -1;               // connected --console-socket
+  int preserve_fds = 0;
+  bool no_pivot = false;
+  bool no_new_keyring = false;
+  bool new_mntns = false, new_userns = false, new_utsns = false, new_cgroupns = false;
+  bool in_userns = false;            // new or joined user namespace
+  std::vector<std::pair<int, int>> join;  // (CLONE_NEW*, open ns fd) to setns, user first
+  std::optional<cgroups::Manager> cgroup;
+  std::optional<security::SeccompProgram> seccomp;
+  std::optional<security::CapSets> caps;
+  std::string state_json_for_hooks;  // createContainer/startContainer stdin
+};
+
+// exec: O_PATH fd of /proc/<init>/root that the child chroots into after setns (else -1).
+extern int g_exec_root_fd;
+
+// Child side; never returns.
+[[noreturn]] void init_main(InitConfig& c);
+
+// Helpers shared by create and exec (child side).
+Status send_msg(int fd, char type, std::string_view payload = {});
+Result<std::string> recv_msg(int fd);  // "" on EOF
+Status send_fd(int sock, int fd, std::string_view payload);
+
+// Resolves args[0] against PATH from env (like execvp, but with the container's PATH).
+Result<std::string> lookup_path(const std::string& arg0, const std::vector<std::string>& env);
+
+// Sets up the calling process' rootfs (mount namespace already unshared). Split out for tests.
+Status prepare_rootfs(InitConfig& c);
+Status pivot_into(const std::string& rootfs, bool no_pivot);
+Status finalize_rootfs(InitConfig& c);
+
+}  // namespace berth::runtime

@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: Apache-2.0
+// Container rootfs: mounts (resolved inside the rootfs without following symlinks out, then
+// mounted through the /proc/self/fd magic link of the resolved O_PATH fd), devices, pivot_root,
+// masked and read-only paths. Runs in the container's init, in its new mount namespace.
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "common/file.hpp"
+#include "common/path.hpp"
+#include "common/strings.hpp"
+#include "runtime/linux.hpp"
+
+namespace berth::runtime {
+namespace {
+
+struct MountOpts {
+  unsigned long flags = 0;
+  unsigned long prop = 0;
+  std::string data;
+  std::uint64_t attr_set = 0, attr_clr = 0;  // recursive mount_setattr (rro, rnosuid, ...)
+  bool bind = false;
+};
+
+Result<MountOpts> parse_opts(const std::vector<std::string>& opts) {
+  struct F {
+    const char* name;
+    bool clear;
+    unsigned long flag;
+  };
+  static const F kFlags[] = {
+      {"ro", false, MS_RDONLY},        {"rw", true, MS_RDONLY},        {"nosuid", false, MS_NOSUID},
+      {"suid", true, MS_NOSUID},       {"nodev", false, MS_NODEV},     {"dev", true, MS_NODEV},
+      {"noexec", false, MS_NOEXEC},    {"exec", true, MS_NOEXEC},      {"sync", false, MS_SYNCHRONOUS},
+      {"async", true, MS_SYNCHRONOUS}, {"dirsync", false, MS_DIRSYNC}, {"remount", false, MS_REMOUNT},
+      {"mand", false, MS_MANDLOCK},    {"nomand", true, MS_MANDLOCK},  {"atime", true, MS_NOATIME},
+      {"noatime", false, MS_NOATIME},  {"diratime", true, MS_NODIRATIME}, {"nodiratime", false, MS_NODIRATIME},
+      {"relatime", false, MS_RELATIME}, {"norelatime", true, MS_RELATIME}, {"strictatime", false, MS_STRICTATIME},
+      {"nostrictatime", true, MS_STRICTATIME}, {"silent", false, MS_SILENT}, {"loud", true, MS_SILENT},
+      {"lazytime", false, MS_LAZYTIME}, {"nolazytime", true, MS_LAZYTIME}, {"iversion", false, MS_I_VERSION},
+      {"noiversion", true, MS_I_VERSION}, {"bind", false, MS_BIND},   {"rbind", false, MS_BIND | MS_REC}};
+  static const F kProp[] = {{"private", false, MS_PRIVATE},       {"rprivate", false, MS_PRIVATE | MS_REC},
+                            {"shared", false, MS_SHARED},         {"rshared", false, MS_SHARED | MS_REC},
+                            {"slave", false, MS_SLAVE},           {"rslave", false, MS_SLAVE | MS_REC},
+                            {"unbindable", false, MS_UNBINDABLE}, {"runbindable", false, MS_UNBINDABLE | MS_REC}};
+  struct A {
+    const char* name;
+    bool clear;
+    std::uint64_t attr;
+  };
+  static const A kAttr[] = {{"rro", false, MOUNT_ATTR_RDONLY},   {"rrw", true, MOUNT_ATTR_RDONLY},
+                            {"rnosuid", false, MOUNT_ATTR_NOSUID}, {"rsuid", true, MOUNT_ATTR_NOSUID},
+                            {"rnodev", false, MOUNT_ATTR_NODEV},   {"rdev", true, MOUNT_ATTR_NODEV},
+                            {"rnoexec", false, MOUNT_ATTR_NOEXEC}, {"rexec", true, MOUNT_ATTR_NOEXEC},
+                            {"rnodiratime", false, MOUNT_ATTR_NODIRATIME}, {"rdiratime", true, MOUNT_ATTR_NODIRATIME}};
+  MountOpts m;
+  for (auto& o : opts) {
+    bool done = false;
+    for (auto& f : kFlags)
+      if (o == f.name) {
+        if (f.clear) m.flags &= ~f.flag;
+        else m.flags |= f.flag;
+        done = true;
+        break;
+      }
+    if (done) continue;
+    for (auto& f : kProp)
+      if (o == f.name) {
+        m.prop = f.flag;
+        done = true;
+        break;
+      }
+    if (done) continue;
+    for (auto& a : kAttr)
+      if (o == a.name) {
+        if (a.clear) m.attr_clr |= a.attr;
+        else m.attr_set |= a.attr;
+        done = true;
+        break;
+      }
+    if (done) continue;
+    if (o == "idmap" || o == "ridmap") return fail(Errc::Unimplemented, "mount option " + o + " (idmapped mounts) is not supported by berth-runtime");
+    if (o == "tmpcopyup") return fail(Errc::Unimplemented, "mount option tmpcopyup is not supported by berth-runtime");
+    if (!m.data.empty()) m.data += ",";
+    m.data += o;
+  }
+  m.bind = (m.flags & MS_BIND) != 0;
+  return m;
+}
+
+std::string fdpath(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+Status do_mount(const char* src, const std::string& target, const char* type, unsigned long flags,
+                const char* data, const std::string& what) {
+  if (::mount(src, target.c_str(), type, flags, data) != 0)
+    return fail(Error::from_errno(errno, "mount " + std::string(src ? src : "") + " on", what));
+  return ok();
+}
+
+unsigned long locked_flags(const std::string& target) {
+  struct statvfs sv {};
+  if (::statvfs(target.c_str(), &sv) != 0) return 0;
+  unsigned long f = 0;
+  if (sv.f_flag & ST_NOSUID) f |= MS_NOSUID;
+  if (sv.f_flag & ST_NODEV) f |= MS_NODEV;
+  if (sv.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
+  if (sv.f_flag & ST_RDONLY) f |= MS_RDONLY;
+  if (sv.f_flag & ST_NOATIME) f |= MS_NOATIME;
+  if (sv.f_flag & ST_NODIRATIME) f |= MS_NODIRATIME;
+  if (sv.f_flag & ST_RELATIME) f |= MS_RELATIME;
+  return f;
+}
+
+// Opens (creating if missing) the mount destination inside the rootfs; a directory unless
+// `file` is set. Never leaves the rootfs: open_in_root resolves symlinks with the rootfs as "/".
+Result<UniqueFd> open_dest(int root_fd, const std::string& dest, bool file) {
+  auto r = open_in_root(root_fd, dest, O_PATH);
+  if (r) return r;
+  if (!r.error().is(Errc::NotFound)) return r;
+  if (!file) {
+    TRY(mkdir_all_in_root(root_fd, dest, 0755));
+  } else {
+    auto parent = TRY(mkdir_all_in_root(root_fd, dirname(dest), 0755));
+    int fd = ::openat(parent.get(), basename(dest).c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0 && errno != EEXIST) return fail_errno("create mount point", dest);
+    if (fd >= 0) ::close(fd);
+  }
+  return open_in_root(root_fd, dest, O_PATH);
+}
+
+Status mount_cgroup(InitConfig& c, int root_fd, const Mount& m, const MountOpts& o) {
+  if (!c.cgroup) return fail(Errc::Unavailable, "cgroup mount without a cgroup");
+  auto& cg = *c.cgroup;
+  unsigned long base = o.flags & ~(MS_RDONLY | MS_BIND | MS_REC | MS_REMOUNT);
+  auto dfd = TRY(open_dest(root_fd, m.destination, false));
+  if (cg.mode() == cgroups::Mode::V2) {
+    if (c.new_cgroupns) return do_mount("cgroup2", fdpath(dfd.get()), "cgroup2", base | (o.flags & MS_RDONLY), nullptr, m.destination);
+    TRY(do_mount((cg.unified_root() + cg.path()).c_str(), fdpath(dfd.get()), nullptr, MS_BIND | MS_REC, nullptr, m.destination));
+    auto again = TRY(open_in_root(root_fd, m.destination, O_PATH));
+    return do_mount(nullptr, fdpath(again.get()), nullptr, MS_BIND | MS_REMOUNT | base | (o.flags & MS_RDONLY), nullptr, m.destination);
+  }
+  // v1: a tmpfs holding one directory per hierarchy, like runc.
+  TRY(do_mount("tmpfs", fdpath(dfd.get()), "tmpfs", base, "mode=755", m.destination));
+  auto tfd = TRY(open_in_root(root_fd, m.destination, O_PATH | O_DIRECTORY));
+  std::map<std::string, std::vector<std::string>> by_mp;
+  for (auto& [ctrl, mp] : cg.v1_mounts()) by_mp[mp].push_back(ctrl);
+  for (auto& [mp, ctrls] : by_mp) {
+    std::string name = basename(mp);
+    std::string sub = m.destination + "/" + name;
+    auto sfd = TRY(open_dest(root_fd, sub, false));
+    if (c.new_cgroupns) {
+      std::string data = join(ctrls, ",");
+      if (data.rfind("name=", 0) == 0) {
+        data = "none," + data;
+      }
+      TRY(do_mount("cgroup", fdpath(sfd.get()), "cgroup", base | (o.flags & MS_RDONLY), data.c_str(), sub));
+    } else {
+      TRY(do_mount((mp + cg.path()).c_str(), fdpath(sfd.get()), nullptr, MS_BIND | MS_REC, nullptr, sub));
+      auto again = TRY(open_in_root(root_fd, sub, O_PATH));
+      TRY(do_mount(nullptr, fdpath(again.get()), nullptr, MS_BIND | MS_REMOUNT | base | (o.flags & MS_RDONLY), nullptr, sub));
+    }
+    // "cpu,cpuacct" also reachable as "cpu" and "cpuacct".
+    if (ctrls.size() > 1 || name != ctrls[0])
+      for (auto& ctl : ctrls)
+        if (ctl != name && ctl.find('=') == std::string::npos) (void)::symlinkat(name.c_str(), tfd.get(), ctl.c_str());
+  }
+  if (o.flags & MS_RDONLY) {
+    auto again = TRY(open_in_root(root_fd, m.destination, O_PATH));
+    TRY(do_mount(nullptr, fdpath(again.get()), nullptr, MS_REMOUNT | MS_RDONLY | base, nullptr, m.destination));
+  }
+  return ok();
+}
+
+Status mount_one(InitConfig& c, int root_fd, const Mount& m, bool* dev_is_bind) {
+  auto o = TRYC(parse_opts(m.options), "mount " + m.destination);
+  if (m.type == "cgroup") return mount_cgroup(c, root_fd, m, o);
+  bool bind = o.bind || m.type == "bind";
+  std::string src = m.source;
+  if (bind) {
+    // A relative source is relative to the bundle: the runtime runs with the bundle as cwd.
+    struct stat st {};
+    if (::stat(src.c_str(), &st) != 0) return fail_errno("mount source", src);
+    if (m.destination == "/dev") *dev_is_bind = true;
+    auto dfd = TRY(open_dest(root_fd, m.destination, !S_ISDIR(st.st_mode)));
+    TRY(do_mount(src.c_str(), fdpath(dfd.get()), nullptr, MS_BIND | (o.flags & MS_REC), nullptr, m.destination));
+    unsigned long extra = o.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+    if (extra) {
+      auto again = TRY(open_in_root(root_fd, m.destination, O_PATH));
+      unsigned long fl = MS_BIND | MS_REMOUNT | extra;
+      if (c.in_userns) fl |= locked_flags(fdpath(again.get())) & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME);
+      TRY(do_mount(nullptr, fdpath(again.get()), nullptr, fl, nullptr, m.destination));
+    }
+  } else {
+    auto dfd = TRY(open_dest(root_fd, m.destination, false));
+    unsigned long fl = o.flags & ~(MS_REC);
+    const char* data = o.data.empty() ? nullptr : o.data.c_str();
+    if (m.type == "mqueue" || m.type == "sysfs" || m.type == "proc") {
+      auto st = do_mount(src.empty() ? m.type.c_str() : src.c_str(), fdpath(dfd.get()), m.type.c_str(), fl, data, m.destination);
+      if (!st && m.type == "sysfs" && (st.error().sys_errno() == EPERM || st.error().sys_errno() == EINVAL)) {
+        // No netns of our own (or a userns without one): bind the host's /sys instead, as runc does.
+        TRY(do_mount("/sys", fdpath(dfd.get()), nullptr, MS_BIND | MS_REC, nullptr, m.destination));
+        auto again = TRY(open_in_root(root_fd, m.destination, O_PATH));
+        TRY(do_mount(nullptr, fdpath(again.get()), nullptr, MS_BIND | MS_REMOUNT | (fl & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)), nullptr, m.destination));
+      } else if (!st) {
+        return st;
+      }
+    } else {
+      TRY(do_mount(src.empty() ? m.type.c_str() : src.c_str(), fdpath(dfd.get()), m.type.empty() ? nullptr : m.type.c_str(), fl, data, m.destination));
+    }
+  }
+  if (o.prop || o.attr_set || o.attr_clr) {
+    auto again = TRY(open_in_root(root_fd, m.destination, O_PATH));
+    if (o.prop) TRY(do_mount(nullptr, fdpath(again.get()), nullptr, o.prop, nullptr, m.destination));
+    if (o.attr_set || o.attr_clr) {
+      mount_attr a{};
+      a.attr_set = o.attr_set;
+      a.attr_clr = o.attr_clr;
+      if (::syscall(SYS_mount_setattr, again.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) != 0)
+        return fail_errno("mount_setattr", m.destination);
+    }
+  }
+  return ok();
+}
+
+Status make_device(InitConfig& c, int root_fd, const Device& d) {
+  std::string path = clean_path("/" + d.path);
+  auto parent = TRY(mkdir_all_in_root(root_fd, dirname(path), 0755));
+  std::string name = basename(path);
+  mode_t mode = d.file_mode.value_or(0666) & 07777;
+  if (c.in_userns) {
+    // mknod is not allowed in a user namespace: bind the host's node instead.
+    int fd = ::openat(parent.get(), name.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) return fail_errno("create device", path);
+    ::close(fd);
+    auto t = TRY(open_in_root(root_fd, path, O_PATH | O_NOFOLLOW));
+    return do_mount(d.path.c_str(), fdpath(t.get()), nullptr, MS_BIND, nullptr, path);
+  }
+  mode_t type = 0;
+  if (d.type == "c" || d.type == "u") type = S_IFCHR;
+  else if (d.type == "b") type = S_IFBLK;
+  else if (d.type == "p") type = S_IFIFO;
+  if (::mknodat(parent.get(), name.c_str(), type | mode, makedev(d.major, d.minor)) != 0) {
+    if (errno != EEXIST) return fail_errno("mknod", path);
+    // Replace whatever was there (rootfs files are not trusted to be device nodes).
+    if (::unlinkat(parent.get(), name.c_str(), 0) != 0) return fail_errno("unlink", path);
+    if (::mknodat(parent.get(), name.c_str(), type | mode, makedev(d.major, d.minor)) != 0) return fail_errno("mknod", path);
+  }
+  if (::fchmodat(parent.get(), name.c_str(), mode, 0) != 0) return fail_errno("chmod", path);
+  if (::fchownat(parent.get(), name.c_str(), d.uid.value_or(0), d.gid.value_or(0), AT_SYMLINK_NOFOLLOW) != 0)
+    return fail_errno("chown", path);
+  return ok();
+}
+
+Status setup_dev(InitConfig& c, int root_fd, bool dev_is_bind) {
+  const Linux* lx = c.spec->linux_ ? &*c.spec->linux_ : nullptr;
+  if (!dev_is_bind) {
+    static const Device kDefault[] = {
+        {"/dev/null", "c", 1, 3, 0666, 0, 0},    {"/dev/zero", "c", 1, 5, 0666, 0, 0},
+        {"/dev/full", "c", 1, 7, 0666, 0, 0},    {"/dev/random", "c", 1, 8, 0666, 0, 0},
+        {"/dev/urandom", "c", 1, 9, 0666, 0, 0}, {"/dev/tty", "c", 5, 0, 0666, 0, 0}};
+    for (auto& d : kDefault) {
+      bool overridden = false;
+      if (lx)
+        for (auto& u : lx->devices) overridden = overridden || clean_path(u.path) == d.path;
+      if (!overridden) TRYC(make_device(c, root_fd, d), "default device");
+    }
+    auto devfd = open_in_root(root_fd, "/dev", O_PATH | O_DIRECTORY);
+    if (devfd) {
+      static const std::pair<const char*, const char*> kLinks[] = {
+          {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+          {"/proc/self/fd/2", "stderr"}};
+      for (auto& [to, from] : kLinks)
+        if (::symlinkat(to, devfd->get(), from) != 0 && errno != EEXIST) return fail_errno("symlink /dev/", from);
+      if (path_exists("/proc/kcore")) (void)::symlinkat("/proc/kcore", devfd->get(), "core");
+      // /dev/ptmx -> pts/ptmx so that the container's devpts instance is used.
+      ::unlinkat(devfd->get(), "ptmx", 0);
+      if (::symlinkat("pts/ptmx", devfd->get(), "ptmx") != 0) return fail_errno("symlink /dev/ptmx");
+    }
+  }
+  if (lx)
+    for (auto& d : lx->devices) TRYC(make_device(c, root_fd, d), "linux.devices " + d.path);
+  return ok();
+}
+
+Result<unsigned long> propagation_of(const std::string& p) {
+  if (p.empty()) return 0;
+  if (p == "private") return MS_PRIVATE;
+  if (p == "rprivate") return MS_PRIVATE | MS_REC;
+  if (p == "shared") return MS_SHARED;
+  if (p == "rshared") return MS_SHARED | MS_REC;
+  if (p == "slave") return MS_SLAVE;
+  if (p == "rslave") return MS_SLAVE | MS_REC;
+  if (p == "unbindable") return MS_UNBINDABLE;
+  if (p == "runbindable") return MS_UNBINDABLE | MS_REC;
+  return fail(Errc::InvalidArgument, "linux.rootfsPropagation: unknown value " + p);
+}
+
+}  // namespace
+
+Status prepare_rootfs(InitConfig& c) {
+  const Linux* lx = c.spec->linux_ ? &*c.spec->linux_ : nullptr;
+  auto prop = TRY(propagation_of(lx ? lx->rootfs_propagation : ""));
+  // Nothing we mount may propagate back to the host.
+  unsigned long root_prop = (prop & (MS_SLAVE | MS_PRIVATE)) ? prop | MS_REC : MS_SLAVE | MS_REC;
+  TRY(do_mount(nullptr, "/", nullptr, root_prop, nullptr, "/ (propagation)"));
+  if (prop & MS_SHARED) {
+    // pivot_root refuses a shared parent: keep "/" private, set shared on the new root later.
+    TRY(do_mount(nullptr, "/", nullptr, MS_PRIVATE | MS_REC, nullptr, "/ (propagation)"));
+  }
+  TRY(do_mount(c.rootfs.c_str(), c.rootfs, nullptr, MS_BIND | MS_REC, nullptr, "rootfs " + c.rootfs));
+  int rfd = ::open(c.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rfd < 0) return fail_errno("open rootfs", c.rootfs);
+  UniqueFd root_fd(rfd);
+  bool dev_is_bind = false, has_dev_mount = false;
+  for (auto& m : c.spec->mounts) {
+    if (clean_path(m.destination) == "/dev") has_dev_mount = true;
+    TRYC(mount_one(c, root_fd.get(), m, &dev_is_bind), "mount " + m.destination);
+  }
+  if (has_dev_mount || (lx && !lx->devices.empty())) TRY(setup_dev(c, root_fd.get(), dev_is_bind || !has_dev_mount));
+  return ok();
+}
+
+Status pivot_into(const std::string& rootfs, bool no_pivot) {
+  if (no_pivot) {
+    if (::chdir(rootfs.c_str()) != 0) return fail_errno("chdir", rootfs);
+    if (::mount(rootfs.c_str(), "/", nullptr, MS_MOVE, nullptr) != 0) return fail_errno("mount --move rootfs on /");
+    if (::chroot(".") != 0) return fail_errno("chroot");
+    if (::chdir("/") != 0) return fail_errno("chdir /");
+    return ok();
+  }
+  int old_root = ::open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  if (old_root < 0) return fail_errno("open /");
+  UniqueFd oldfd(old_root);
+  int new_root = ::open(rootfs.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  if (new_root < 0) return fail_errno("open", rootfs);
+  UniqueFd newfd(new_root);
+  if (::fchdir(newfd.get()) != 0) return fail_errno("fchdir rootfs");
+  if (::syscall(SYS_pivot_root, ".", ".") != 0) return fail_errno("pivot_root", rootfs);
+  // The old root is now stacked under "."; detach it without propagating to the host.
+  if (::fchdir(oldfd.get()) != 0) return fail_errno("fchdir old root");
+  if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) return fail_errno("make old root rslave");
+  if (::umount2(".", MNT_DETACH) != 0) return fail_errno("unmount old root");
+  if (::chdir("/") != 0) return fail_errno("chdir /");
+  return ok();
+}
+
+Status finalize_rootfs(InitConfig& c) {
+  const Linux* lx = c.spec->linux_ ? &*c.spec->linux_ : nullptr;
+  if (lx) {
+    for (auto& p : lx->masked_paths) {
+      struct stat st {};
+      if (::stat(p.c_str(), &st) != 0) {
+        if (errno == ENOENT) continue;
+        return fail_errno("maskedPaths", p);
+      }
+      if (S_ISDIR(st.st_mode)) {
+        TRYC(do_mount("tmpfs", p, "tmpfs", MS_RDONLY, nullptr, p), "maskedPaths");
+      } else {
+        TRYC(do_mount("/dev/null", p, nullptr, MS_BIND, nullptr, p), "maskedPaths");
+      }
+    }
+    for (auto& p : lx->readonly_paths) {
+      if (::mount(p.c_str(), p.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
+        if (errno == ENOENT) continue;
+        return fail_errno("readonlyPaths", p);
+      }
+      unsigned long fl = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | (locked_flags(p) & (MS_NOSUID | MS_NODEV | MS_NOEXEC));
+      if (::mount(nullptr, p.c_str(), nullptr, fl, nullptr) != 0) return fail_errno("remount read-only", p);
+    }
+  }
+  if (c.spec->root_readonly) {
+    unsigned long fl = MS_BIND | MS_REMOUNT | MS_RDONLY | (locked_flags("/") & (MS_NOSUID | MS_NODEV | MS_NOEXEC));
+    if (::mount(nullptr, "/", nullptr, fl, nullptr) != 0) return fail_errno("remount / read-only");
+  }
+  if (lx && !lx->rootfs_propagation.empty()) {
+    auto prop = TRY(propagation_of(lx->rootfs_propagation));
+    if (::mount(nullptr, "/", nullptr, prop, nullptr) != 0) return fail_errno("set rootfs propagation");
+  }
+  return ok();
+}
+
+}  // namespace berth::runtime

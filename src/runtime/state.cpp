@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "runtime/state.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cgroups/cgroups.hpp"
+#include "common/file.hpp"
+#include "common/strings.hpp"
+
+namespace berth::runtime {
+
+using json = nlohmann::json;
+
+const char* status_name(ContainerStatus s) {
+  switch (s) {
+    case ContainerStatus::Creating: return "creating";
+    case ContainerStatus::Created: return "created";
+    case ContainerStatus::Running: return "running";
+    case ContainerStatus::Stopped: return "stopped";
+    case ContainerStatus::Paused: return "paused";
+  }
+  return "unknown";
+}
+
+Status validate_id(const std::string& id) {
+  if (id.empty()) return fail(Errc::InvalidArgument, "container id cannot be empty");
+  if (id == "." || id == "..") return fail(Errc::InvalidArgument, "invalid container id format: " + id);
+  for (char c : id) {
+    bool okc = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+               c == '+' || c == '-' || c == '.';
+    if (!okc) return fail(Errc::InvalidArgument, "invalid container id format: " + id);
+  }
+  if (id.size() > 1024) return fail(Errc::InvalidArgument, "invalid container id format: " + id);
+  return ok();
+}
+
+std::string state_dir(const std::string& root, const std::string& id) { return root + "/" + id; }
+
+Status save_state(const std::string& dir, const ContainerState& s) {
+  json j = {{"id", s.id},           {"pid", s.pid},         {"start_time", s.start_time},
+            {"bundle", s.bundle},   {"rootfs", s.rootfs},   {"created", s.created},
+            {"owner", s.owner},     {"cgroups_path", s.cgroups_path},
+            {"annotations", s.annotations}, {"ns_paths", s.ns_paths}};
+  // Not fsynced: the state lives on tmpfs (/run) and is meaningless after a reboot, as runc's.
+  std::string tmp = dir + "/state.json.tmp";
+  TRY(write_file(tmp, j.dump(), 0600));
+  if (::rename(tmp.c_str(), (dir + "/state.json").c_str()) != 0) return fail_errno("rename", tmp);
+  return ok();
+}
+
+Result<ContainerState> load_state(const std::string& root, const std::string& id) {
+  TRY(validate_id(id));
+  auto txt = read_file(state_dir(root, id) + "/state.json", 16 << 20);
+  if (!txt) {
+    if (txt.error().is(Errc::NotFound)) return fail(Errc::NotFound, "container does not exist");
+    return fail(std::move(txt.error()));
+  }
+  try {
+    auto j = json::parse(*txt);
+    ContainerState s;
+    s.id = j.at("id").get<std::string>();
+    s.pid = j.at("pid").get<pid_t>();
+    s.start_time = j.value("start_time", std::uint64_t{0});
+    s.bundle = j.value("bundle", "");
+    s.rootfs = j.value("rootfs", "");
+    s.created = j.value("created", "");
+    s.owner = j.value("owner", "");
+    s.cgroups_path = j.value("cgroups_path", "");
+    if (j.contains("annotations")) s.annotations = j["annotations"].get<std::map<std::string, std::string>>();
+    if (j.contains("ns_paths")) s.ns_paths = j["ns_paths"].get<std::vector<std::string>>();
+    return s;
+  } catch (const std::exception& e) {
+    return fail(Errc::DataLoss, std::string("state.json of ") + id + ": " + e.what());
+  }
+}
+
+std::uint64_t proc_start_time(pid_t pid, bool* zombie) {
+  if (pid <= 0) return 0;
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  auto s = read_file(path, 4096);
+  if (!s) return 0;
+  auto rp = s->rfind(')');
+  if (rp == std::string::npos) return 0;
+  auto f = split(std::string_view(*s).substr(rp + 2), ' ');
+  // f[0] is field 3 (state); start time is field 22 -> f[19].
+  if (f.size() < 20) return 0;
+  if (zombie) *zombie = f[0] == "Z" || f[0] == "X";
+  return parse_uint(f[19]).value_or(0);
+}
+
+ContainerStatus current_status(const std::string& root, const ContainerState& s) {
+  bool zombie = false;
+  auto st = proc_start_time(s.pid, &zombie);
+  if (st == 0 || st != s.start_time || zombie) return ContainerStatus::Stopped;
+  if (path_exists(state_dir(root, s.id) + "/exec.fifo")) return ContainerStatus::Created;
+  if (!s.cgroups_path.empty()) {
+    auto m = cgroups::Manager::open(s.cgroups_path);
+    if (m) {
+      auto fz = m->freezer_state();
+      if (fz && *fz != cgroups::FreezerState::Thawed) return ContainerStatus::Paused;
+    }
+  }
+  return ContainerStatus::Running;
+}
+
+std::string state_json(const ContainerState& s, ContainerStatus st, bool pretty) {
+  json j = {{"ociVersion", kOciVersion},
+            {"id", s.id},
+            {"pid", st == ContainerStatus::Stopped ? 0 : s.pid},
+            {"status", status_name(st)},
+            {"bundle", s.bundle},
+            {"rootfs", s.rootfs},
+            {"created", s.created},
+            {"owner", s.owner}};
+  if (!s.annotations.empty()) j["annotations"] = s.annotations;
+  return pretty ? j.dump(2) : j.dump();
+}
+
+Result<UniqueFd> lock_dir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return fail_errno("open", dir);
+  UniqueFd f(fd);
+  if (::flock(f.get(), LOCK_EX) != 0) return fail_errno("flock", dir);
+  return f;
+}
+
+std::string now_rfc3339() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  tm t{};
+  ::gmtime_r(&ts.tv_sec, &t);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", t.tm_year + 1900, t.tm_mon + 1,
+                t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec);
+  return buf;
+}
+
+}  // namespace berth::runtime
