@@ -690,12 +690,4 @@ Result<ContainerMeta> ServiceImpl::container_meta(const std::string& cid) const 
   });
 }
 
-Result<std::string> ServiceImpl::pull(const std::string&, const PullOptions&, const ProgressFn&) {
-  return fail(Errc::Unimplemented, "pull is not implemented yet");
-}
-
-Status ServiceImpl::push(const std::string&, const std::string&, const ProgressFn&) {
-  return fail(Errc::Unimplemented, "push is not implemented yet");
-}
-
 }  // namespace berth::image
