@@ -274,7 +274,7 @@ void stream_log(Daemon& d, const std::shared_ptr<Container>& c, const LogOpts& o
     if (fin) return;
     if (gone && gone()) return;
     pollfd p{ino ? ino.get() : -1, POLLIN, 0};
-    ::poll(&p, 1, wd >= 0 ? 250 : 50);
+    ::poll(&p, 1, wd >= 0 ? 100 : 50);
     if (ino && (p.revents & POLLIN)) {
       char ebuf[4096];
       while (::read(ino.get(), ebuf, sizeof ebuf) > 0) {}
@@ -1161,6 +1161,9 @@ http::Handler Daemon::handler() {
     log::debug("{} {}", q.method, q.target);
     try {
       router_->dispatch(q, w);
+    } catch (const nlohmann::json::exception& e) {
+      // wrong JSON types in a request ({"Image": 5})
+      send_error(w, 400, std::string("invalid parameter: ") + e.what());
     } catch (const std::exception& e) {
       log::error("handler {} {}: {}", q.method, q.path, e.what());
       send_error(w, 500, e.what());

@@ -197,7 +197,11 @@ Result<Response> Client::request(std::string_view method, std::string_view targe
     auto st = io->writev_all(iov, body.empty() ? 1 : 2);
     Response resp;
     BodyReader br;
-    if (st) st = read_response(io.get(), method, &resp.status, &resp.headers, &br);
+    bool write_failed = !st;
+    // A server may answer (413/400) and close before taking the whole body: read its answer.
+    if (write_failed && !reused) st = read_response(io.get(), method, &resp.status, &resp.headers, &br);
+    else if (st) st = read_response(io.get(), method, &resp.status, &resp.headers, &br);
+    if (st && write_failed) io->broken = true;
     if (!st) {
       // A stale keep-alive connection closed by the server: retry once on a fresh one.
       if (reused && (st.error().is(Errc::NotFound) || st.error().is(Errc::Unavailable) ||

@@ -566,7 +566,21 @@ void Server::Impl::serve(UniqueFd fd, Listener* l) {
   }
   unregister();
   if (io->fd() >= 0) {
-    if (io->is_tls()) io->shutdown_write();
+    if (io->is_tls()) {
+      io->shutdown_write();
+    } else {
+      // Lingering close (see simple_error): never reset a connection with unread input.
+      ::shutdown(io->fd(), SHUT_WR);
+      char buf[16384];
+      std::size_t total = 0;
+      while (total < (16u << 20)) {
+        pollfd p{io->fd(), POLLIN, 0};
+        if (::poll(&p, 1, 500) <= 0) break;
+        ssize_t n = ::read(io->fd(), buf, sizeof buf);
+        if (n <= 0) break;
+        total += static_cast<std::size_t>(n);
+      }
+    }
   }
   io.reset();
   std::lock_guard lk(mu);

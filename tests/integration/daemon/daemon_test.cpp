@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: Apache-2.0
+// berthd driven through the HTTP client: API basics, error statuses, container lifecycle,
+// kill -9 of the daemon with live restore.
+#include <signal.h>
+
+#include <chrono>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "berthd_fixture.hpp"
+
+namespace berth::test {
+namespace {
+
+using nlohmann::json;
+
+#define REQUIRE_RUNTIME()                                                            \
+  do {                                                                               \
+    if (test_runtime().empty()) GTEST_SKIP() << "no OCI runtime (berth-runtime/runc)"; \
+  } while (0)
+
+class DaemonTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    REQUIRE_ROOT();
+    d_ = std::make_unique<Berthd>("daemon");
+    ASSERT_TRUE(d_->start()) << d_->log();
+  }
+  void TearDown() override { d_.reset(); }
+
+  json call(const std::string& method, const std::string& path, const std::string& body = {}, int* status = nullptr) {
+    auto c = d_->client();
+    auto r = c.request(method, path, body, body.empty() ? http::Headers{} : http::Headers{{"Content-Type", "application/json"}});
+    EXPECT_TRUE(r) << method << " " << path;
+    if (!r) return json();
+    if (status) *status = r->status;
+    if (r->body.empty()) return json();
+    try {
+      return json::parse(r->body);
+    } catch (...) {
+      return json(r->body);
+    }
+  }
+
+  std::string run_container(const json& cfg, const std::string& name = {}) {
+    int st = 0;
+    auto j = call("POST", "/v1.47/containers/create" + (name.empty() ? "" : "?name=" + name), cfg.dump(), &st);
+    EXPECT_EQ(st, 201) << j.dump();
+    std::string id = j.value("Id", "");
+    call("POST", "/v1.47/containers/" + id + "/start", {}, &st);
+    EXPECT_EQ(st, 204);
+    return id;
+  }
+
+  std::unique_ptr<Berthd> d_;
+};
+
+TEST_F(DaemonTest, PingVersionAndNegotiation) {
+  auto c = d_->client();
+  auto r = c.request("HEAD", "/_ping");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->header("Api-Version"), "1.47");
+  EXPECT_EQ(r->header("Ostype"), "linux");
+  EXPECT_EQ(r->header("Docker-Experimental"), "false");
+  EXPECT_FALSE(r->header("Server").empty());
+  EXPECT_FALSE(r->header("Builder-Version").empty());
+  auto g = c.request("GET", "/v1.44/_ping");
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->body, "OK");
+  int st = 0;
+  auto v = call("GET", "/version", {}, &st);
+  EXPECT_EQ(st, 200);
+  EXPECT_EQ(v["ApiVersion"], "1.47");
+  EXPECT_EQ(v["MinAPIVersion"], "1.24");
+  auto old = call("GET", "/v1.12/version", {}, &st);
+  EXPECT_EQ(st, 400);
+  EXPECT_EQ(old["message"],
+            "client version 1.12 is too old. Minimum supported API version is 1.24, please upgrade your client to a newer version");
+  auto neu = call("GET", "/v1.99/info", {}, &st);
+  EXPECT_EQ(st, 400);
+  EXPECT_EQ(neu["message"], "client version 1.99 is too new. Maximum supported API version is 1.47");
+  auto info = call("GET", "/v1.47/info", {}, &st);
+  EXPECT_EQ(st, 200);
+  EXPECT_EQ(info["DockerRootDir"], d_->data_root());
+  EXPECT_EQ(info["OSType"], "linux");
+  call("GET", "/v1.47/nothing/here", {}, &st);
+  EXPECT_EQ(st, 404);
+}
+
+TEST_F(DaemonTest, BadInputGetsDockerStatuses) {
+  int st = 0;
+  auto nf = call("GET", "/v1.47/containers/doesnotexist/json", {}, &st);
+  EXPECT_EQ(st, 404);
+  EXPECT_EQ(nf["message"], "No such container: doesnotexist");
+  call("POST", "/v1.47/containers/create", "{not json", &st);
+  EXPECT_EQ(st, 400);
+  call("POST", "/v1.47/containers/create", R"({"Image": 5})", &st);
+  EXPECT_TRUE(st == 400 || st == 404) << st;
+  auto ni = call("POST", "/v1.47/containers/create", R"({"Image":"nosuchimage","Cmd":["true"]})", &st);
+  EXPECT_EQ(st, 404);
+  EXPECT_EQ(ni["message"], "No such image: nosuchimage:latest");
+  call("POST", "/v1.47/containers/create?name=bad%20name", R"({"Image":"busybox"})", &st);
+  EXPECT_EQ(st, 400);
+  auto c = d_->client();
+  auto huge = c.request("POST", "/v1.47/containers/create", std::string(5 << 20, ' '),
+                        {{"Content-Type", "application/json"}});
+  ASSERT_TRUE(huge);
+  EXPECT_EQ(huge->status, 400);
+  call("POST", "/v1.47/containers/nope/start", {}, &st);
+  EXPECT_EQ(st, 404);
+  call("POST", "/v1.47/containers/nope/wait?condition=bogus", {}, &st);
+  EXPECT_EQ(st, 404);
+  // the daemon is still fine
+  call("GET", "/_ping", {}, &st);
+  EXPECT_EQ(st, 200);
+}
+
+TEST_F(DaemonTest, ContainerLifecycle) {
+  REQUIRE_RUNTIME();
+  REQUIRE_IMAGE("busybox");
+  ASSERT_TRUE(d_->load_busybox());
+  int st = 0;
+  auto imgs = call("GET", "/v1.47/images/json", {}, &st);
+  ASSERT_EQ(st, 200);
+  ASSERT_EQ(imgs.size(), 1u);
+  EXPECT_EQ(imgs[0]["RepoTags"][0], "busybox:latest");
+  // name conflict
+  std::string id = run_container({{"Image", "busybox"}, {"Cmd", {"sh", "-c", "echo out; echo err >&2; exit 3"}},
+                                   {"HostConfig", {{"NetworkMode", "none"}}}},
+                                  "berth-test-c1");
+  ASSERT_EQ(id.size(), 64u);
+  auto conflict = call("POST", "/v1.47/containers/create?name=berth-test-c1", R"({"Image":"busybox","Cmd":["true"]})", &st);
+  EXPECT_EQ(st, 409);
+  EXPECT_NE(conflict["message"].get<std::string>().find("is already in use"), std::string::npos);
+  auto w = call("POST", "/v1.47/containers/" + id + "/wait", {}, &st);
+  EXPECT_EQ(st, 200);
+  EXPECT_EQ(w["StatusCode"], 3);
+  auto c = d_->client();
+  auto logs = c.request("GET", "/v1.47/containers/" + id + "/logs?stdout=1&stderr=1");
+  ASSERT_TRUE(logs);
+  // multiplexed: [1,0,0,0,0,0,0,4]"out\n" [2,...]"err\n"
+  std::string expect_out = std::string("\x01\0\0\0\0\0\0\x04" "out\n", 12);
+  std::string expect_err = std::string("\x02\0\0\0\0\0\0\x04" "err\n", 12);
+  EXPECT_NE(logs->body.find(expect_out), std::string::npos);
+  EXPECT_NE(logs->body.find(expect_err), std::string::npos);
+  auto ins = call("GET", "/v1.47/containers/berth-test-c1/json", {}, &st);
+  EXPECT_EQ(st, 200);
+  EXPECT_EQ(ins["State"]["Status"], "exited");
+  EXPECT_EQ(ins["State"]["ExitCode"], 3);
+  EXPECT_EQ(ins["Name"], "/berth-test-c1");
+  call("DELETE", "/v1.47/containers/" + id, {}, &st);
+  EXPECT_EQ(st, 204);
+  call("GET", "/v1.47/containers/" + id + "/json", {}, &st);
+  EXPECT_EQ(st, 404);
+
+  // long running: exec, kill, remove running without force -> 409
+  std::string lr = run_container({{"Image", "busybox"}, {"Cmd", {"sleep", "1000"}}, {"HostConfig", {{"NetworkMode", "none"}}}});
+  auto ex = call("POST", "/v1.47/containers/" + lr + "/exec", R"({"Cmd":["sh","-c","echo hi; exit 5"],"AttachStdout":true})", &st);
+  ASSERT_EQ(st, 201);
+  auto h = c.hijack("POST", "/v1.47/exec/" + ex["Id"].get<std::string>() + "/start", R"({"Detach":false,"Tty":false})",
+                    {{"Content-Type", "application/json"}});
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->status, 101);
+  auto rest = read_fd(h->fd.get());
+  std::string got = h->pending + rest.value_or("");
+  EXPECT_EQ(got, std::string("\x01\0\0\0\0\0\0\x03hi\n", 11));
+  auto ei = call("GET", "/v1.47/exec/" + ex["Id"].get<std::string>() + "/json", {}, &st);
+  EXPECT_EQ(ei["ExitCode"], 5);
+  call("DELETE", "/v1.47/containers/" + lr, {}, &st);
+  EXPECT_EQ(st, 409);
+  auto list = call("GET", "/v1.47/containers/json", {}, &st);
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["State"], "running");
+  call("POST", "/v1.47/containers/" + lr + "/kill?signal=KILL", {}, &st);
+  EXPECT_EQ(st, 204);
+  auto w2 = call("POST", "/v1.47/containers/" + lr + "/wait", {}, &st);
+  EXPECT_EQ(w2["StatusCode"], 137);
+  call("DELETE", "/v1.47/containers/" + lr, {}, &st);
+  EXPECT_EQ(st, 204);
+}
+
+TEST_F(DaemonTest, KillNineDaemonLiveRestore) {
+  REQUIRE_RUNTIME();
+  REQUIRE_IMAGE("busybox");
+  ASSERT_TRUE(d_->load_busybox());
+  std::string a = run_container({{"Image", "busybox"}, {"Cmd", {"sh", "-c", "trap 'exit 143' TERM; echo alive; while true; do sleep 0.2; done"}},
+                                 {"HostConfig", {{"NetworkMode", "none"}}}});
+  std::string b = run_container({{"Image", "busybox"}, {"Cmd", {"sh", "-c", "sleep 1; exit 42"}},
+                                 {"HostConfig", {{"NetworkMode", "none"}}}});
+  d_->kill9();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1800));  // b exits while berthd is down
+  ASSERT_TRUE(d_->start()) << d_->log();
+  int st = 0;
+  auto ia = call("GET", "/v1.47/containers/" + a + "/json", {}, &st);
+  EXPECT_EQ(ia["State"]["Status"], "running");
+  EXPECT_TRUE(ia["State"]["Running"].get<bool>());
+  EXPECT_EQ(::kill(ia["State"]["Pid"].get<int>(), 0), 0);
+  auto wb = call("POST", "/v1.47/containers/" + b + "/wait", {}, &st);
+  EXPECT_EQ(wb["StatusCode"], 42);
+  auto c = d_->client();
+  auto logs = c.request("GET", "/v1.47/containers/" + a + "/logs?stdout=1");
+  ASSERT_TRUE(logs);
+  EXPECT_NE(logs->body.find("alive"), std::string::npos);
+  auto t0 = std::chrono::steady_clock::now();
+  call("POST", "/v1.47/containers/" + a + "/stop?t=5", {}, &st);
+  EXPECT_EQ(st, 204);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));  // sleep dies on SIGTERM
+  auto ia2 = call("GET", "/v1.47/containers/" + a + "/json", {}, &st);
+  EXPECT_EQ(ia2["State"]["Status"], "exited");
+  EXPECT_EQ(ia2["State"]["ExitCode"], 143);
+}
+
+TEST_F(DaemonTest, SigtermStopsCleanly) {
+  EXPECT_EQ(d_->term(), 0);
+  EXPECT_FALSE(path_exists(d_->sock()));
+}
+
+}  // namespace
+}  // namespace berth::test
