@@ -106,7 +106,16 @@ void Storage::touch_blob(const Digest& d) const { ::utimensat(AT_FDCWD, blob_pat
 
 RResult<void> Storage::link_file(const std::string& path, std::string_view content) {
   RTRY(mkdir_all(dirname(path)));
-  RTRY(atomic_write_file(path, content));
+  if (opts_.fsync) {
+    RTRY(atomic_write_file(path, content));
+    return {};
+  }
+  std::string tmp = path + ".tmp-" + random_hex(8);
+  RTRY(write_file(tmp, content));
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return fail_errno("rename", path);
+  }
   return {};
 }
 
@@ -147,6 +156,7 @@ RResult<BlobStat> Storage::commit_blob_file(const std::string& tmp_path, const D
   std::string dir = dirname(dst);
   RTRY(mkdir_all(dir));
   if (::rename(tmp_path.c_str(), dst.c_str()) != 0) return fail_errno("rename blob", dst);
+  touch_blob(d);  // the data may have been written long ago (slow upload): it is new content now
   if (opts_.fsync) RTRY(fsync_dir(dir));
   if (::stat(dst.c_str(), &st) != 0) return fail_errno("stat blob", dst);
   return BlobStat{dst, static_cast<std::uint64_t>(st.st_size)};
@@ -571,7 +581,16 @@ RResult<std::string> Storage::referrers(const std::string& repo, const Digest& s
 RResult<GcReport> Storage::collect_garbage(const GcOptions& o) {
   GcReport rep;
   if (!o.dry_run) RTRY(check_writable());
-  const time_t started = ::time(nullptr);
+  // Barrier: puts that checked their blobs before this point have also written their links
+  // (they hold gc_mu_ shared throughout), so the mark phase sees them; puts after it touch
+  // their blobs with an mtime >= started, which the sweep never deletes (grace >= 0).
+  timespec started{};
+  {
+    std::unique_lock g(gc_mu_);
+    ::clock_gettime(CLOCK_REALTIME_COARSE, &started);
+  }
+  const std::int64_t cutoff_ns = (static_cast<std::int64_t>(started.tv_sec) - std::max<std::int64_t>(0, o.grace.count())) *
+                                     1000000000LL + started.tv_nsec;
   std::set<std::string> marked;  // "algo:hex"
   std::set<std::string> dropped_manifests;
   for (const std::string& repo : catalog()) {
@@ -631,7 +650,8 @@ RResult<GcReport> Storage::collect_garbage(const GcOptions& o) {
         std::unique_lock g(gc_mu_);
         struct stat st;
         if (::stat(p.c_str(), &st) != 0) continue;
-        if (st.st_mtime > started - static_cast<time_t>(o.grace.count())) continue;
+        std::int64_t mt = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
+        if (mt >= cutoff_ns) continue;  // young, or touched since the GC started
         rep.deleted.push_back(key);
         ++rep.blobs_deleted;
         rep.bytes_freed += static_cast<std::uint64_t>(st.st_size);

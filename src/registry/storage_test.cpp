@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <utime.h>
 
+#include <atomic>
 #include <cstring>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -248,6 +250,46 @@ TEST_F(StorageTest, GarbageCollection) {
   EXPECT_TRUE(s_->have_blob(cfg));
   EXPECT_TRUE(s_->get_manifest("app", "v1"));
   EXPECT_FALSE(s_->stat_blob("app", orphan));
+}
+
+// Online GC racing pushes (grace 0, the worst case): a manifest put either fails with
+// MANIFEST_BLOB_UNKNOWN (its blob was swept first) or every blob it references survives.
+TEST_F(StorageTest, OnlineGcNeverBreaksAcknowledgedManifests) {
+  StorageOptions so = s_->options();
+  so.fsync = false;  // speed only; the locking is what is under test
+  s_ = std::move(*Storage::open(so));
+  Digest cfg = put("app", "{}");
+  ASSERT_TRUE(s_->put_manifest("app", "base", "", image_manifest(cfg, {})));
+  std::atomic<bool> stop{false};
+  std::thread gc([&] {
+    GcOptions o;
+    o.grace = std::chrono::seconds(0);  // everything unreferenced is eligible at once
+    while (!stop) ASSERT_TRUE(s_->collect_garbage(o));
+  });
+  std::vector<std::pair<std::string, Digest>> acked;
+  int refused = 0;
+  for (int i = 0; i < 60; ++i) {
+    std::string data = "layer " + std::to_string(i);
+    Digest d = digest_of(data);
+    if (!s_->put_blob("app", d, from_string(data))) continue;
+    auto m = s_->put_manifest("app", "t" + std::to_string(i), "", image_manifest(cfg, {d}));
+    if (m) acked.emplace_back("t" + std::to_string(i), d);
+    else if (m.error().code == Code::ManifestBlobUnknown) ++refused;
+    else ADD_FAILURE() << m.error().message;
+  }
+  stop = true;
+  gc.join();
+  GcOptions o;
+  o.grace = std::chrono::seconds(0);
+  ASSERT_TRUE(s_->collect_garbage(o));
+  for (auto& [tag, d] : acked) {
+    ASSERT_TRUE(s_->get_manifest("app", tag)) << tag;
+    EXPECT_TRUE(s_->have_blob(d)) << tag;
+    EXPECT_TRUE(s_->stat_blob("app", d)) << tag;
+  }
+  EXPECT_TRUE(s_->have_blob(cfg));
+  EXPECT_GT(acked.size(), 0u);
+  RecordProperty("refused", refused);
 }
 
 }  // namespace
