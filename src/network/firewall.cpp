@@ -48,10 +48,10 @@ std::string nft_base_ruleset(const FirewallConfig& c) {
     }
   }
   o += "add chain " + t + " " + c.user_chain + "\n";
-  o += "add chain " + t + " filter_fwd { type filter hook forward priority filter - 1; policy accept; }\n";
-  o += "add chain " + t + " nat_pre { type nat hook prerouting priority dstnat; policy accept; }\n";
-  o += "add chain " + t + " nat_out { type nat hook output priority dstnat; policy accept; }\n";
-  o += "add chain " + t + " nat_post { type nat hook postrouting priority srcnat; policy accept; }\n";
+  o += "add chain " + t + " filter_fwd { type filter hook forward priority -1; policy accept; }\n";
+  o += "add chain " + t + " nat_pre { type nat hook prerouting priority -100; policy accept; }\n";
+  o += "add chain " + t + " nat_out { type nat hook output priority -100; policy accept; }\n";
+  o += "add chain " + t + " nat_post { type nat hook postrouting priority 100; policy accept; }\n";
   o += "add chain " + t + " publish\n";
   o += "flush chain " + t + " nat_pre\n";
   o += "add rule " + t + " nat_pre fib daddr type local jump publish\n";

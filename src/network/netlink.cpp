@@ -63,7 +63,9 @@ Mac mac_from_ip(const IpAddr& a) {
 struct Netlink::Req {
   std::vector<char> buf = std::vector<char>(MNL_SOCKET_BUFFER_SIZE);
   nlmsghdr* nlh = nullptr;
-  Req(std::uint16_t type, std::uint16_t flags) {
+  bool dump = false;
+  // NLM_F_DUMP shares bits with NLM_F_EXCL/NLM_F_CREATE, so whether this is a dump is kept here.
+  Req(std::uint16_t type, std::uint16_t flags) : dump(flags == NLM_F_DUMP) {
     nlh = mnl_nlmsg_put_header(buf.data());
     nlh->nlmsg_type = type;
     nlh->nlmsg_flags = NLM_F_REQUEST | flags;
@@ -149,7 +151,7 @@ Status Netlink::transact(Req& req, const char* what, const std::string& subject,
                          std::vector<std::string>* replies) {
   std::uint32_t seq = seq_++;
   req.nlh->nlmsg_seq = seq;
-  if (!(req.nlh->nlmsg_flags & NLM_F_DUMP)) req.nlh->nlmsg_flags |= NLM_F_ACK;
+  if (!req.dump) req.nlh->nlmsg_flags |= NLM_F_ACK;
   if (mnl_socket_sendto(sock_, req.nlh, req.nlh->nlmsg_len) < 0) return fail_errno(what, subject);
   std::vector<char> buf(32768);
   CbData data{replies, {}};
@@ -160,8 +162,10 @@ Status Netlink::transact(Req& req, const char* what, const std::string& subject,
     if (r < 0) {
       int err = errno;
       std::string ext = ext_ack_message(buf.data(), static_cast<std::size_t>(n));
-      if (ext.empty()) return fail(Error::from_errno(err, what, subject));
-      return fail(Error(errc_from_errno(err),
+      Errc code = err == ENODEV ? Errc::NotFound : errc_from_errno(err);
+      if (ext.empty())
+        return fail(Error(code, std::string(what) + " " + subject + ": " + std::strerror(err), err));
+      return fail(Error(code,
                         std::string(what) + " " + subject + ": " + ext + " (" + std::strerror(err) + ")",
                         err));
     }
@@ -190,10 +194,17 @@ Status Netlink::add_link(const std::string& name, const char* kind, const char* 
 }
 
 Status Netlink::create_bridge(const std::string& name, int mtu, const std::optional<Mac>& mac) {
-  return add_link(name, "bridge", "create bridge", nullptr, [&](Req& r) {
-    if (mtu > 0) mnl_attr_put_u32(r.nlh, IFLA_MTU, static_cast<std::uint32_t>(mtu));
+  TRY(add_link(name, "bridge", "create bridge", nullptr, [&](Req& r) {
     if (mac) mnl_attr_put(r.nlh, IFLA_ADDRESS, 6, mac->data());
-  });
+  }));
+  // Set after creation (an IFLA_MTU at creation is not "set by user"): only an explicit change
+  // keeps the bridge from following its ports' MTU.
+  if (mtu > 0) {
+    auto li = TRY(get_link(name));
+    if (li.mtu == mtu) TRY(set_mtu(name, mtu == 68 ? 69 : mtu - 1));
+    TRY(set_mtu(name, mtu));
+  }
+  return ok();
 }
 
 Status Netlink::create_veth(const std::string& name, const std::string& peer, int mtu,

@@ -1,0 +1,525 @@
+// SPDX-License-Identifier: Apache-2.0
+// Network integration tests (root). Safety: the whole test process first moves into a private
+// network namespace of its own (the "host" of these tests), so bridges, veths, nftables tables
+// and sysctls never touch the real host; "containers" are further anonymous namespaces held by
+// fds. Traffic goes only between these namespaces. Addresses: 10.213.0.0/16, fd00:213::/48.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include <gtest/gtest.h>
+
+#include "common/file.hpp"
+#include "common/strings.hpp"
+#include "network/firewall.hpp"
+#include "network/manager.hpp"
+#include "network/netlink.hpp"
+#include "network/netns.hpp"
+#include "support/test_support.hpp"
+
+namespace berth::net {
+namespace {
+
+// Runs before main(): the test process gets its own netns (only when root; otherwise the tests
+// skip). Threads created later inherit it.
+const bool g_private_netns = [] {
+  if (::geteuid() != 0) return false;
+  if (::unshare(CLONE_NEWNET) != 0) return false;
+  auto nl = Netlink::open();
+  if (nl) (void)nl->set_up("lo", true);
+  return true;
+}();
+
+#define REQUIRE_NETNS()                                                   \
+  do {                                                                    \
+    REQUIRE_ROOT();                                                       \
+    ASSERT_TRUE(g_private_netns) << "could not unshare a private netns"; \
+  } while (0)
+
+IpAddr A(const char* s) { return *IpAddr::parse(s); }
+IpPrefix P(const char* s) { return *IpPrefix::parse(s); }
+
+sockaddr_storage sockaddr_of(const IpAddr& ip, std::uint16_t port, socklen_t* len) {
+  sockaddr_storage ss{};
+  if (ip.is_v6()) {
+    auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons(port);
+    std::memcpy(&s6->sin6_addr, ip.bytes.data(), 16);
+    *len = sizeof(sockaddr_in6);
+  } else {
+    auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons(port);
+    std::memcpy(&s4->sin_addr, ip.bytes.data(), 4);
+    *len = sizeof(sockaddr_in);
+  }
+  return ss;
+}
+
+// A socket of `type` created inside netns `ns` (-1 = the test's netns), bound to ip:port.
+UniqueFd make_socket(int ns, int type, const IpAddr& bind_ip, std::uint16_t port) {
+  UniqueFd fd;
+  auto st = run_in_netns(ns, [&]() -> Status {
+    fd.reset(::socket(bind_ip.is_v6() ? AF_INET6 : AF_INET, type | SOCK_CLOEXEC, 0));
+    if (!fd) return fail_errno("socket");
+    int one = 1;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (port || !bind_ip.is_unspecified()) {
+      socklen_t len;
+      auto ss = sockaddr_of(bind_ip, port, &len);
+      if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) return fail_errno("bind");
+    }
+    if (type == SOCK_STREAM && port && ::listen(fd.get(), 16) != 0) return fail_errno("listen");
+    return ok();
+  });
+  EXPECT_TRUE(st) << st.error().message();
+  return fd;
+}
+
+UniqueFd listen_tcp(int ns, const char* ip, std::uint16_t port) {
+  return make_socket(ns, SOCK_STREAM, A(ip), port);
+}
+
+// Connects from netns `ns` to ip:port; true on success within timeout_ms.
+bool tcp_connect(int ns, const IpAddr& ip, std::uint16_t port, int timeout_ms = 1500,
+                 UniqueFd* out = nullptr) {
+  IpAddr any = ip.is_v6() ? A("::") : A("0.0.0.0");
+  UniqueFd fd = make_socket(ns, SOCK_STREAM, any, 0);
+  if (!fd) return false;
+  int fl = ::fcntl(fd.get(), F_GETFL);
+  ::fcntl(fd.get(), F_SETFL, fl | O_NONBLOCK);
+  socklen_t len;
+  auto ss = sockaddr_of(ip, port, &len);
+  int r = ::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len);
+  if (r != 0 && errno != EINPROGRESS) return false;
+  pollfd p{fd.get(), POLLOUT, 0};
+  if (::poll(&p, 1, timeout_ms) != 1) return false;
+  int err = 0;
+  socklen_t el = sizeof err;
+  ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &el);
+  if (err != 0) return false;
+  ::fcntl(fd.get(), F_SETFL, fl);
+  if (out) *out = std::move(fd);
+  return true;
+}
+
+// Accepts one connection on `lfd` within timeout; returns the peer's address ("" if none).
+std::string accept_peer(int lfd, int timeout_ms = 1500) {
+  pollfd p{lfd, POLLIN, 0};
+  if (::poll(&p, 1, timeout_ms) != 1) return "";
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  UniqueFd c(::accept4(lfd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_CLOEXEC));
+  if (!c) return "";
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (ss.ss_family == AF_INET)
+    ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr, buf, sizeof buf);
+  else
+    ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr, buf, sizeof buf);
+  return buf;
+}
+
+// Full round trip: connect from `from_ns` to ip:port, expect `lfd` to accept; returns the peer.
+std::string reach(int from_ns, const IpAddr& ip, std::uint16_t port, int lfd) {
+  UniqueFd c;
+  if (!tcp_connect(from_ns, ip, port, 1500, &c)) return "";
+  return accept_peer(lfd);
+}
+
+class NetworkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0 || !g_private_netns) GTEST_SKIP() << "needs root and a private netns";
+    tag_ = random_hex(4);
+    cfg_.state_dir = scratch_.sub("state");
+    cfg_.pools_v4 = {{P("10.213.0.0/16"), 24}};
+    cfg_.pools_v6 = {{P("fd00:213::/48"), 64}};
+    cfg_.default_bridge = "bt0" + tag_;
+    cfg_.default_bridge_ip = P("10.213.100.1/24");
+    cfg_.bridge_prefix = "bt1";
+    cfg_.veth_prefix = "bt2";
+    cfg_.firewall.table = "berth-test-" + tag_;
+    auto m = NetworkManager::open(cfg_);
+    ASSERT_TRUE(m) << m.error().message();
+    nm_ = std::move(*m);
+  }
+  void TearDown() override {
+    if (!nm_) return;
+    auto st = nm_->destroy_all();
+    EXPECT_TRUE(st) << st.error().message();
+    nm_.reset();
+    // Nothing left behind: no bt* links, no table.
+    auto nl = Netlink::open();
+    ASSERT_TRUE(nl);
+    auto links = nl->list_links();
+    ASSERT_TRUE(links);
+    for (const auto& l : *links) EXPECT_NE(l.name.rfind("bt", 0), 0u) << "leftover link " << l.name;
+    auto fw = Firewall::open(cfg_.firewall);  // recreates it empty: check, then delete
+    ASSERT_TRUE(fw);
+    auto text = (*fw)->list();
+    ASSERT_TRUE(text);
+    EXPECT_EQ(text->find(" : 10.213."), std::string::npos) << *text;
+    ASSERT_TRUE((*fw)->destroy());
+  }
+
+  // A "container": an anonymous netns.
+  UniqueFd container() {
+    auto ns = new_netns();
+    EXPECT_TRUE(ns) << ns.error().message();
+    return ns ? std::move(*ns) : UniqueFd();
+  }
+  std::string ns_path(const UniqueFd& fd) { return "/proc/self/fd/" + std::to_string(fd.get()); }
+
+  Endpoint connect(const std::string& net, const std::string& cid, const UniqueFd& ns,
+                   std::vector<PortSpec> ports = {}, IpAddr ip = {}) {
+    EndpointSpec s;
+    s.container_id = cid;
+    s.netns_path = ns_path(ns);
+    s.ports = std::move(ports);
+    s.ipv4 = ip;
+    auto e = nm_->connect(net, s);
+    EXPECT_TRUE(e) << e.error().message();
+    return e ? *e : Endpoint{};
+  }
+
+  test::Scratch scratch_{"net"};
+  std::string tag_;
+  ManagerConfig cfg_;
+  std::unique_ptr<NetworkManager> nm_;
+};
+
+TEST(Netlink, VethBridgeAddressesRoutesInNetns) {
+  REQUIRE_NETNS();
+  auto nl = *Netlink::open();
+  std::string tag = random_hex(4);
+  std::string br = "bt3" + tag, veth = "bt4" + tag, peer = "bt5" + tag;
+  auto ns = *new_netns();
+  {
+    ASSERT_TRUE(nl.create_bridge(br, 1400));
+    LinkGuard g_br(&nl, br);
+    EXPECT_TRUE(nl.create_bridge(br).error().is(Errc::AlreadyExists));
+    ASSERT_TRUE(nl.create_veth(veth, peer, 0, ns.get()));
+    LinkGuard g_veth(&nl, veth);
+    ASSERT_TRUE(nl.set_master(veth, br));
+    ASSERT_TRUE(nl.set_up(veth, true));
+    auto li = *nl.get_link(veth);
+    EXPECT_EQ(li.kind, "veth");
+    EXPECT_EQ(li.master, *nl.link_index(br));
+    EXPECT_EQ(nl.get_link(br)->mtu, 1400);
+    EXPECT_FALSE(nl.link_exists(peer));  // it went into the netns
+    ASSERT_TRUE(nl.add_address(br, P("10.213.200.1/24")));
+    ASSERT_TRUE(nl.set_up(br, true));
+
+    auto cnl = *Netlink::open_in(ns.get());
+    ASSERT_TRUE(cnl.link_exists(peer));
+    ASSERT_TRUE(cnl.rename(peer, "eth0"));
+    Mac mac = *parse_mac("02:42:0a:d5:c8:02");
+    ASSERT_TRUE(cnl.set_mac("eth0", mac));
+    ASSERT_TRUE(cnl.set_mtu("eth0", 1400));
+    ASSERT_TRUE(cnl.add_address("eth0", P("10.213.200.2/24")));
+    ASSERT_TRUE(cnl.add_address("eth0", P("fd00:213:200::2/64")));
+    ASSERT_TRUE(cnl.set_up("eth0", true));
+    ASSERT_TRUE(cnl.add_route(P("0.0.0.0/0"), A("10.213.200.1"), "eth0"));
+    EXPECT_TRUE(cnl.add_route(P("0.0.0.0/0"), A("10.213.200.1"), "eth0").error().is(Errc::AlreadyExists));
+    auto info = *cnl.get_link("eth0");
+    EXPECT_EQ(mac_str(info.mac), "02:42:0a:d5:c8:02");
+    EXPECT_EQ(info.mtu, 1400);
+    auto addrs = *cnl.addresses("eth0");
+    EXPECT_NE(std::find(addrs.begin(), addrs.end(), P("10.213.200.2/24")), addrs.end());
+    EXPECT_NE(std::find(addrs.begin(), addrs.end(), P("fd00:213:200::2/64")), addrs.end());
+    // Real traffic: the netns reaches a listener on the bridge address.
+    auto l = listen_tcp(-1, "10.213.200.1", 7001);
+    EXPECT_EQ(reach(ns.get(), A("10.213.200.1"), 7001, l.get()), "10.213.200.2");
+    // Errors carry the kernel's extended ack / errno.
+    auto bad = nl.create_veth("bt6" + tag, "bt6" + tag);
+    EXPECT_FALSE(bad);
+    EXPECT_TRUE(nl.delete_link("bt7nosuch").error().is(Errc::NotFound));
+  }
+  // Guards removed both.
+  EXPECT_FALSE(nl.link_exists(br));
+  EXPECT_FALSE(nl.link_exists(veth));
+}
+
+TEST_F(NetworkTest, DefaultBridgeTwoContainersTalk) {
+  auto def = nm_->network("bridge");
+  ASSERT_TRUE(def);
+  EXPECT_EQ(def->interface, cfg_.default_bridge);
+  EXPECT_EQ(def->subnets[0].subnet.str(), "10.213.100.0/24");
+  auto a = container(), b = container();
+  Endpoint ea = connect("bridge", "berth-test-a", a);
+  Endpoint eb = connect("bridge", "berth-test-b", b);
+  EXPECT_EQ(ea.ipv4->str(), "10.213.100.2/24");
+  EXPECT_EQ(eb.ipv4->str(), "10.213.100.3/24");
+  EXPECT_EQ(mac_str(ea.mac), "02:42:0a:d5:64:02");
+  auto lb = listen_tcp(b.get(), "0.0.0.0", 80);
+  EXPECT_EQ(reach(a.get(), eb.ipv4->addr, 80, lb.get()), "10.213.100.2");
+  // The container has eth0 with its MAC, and a default route through the gateway (reaches the
+  // host's listener on the bridge address).
+  auto cnl = *Netlink::open_in(a.get());
+  EXPECT_EQ(mac_str(cnl.get_link("eth0")->mac), "02:42:0a:d5:64:02");
+  auto lh = listen_tcp(-1, "10.213.100.1", 7002);
+  EXPECT_EQ(reach(a.get(), A("10.213.100.1"), 7002, lh.get()), "10.213.100.2");
+  // Double connect is a conflict; disconnect removes the interface inside the container.
+  EndpointSpec again;
+  again.container_id = "berth-test-a";
+  again.netns_path = ns_path(a);
+  EXPECT_TRUE(nm_->connect("bridge", again).error().is(Errc::Conflict));
+  ASSERT_TRUE(nm_->disconnect("bridge", "berth-test-a"));
+  EXPECT_FALSE(cnl.link_exists("eth0"));
+  EXPECT_TRUE(nm_->disconnect("bridge", "berth-test-a").error().is(Errc::NotFound));
+}
+
+TEST_F(NetworkTest, PublishedPortFromHostLoopbackAndBridgeIp) {
+  auto c = container();
+  auto spec = *parse_port_spec("18080:80");
+  Endpoint e = connect("bridge", "berth-test-web", c, {spec});
+  ASSERT_EQ(e.ports.size(), 1u);
+  EXPECT_EQ(e.ports[0].host_port, 18080);
+  auto l = listen_tcp(c.get(), "0.0.0.0", 80);
+  // Host -> 127.0.0.1:18080 is DNATed in the kernel (no proxy), source masqueraded to the bridge.
+  EXPECT_EQ(reach(-1, A("127.0.0.1"), 18080, l.get()), "10.213.100.1");
+  // Host -> bridge IP:18080.
+  EXPECT_FALSE(reach(-1, A("10.213.100.1"), 18080, l.get()).empty());
+  // Another container on the same bridge through the published port on the gateway (hairpin).
+  auto d = container();
+  connect("bridge", "berth-test-client", d);
+  EXPECT_FALSE(reach(d.get(), A("10.213.100.1"), 18080, l.get()).empty());
+  // The rule is in berth's table as a map element.
+  auto text = *nm_->firewall().list();
+  EXPECT_NE(text.find("18080 : 10.213.100.2 . 80"), std::string::npos) << text;
+  // A second mapping of the same host port conflicts; nothing half-done remains.
+  auto c2 = container();
+  EndpointSpec s2;
+  s2.container_id = "berth-test-web2";
+  s2.netns_path = ns_path(c2);
+  s2.ports = {spec};
+  auto e2 = nm_->connect("bridge", s2);
+  ASSERT_FALSE(e2);
+  EXPECT_TRUE(e2.error().is(Errc::Conflict)) << e2.error().message();
+  EXPECT_FALSE(Netlink::open_in(c2.get())->link_exists("eth0"));
+  EXPECT_EQ(nm_->endpoints().size(), 2u);
+  // Removing the mapping removes the rule: the port no longer reaches the container.
+  ASSERT_TRUE(nm_->disconnect("bridge", "berth-test-web"));
+  EXPECT_EQ(nm_->firewall().list()->find("18080"), std::string::npos);
+  EXPECT_TRUE(reach(-1, A("127.0.0.1"), 18080, l.get()).empty());
+}
+
+TEST_F(NetworkTest, PortRangesUdpHostIpAndEphemeral) {
+  auto c = container();
+  std::vector<PortSpec> ports{*parse_port_spec("127.0.0.1:19000-19001:90-91/udp"),
+                              *parse_port_spec("19100-19105:100"), *parse_port_spec("110"),
+                              *parse_port_spec("19200:120/sctp")};
+  Endpoint e = connect("bridge", "berth-test-ranges", c, ports);
+  ASSERT_EQ(e.ports.size(), 5u);
+  EXPECT_EQ(e.ports[0].host_port, 19000);
+  EXPECT_EQ(e.ports[1].host_port, 19001);
+  EXPECT_EQ(e.ports[1].container_port, 91);
+  EXPECT_EQ(e.ports[2].host_port, 19100);
+  EXPECT_GE(e.ports[3].host_port, cfg_.ephemeral_first);
+  EXPECT_EQ(e.ports[4].proto, Proto::Sctp);
+  auto text = *nm_->firewall().list();
+  EXPECT_NE(text.find("127.0.0.1 . 19001 : 10.213.100.2 . 91"), std::string::npos) << text;
+  EXPECT_NE(text.find("19200 : 10.213.100.2 . 120"), std::string::npos) << text;
+  // UDP through 127.0.0.1:19001 arrives at the container's :91.
+  auto u = make_socket(c.get(), SOCK_DGRAM, A("0.0.0.0"), 91);
+  auto s = make_socket(-1, SOCK_DGRAM, A("0.0.0.0"), 0);
+  socklen_t len;
+  auto ss = sockaddr_of(A("127.0.0.1"), 19001, &len);
+  ASSERT_EQ(::sendto(s.get(), "hi", 2, 0, reinterpret_cast<sockaddr*>(&ss), len), 2);
+  pollfd p{u.get(), POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 1500), 1);
+  char buf[8] = {};
+  EXPECT_EQ(::recv(u.get(), buf, sizeof buf, 0), 2);
+  // The ephemeral TCP port works too.
+  auto l = listen_tcp(c.get(), "0.0.0.0", 110);
+  EXPECT_FALSE(reach(-1, A("127.0.0.1"), e.ports[3].host_port, l.get()).empty());
+  // A second container asking for the range gets the next free port of it.
+  auto c2 = container();
+  Endpoint e2 = connect("bridge", "berth-test-ranges2", c2, {*parse_port_spec("19100-19105:100")});
+  ASSERT_EQ(e2.ports.size(), 1u);
+  EXPECT_EQ(e2.ports[0].host_port, 19101);
+}
+
+TEST_F(NetworkTest, UserNetworksAreIsolatedAndMasqueradeOutbound) {
+  NetworkSpec s1;
+  s1.name = "berth-test-n1";
+  auto n1 = nm_->create_network(s1);
+  ASSERT_TRUE(n1) << n1.error().message();
+  EXPECT_EQ(n1->subnets[0].subnet.str(), "10.213.0.0/24");
+  EXPECT_EQ(n1->interface, "bt1" + n1->id.substr(0, 12));
+  EXPECT_TRUE(nm_->create_network(s1).error().is(Errc::Conflict));
+  NetworkSpec s2;
+  s2.name = "berth-test-n2";
+  s2.ipv4 = {{P("10.213.50.0/24"), A("10.213.50.254"), P("10.213.50.128/25")}};
+  auto n2 = nm_->create_network(s2);
+  ASSERT_TRUE(n2) << n2.error().message();
+  NetworkSpec s3;
+  s3.name = "berth-test-overlap";
+  s3.ipv4 = {{P("10.213.50.0/25"), {}, {}}};
+  EXPECT_TRUE(nm_->create_network(s3).error().is(Errc::Conflict));
+
+  auto a = container(), a2 = container(), b = container();
+  Endpoint ea = connect("berth-test-n1", "berth-test-a", a);
+  Endpoint ea2 = connect("berth-test-n1", "berth-test-a2", a2, {}, A("10.213.0.77"));
+  Endpoint eb = connect("berth-test-n2", "berth-test-b", b);
+  EXPECT_EQ(ea2.ipv4->addr.str(), "10.213.0.77");
+  EXPECT_EQ(eb.ipv4->addr.str(), "10.213.50.128");
+  EXPECT_EQ(eb.gateway4.str(), "10.213.50.254");
+
+  auto la2 = listen_tcp(a2.get(), "0.0.0.0", 80);
+  auto lb = listen_tcp(b.get(), "0.0.0.0", 80);
+  // Same network: reachable.
+  EXPECT_EQ(reach(a.get(), ea2.ipv4->addr, 80, la2.get()), ea.ipv4->addr.str());
+  // Across networks: dropped both ways (routing through the host would otherwise work).
+  EXPECT_TRUE(reach(a.get(), eb.ipv4->addr, 80, lb.get()).empty());
+  EXPECT_TRUE(reach(b.get(), ea2.ipv4->addr, 80, la2.get()).empty());
+
+  // Outbound: an "outside" namespace behind an uplink veth; containers' traffic is masqueraded
+  // to the uplink address.
+  auto nl = *Netlink::open();
+  auto out = container();
+  std::string up = "bt8" + tag_, up_peer = "bt9" + tag_;
+  ASSERT_TRUE(nl.create_veth(up, up_peer, 0, out.get()));
+  LinkGuard g(&nl, up);
+  ASSERT_TRUE(nl.add_address(up, P("10.213.254.1/30")));
+  ASSERT_TRUE(nl.set_up(up, true));
+  auto onl = *Netlink::open_in(out.get());
+  ASSERT_TRUE(onl.add_address(up_peer, P("10.213.254.2/30")));
+  ASSERT_TRUE(onl.set_up(up_peer, true));
+  auto lo = listen_tcp(out.get(), "10.213.254.2", 9000);
+  EXPECT_EQ(reach(a.get(), A("10.213.254.2"), 9000, lo.get()), "10.213.254.1");
+  EXPECT_EQ(reach(b.get(), A("10.213.254.2"), 9000, lo.get()), "10.213.254.1");
+
+  // Internal network: no way out.
+  NetworkSpec si;
+  si.name = "berth-test-internal";
+  si.internal = true;
+  auto ni = nm_->create_network(si);
+  ASSERT_TRUE(ni);
+  auto i = container();
+  connect("berth-test-internal", "berth-test-i", i);
+  EXPECT_TRUE(reach(i.get(), A("10.213.254.2"), 9000, lo.get()).empty());
+
+  // The user chain is consulted first: a drop there blocks forwarded traffic.
+  ASSERT_TRUE(nm_->firewall().run("add rule inet " + cfg_.firewall.table + " berth-user ip daddr 10.213.254.2 drop\n"));
+  EXPECT_TRUE(reach(a.get(), A("10.213.254.2"), 9000, lo.get()).empty());
+  // ... and berth keeps the user's rules when it rewrites its own (new network).
+  NetworkSpec s4;
+  s4.name = "berth-test-n4";
+  ASSERT_TRUE(nm_->create_network(s4));
+  EXPECT_NE(nm_->firewall().list()->find("ip daddr 10.213.254.2 drop"), std::string::npos);
+
+  // A network in use cannot be removed.
+  EXPECT_TRUE(nm_->delete_network("berth-test-n1").error().is(Errc::Conflict));
+  ASSERT_TRUE(nm_->disconnect_all("berth-test-a"));
+  ASSERT_TRUE(nm_->disconnect_all("berth-test-a2"));
+  ASSERT_TRUE(nm_->delete_network("berth-test-n1"));
+  EXPECT_FALSE(nl.link_exists(n1->interface));
+}
+
+TEST_F(NetworkTest, DualStackIpv6) {
+  NetworkSpec s;
+  s.name = "berth-test-v6";
+  s.enable_ipv6 = true;
+  auto n = nm_->create_network(s);
+  ASSERT_TRUE(n) << n.error().message();
+  ASSERT_EQ(n->subnets.size(), 2u);
+  EXPECT_EQ(n->subnets[1].subnet.str(), "fd00:213::/64");
+  auto a = container(), b = container();
+  Endpoint ea = connect("berth-test-v6", "berth-test-a", a);
+  Endpoint eb = connect("berth-test-v6", "berth-test-b", b, {*parse_port_spec("18443:443")});
+  ASSERT_TRUE(ea.ipv6 && eb.ipv6);
+  EXPECT_EQ(eb.ipv6->addr.str(), "fd00:213::3");
+  auto l = listen_tcp(b.get(), "::", 80);
+  EXPECT_EQ(reach(a.get(), eb.ipv6->addr, 80, l.get()), ea.ipv6->addr.str());
+  // Published on both families.
+  ASSERT_EQ(eb.ports.size(), 2u);
+  auto text = *nm_->firewall().list();
+  EXPECT_NE(text.find("18443 : fd00:213::3 . 443"), std::string::npos) << text;
+}
+
+TEST_F(NetworkTest, StateSurvivesRestart) {
+  NetworkSpec s;
+  s.name = "berth-test-persist";
+  auto n = nm_->create_network(s);
+  ASSERT_TRUE(n);
+  auto a = container();
+  Endpoint ea = connect("berth-test-persist", "berth-test-a", a, {*parse_port_spec("18500:80")});
+  // "Daemon restart": drop the manager without cleanup, open a new one on the same state.
+  nm_.reset();
+  auto m = NetworkManager::open(cfg_);
+  ASSERT_TRUE(m) << m.error().message();
+  nm_ = std::move(*m);
+  auto again = nm_->network("berth-test-persist");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->id, n->id);
+  ASSERT_EQ(nm_->endpoints(n->id).size(), 1u);
+  EXPECT_EQ(nm_->endpoints(n->id)[0].ipv4, ea.ipv4);
+  // The live container still works through its published port, and addresses are not reused.
+  auto l = listen_tcp(a.get(), "0.0.0.0", 80);
+  EXPECT_FALSE(reach(-1, A("127.0.0.1"), 18500, l.get()).empty());
+  auto b = container();
+  Endpoint eb = connect("berth-test-persist", "berth-test-b", b);
+  EXPECT_NE(eb.ipv4->addr, ea.ipv4->addr);
+  EXPECT_EQ(nm_->networks().size(), 2u);  // + default bridge, not created twice
+}
+
+TEST_F(NetworkTest, MacvlanBridgeModeOnVethParent) {
+  auto nl = *Netlink::open();
+  std::string parent = "bta" + tag_, peer = "btb" + tag_;
+  ASSERT_TRUE(nl.create_veth(parent, peer));
+  LinkGuard g(&nl, parent);
+  ASSERT_TRUE(nl.set_up(parent, true));
+  ASSERT_TRUE(nl.set_up(peer, true));
+  NetworkSpec s;
+  s.name = "berth-test-mv";
+  s.driver = "macvlan";
+  s.ipv4 = {{P("10.213.60.0/24"), {}, {}}};
+  EXPECT_TRUE(nm_->create_network(s).error().is(Errc::InvalidArgument));  // no parent
+  s.options["parent"] = parent;
+  auto n = nm_->create_network(s);
+  ASSERT_TRUE(n) << n.error().message();
+  auto a = container(), b = container();
+  Endpoint ea = connect("berth-test-mv", "berth-test-a", a);
+  Endpoint eb = connect("berth-test-mv", "berth-test-b", b);
+  EXPECT_TRUE(ea.host_ifname.empty());
+  EXPECT_EQ(Netlink::open_in(a.get())->get_link("eth0")->kind, "macvlan");
+  auto l = listen_tcp(b.get(), "0.0.0.0", 80);
+  EXPECT_EQ(reach(a.get(), eb.ipv4->addr, 80, l.get()), ea.ipv4->addr.str());
+  EXPECT_TRUE(nm_->disconnect("berth-test-mv", "berth-test-a"));
+  EXPECT_TRUE(nm_->disconnect("berth-test-mv", "berth-test-b"));
+  EXPECT_TRUE(nm_->delete_network("berth-test-mv"));
+}
+
+TEST_F(NetworkTest, IpvlanAbsentGivesClearError) {
+  auto nl = *Netlink::open();
+  std::string parent = "btc" + tag_, peer = "btd" + tag_;
+  ASSERT_TRUE(nl.create_veth(parent, peer));
+  LinkGuard g(&nl, parent);
+  NetworkSpec s;
+  s.name = "berth-test-ipvl";
+  s.driver = "ipvlan";
+  s.options["parent"] = parent;
+  auto n = nm_->create_network(s);
+  if (n) {
+    // This kernel has ipvlan: it must work like macvlan.
+    auto a = container();
+    connect("berth-test-ipvl", "berth-test-a", a);
+    EXPECT_EQ(Netlink::open_in(a.get())->get_link("eth0")->kind, "ipvlan");
+    ASSERT_TRUE(nm_->disconnect("berth-test-ipvl", "berth-test-a"));
+    return;
+  }
+  EXPECT_TRUE(n.error().is(Errc::Unimplemented)) << n.error().message();
+  EXPECT_NE(n.error().message().find("CONFIG_IPVLAN"), std::string::npos);
+  EXPECT_FALSE(nm_->network("berth-test-ipvl"));
+}
+
+}  // namespace
+}  // namespace berth::net
