@@ -51,9 +51,18 @@ JSON
   for i in 1 2 3 4; do push_blob "$port" "bench/push$name" "$WORK/big$i"; done
   t1=$(date +%s.%N)
   PUSH=$(python3 -c "print(f'{256/($t1-$t0):.0f}')")
-  MAN=$(wrk -t2 -c32 -d"${DUR}s" -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
-        "$base/v2/bench/app/manifests/latest" | awk '/Requests\/sec/{print $2}')
-  BLOB=$(wrk -t2 -c4 -d"${DUR}s" "$base/v2/bench/app/blobs/$(sha "$WORK/layer4m")" | awk '/Transfer\/sec/{print $2}')
+  # Sanity: both URLs answer 200 with the right content before measuring.
+  curl -sf -o /dev/null -H 'Accept: application/vnd.oci.image.manifest.v1+json' "$base/v2/bench/app/manifests/latest" ||
+    { echo "$name: manifest GET failed" >&2; return 1; }
+  [ "$(curl -sf "$base/v2/bench/app/blobs/$(sha "$WORK/layer4m")" | sha256sum | cut -d' ' -f1)" = "$(sha "$WORK/layer4m" | cut -d: -f2)" ] ||
+    { echo "$name: blob GET returned wrong content" >&2; return 1; }
+  local out
+  out=$(wrk -t2 -c32 -d"${DUR}s" -H 'Accept: application/vnd.oci.image.manifest.v1+json' "$base/v2/bench/app/manifests/latest")
+  grep -q 'Non-2xx' <<<"$out" && echo "$name: manifest GET had non-2xx responses" >&2
+  MAN=$(awk '/Requests\/sec/{print $2}' <<<"$out")
+  out=$(wrk -t2 -c4 -d"${DUR}s" "$base/v2/bench/app/blobs/$(sha "$WORK/layer4m")")
+  grep -q 'Non-2xx' <<<"$out" && echo "$name: blob GET had non-2xx responses" >&2
+  BLOB=$(awk '/Transfer\/sec/{print $2}' <<<"$out")
   printf '%-16s %14s %16s %12s\n' "$name" "$MAN" "$BLOB" "$PUSH"
   eval "MAN_$3=\$MAN BLOB_$3=\$BLOB PUSH_$3=\$PUSH"
 }

@@ -523,5 +523,34 @@ TEST(Registry, MirrorPullThroughCache) {
   EXPECT_EQ(err_code(miss), "UNAVAILABLE");
 }
 
+TEST(Registry, TlsFromConfigWithFlagOverrides) {
+  test::Scratch s("registry");
+  auto gen = test::run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", s.sub("key.pem"), "-out", s.sub("cert.pem"), "-days", "1", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"});
+  if (gen.status != 0) GTEST_SKIP() << "openssl CLI unavailable: " << gen.err;
+  // The file says port 1 and another root; the flags (--addr/--root from Registry) win.
+  ASSERT_TRUE(write_file(s.sub("config.yml"), "storage:\n  filesystem:\n    rootdirectory: " + s.sub("ignored") +
+                                                 "\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:1\n  tls:\n    certificate: " +
+                                                 s.sub("cert.pem") + "\n    key: " + s.sub("key.pem") + "\n"));
+  Registry r(s.sub("root"), {"--config", s.sub("config.yml")});
+  http::ClientOptions o;
+  o.host = "127.0.0.1";
+  o.port = r.port();
+  o.tls = true;
+  o.ca_file = s.sub("cert.pem");
+  o.timeout_ms = 20000;
+  http::Client c(o);
+  EXPECT_EQ(req(c, "GET", "/v2/").status, 200);
+  std::string data(300000, 'T');
+  std::string d = push_blob(c, "tls/app", data);
+  auto g = req(c, "GET", "/v2/tls/app/blobs/" + d);
+  EXPECT_EQ(g.status, 200);
+  EXPECT_EQ(g.body, data);
+  EXPECT_EQ(req(c, "DELETE", "/v2/tls/app/blobs/" + d).status, 202);  // delete enabled by the file
+  EXPECT_TRUE(path_exists(s.sub("root/blobs")));
+  EXPECT_FALSE(path_exists(s.sub("ignored")));
+}
+
 }  // namespace
 }  // namespace berth
