@@ -181,10 +181,12 @@ LResult<std::string> replace(std::string_view pattern, std::string_view value, s
   std::string out;
   std::size_t i = 0;
   bool done = false;
+  std::size_t last_end = std::string::npos;  // Go ignores empty matches abutting a previous match
   while (i <= v.size()) {
     std::size_t match_end = std::string::npos;
     if (!done) {
       for (std::size_t k = v.size() + 1; k-- > i;) {
+        if (k == i && last_end == i) break;
         if (glob_match(*g, 0, v, i, k)) {
           match_end = k;
           break;
@@ -194,6 +196,7 @@ LResult<std::string> replace(std::string_view pattern, std::string_view value, s
     if (match_end != std::string::npos) {
       out += repl;
       if (!all) done = true;
+      if (match_end > i) last_end = match_end;
       if (match_end == i) {
         if (i < v.size()) u8::append(out, v[i]);
         ++i;

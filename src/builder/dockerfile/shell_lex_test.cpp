@@ -109,6 +109,8 @@ TEST(ShellLex, Modifiers) {
   EXPECT_EQ(w("${A##*.}"), "gz");
   EXPECT_EQ(w("${P/local/opt}"), "/usr/opt/bin");
   EXPECT_EQ(w("${P//\\//:}"), ":usr:local:bin");
+  EXPECT_EQ(w("${A//*/X}"), "X");  // Go drops empty matches right after a match
+  EXPECT_EQ(w("${A//l/L}"), "heLLo.tar.gz");
   EXPECT_EQ(w("${E-def}"), "");
   EXPECT_EQ(w("${E:-def}"), "def");
   EXPECT_EQ(w("${E+alt}"), "alt");
