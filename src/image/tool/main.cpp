@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // berth-imagetool: drives ImageService directly (debugging, benchmarks).
+//   berth-imagetool decompress FILE
 //   berth-imagetool ROOT DRIVER load FILE | save FILE REF... | ls | inspect REF | rm REF |
 //                   pull REF | push REF | import FILE REF
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 
 #include "common/file.hpp"
 #include "image/image_service.hpp"
+#include "storage/reader.hpp"
 
 using namespace berth;
 
@@ -19,6 +21,27 @@ int main(int argc, char** argv) {
   if (argc < 4) {
     std::fprintf(stderr, "usage: %s ROOT DRIVER CMD ARGS...\n", argv[0]);
     return 2;
+  }
+  if (std::string(argv[1]) == "decompress") {  // decompress FILE: MB/s of the layer reader
+    auto fd = open_file(argv[2], O_RDONLY);
+    if (!fd) return 1;
+    auto t = std::chrono::steady_clock::now();
+    auto r = storage::decompressed(storage::fd_reader(fd->get()));
+    if (!r) return 1;
+    std::vector<char> buf(1 << 20);
+    std::size_t total = 0;
+    for (;;) {
+      auto k = (*r)->read(buf.data(), buf.size());
+      if (!k) {
+        std::fprintf(stderr, "error: %s\n", k.error().message().c_str());
+        return 1;
+      }
+      if (*k == 0) break;
+      total += *k;
+    }
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+    std::printf("%zu bytes in %.3f s: %.0f MB/s (uncompressed)\n", total, s, total / s / 1e6);
+    return 0;
   }
   image::ServiceOptions o;
   o.root = argv[1];

@@ -192,6 +192,52 @@ TEST_P(RegistryTest, BerthRegistryRoundTrip) {
   EXPECT_EQ(*id, a->resolve(ref)->id);
 }
 
+TEST_P(RegistryTest, KillDuringPullLeavesConsistentStore) {
+  if (test::image_path("debian", "oci").empty()) GTEST_SKIP() << "debian test image missing";
+  if (GetParam() != "overlay2") GTEST_SKIP() << "crash consistency is driver-independent; run once";
+  std::string host = start_tiny({"--seed", "berth-test/debian:bookworm=" + test::image_path("debian", "oci")});
+  std::string ref = host + "/berth-test/debian:bookworm";
+  std::string root = scratch_->sub("a");
+  for (int delay_ms : {300, 1500}) {
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ServiceOptions o;
+      o.root = root;
+      o.driver = GetParam();
+      auto s = ImageService::open(o);
+      if (!s) ::_exit(3);
+      ::_exit((*s)->pull(ref, {}, nullptr) ? 0 : 4);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    auto svc = open_store("a");
+    ASSERT_TRUE(svc);
+    auto l = svc->list({});
+    ASSERT_TRUE(l) << l.error().message();
+    for (auto& img : *l) {  // none, or a complete image
+      auto ms = svc->prepare_rootfs(img.id, "berth-test-kp");
+      ASSERT_TRUE(ms) << ms.error().message();
+      ASSERT_TRUE(svc->remove_rootfs("berth-test-kp"));
+    }
+    EXPECT_EQ(test::run({"sh", "-c", "ls " + root + "/tmp | wc -l"}).out, "0\n");
+  }
+  auto svc = open_store("a");
+  auto id = svc->pull(ref, {}, nullptr);
+  ASSERT_TRUE(id) << id.error().message();
+  auto ms = svc->prepare_rootfs(*id, "berth-test-kp2");
+  ASSERT_TRUE(ms);
+  std::string target = scratch_->sub("mnt");
+  ASSERT_TRUE(mkdir_all(target));
+  auto& m = (*ms)[0];
+  int rc = m.type == "bind" ? ::mount(m.source.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr)
+                            : ::mount(m.source.c_str(), target.c_str(), m.type.c_str(), 0, join(m.options, ",").c_str());
+  ASSERT_EQ(rc, 0);
+  EXPECT_TRUE(path_exists(target + "/etc/debian_version"));
+  ::umount2(target.c_str(), MNT_DETACH);
+}
+
 INSTANTIATE_TEST_SUITE_P(Drivers, RegistryTest, ::testing::Values("overlay2", "vfs"));
 
 }  // namespace
