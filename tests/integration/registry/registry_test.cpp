@@ -523,6 +523,28 @@ TEST(Registry, MirrorPullThroughCache) {
   EXPECT_EQ(err_code(miss), "UNAVAILABLE");
 }
 
+TEST(Registry, OnlineGcWhileServing) {
+  test::Scratch s("registry");
+  ASSERT_TRUE(write_file(s.sub("config.yml"), "storage:\n  gc:\n    interval: 1s\n    grace: 0s\n"));
+  Registry r(s.sub("root"), {"--config", s.sub("config.yml")});
+  auto c = r.client();
+  std::string cfg = push_blob(c, "app", "{}");
+  std::string layer = push_blob(c, "app", "referenced");
+  ASSERT_EQ(req(c, "PUT", "/v2/app/manifests/v1", manifest_for(cfg, "{}", {{layer, 10}}), {{"Content-Type", kOciManifest}}).status, 201);
+  std::string orphan = push_blob(c, "app", "orphan");
+  bool gone = false;
+  for (int i = 0; i < 50 && !gone; ++i) {  // pulls keep working while GC runs
+    EXPECT_EQ(req(c, "GET", "/v2/app/manifests/v1").status, 200);
+    gone = req(c, "HEAD", "/v2/app/blobs/" + orphan).status == 404;
+    if (!gone) ::usleep(100 * 1000);
+  }
+  EXPECT_TRUE(gone);
+  EXPECT_EQ(req(c, "GET", "/v2/app/blobs/" + layer).body, "referenced");
+  EXPECT_EQ(req(c, "GET", "/v2/app/blobs/" + cfg).body, "{}");
+  auto m = req(c, "GET", "/metrics");
+  EXPECT_NE(m.body.find("berth_registry_manifests_pushed_total 1"), std::string::npos);
+}
+
 TEST(Registry, TlsFromConfigWithFlagOverrides) {
   test::Scratch s("registry");
   auto gen = test::run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
