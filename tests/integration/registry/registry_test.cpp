@@ -545,6 +545,31 @@ TEST(Registry, OnlineGcWhileServing) {
   EXPECT_NE(m.body.find("berth_registry_manifests_pushed_total 1"), std::string::npos);
 }
 
+TEST(Registry, MirrorAuthenticatesToUpstream) {
+  test::Scratch s("registry");
+  ASSERT_TRUE(write_file(s.sub("htpasswd"), htpasswd_line("up", "pw")));
+  ASSERT_TRUE(write_file(s.sub("up.yml"), "auth:\n  htpasswd:\n    path: " + s.sub("htpasswd") + "\n"));
+  Registry up(s.sub("upstream"), {"--config", s.sub("up.yml")});
+  auto uc = up.client();
+  http::Headers a{{"Authorization", basic("up:pw")}};
+  std::string data = "private layer";
+  std::string d = digest_of(data).str();
+  ASSERT_EQ(req(uc, "POST", "/v2/priv/blobs/uploads/?digest=" + d, data, a).status, 201);
+  std::string port = std::to_string(up.port());
+  ASSERT_TRUE(write_file(s.sub("bad.yml"), "proxy:\n  remoteurl: http://127.0.0.1:" + port + "\n"));
+  ASSERT_TRUE(write_file(s.sub("good.yml"), "proxy:\n  remoteurl: http://127.0.0.1:" + port + "\n  username: up\n  password: pw\n"));
+  {
+    Registry anon(s.sub("m1"), {"--config", s.sub("bad.yml")});
+    auto c = anon.client();
+    EXPECT_NE(req(c, "GET", "/v2/priv/blobs/" + d).status, 200);
+  }
+  Registry m(s.sub("m2"), {"--config", s.sub("good.yml")});
+  auto c = m.client();
+  auto g = req(c, "GET", "/v2/priv/blobs/" + d);
+  EXPECT_EQ(g.status, 200) << g.body;
+  EXPECT_EQ(g.body, data);
+}
+
 TEST(Registry, TlsFromConfigWithFlagOverrides) {
   test::Scratch s("registry");
   auto gen = test::run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
