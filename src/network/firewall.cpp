@@ -168,7 +168,9 @@ Status Firewall::add_ports(const std::vector<PortMapping>& ports) {
 
 Status Firewall::remove_ports(const std::vector<PortMapping>& ports) {
   if (ports.empty()) return ok();
-  // One by one, so a missing element does not keep the others.
+  // All at once; if that fails (e.g. one is already gone), one by one so a missing element
+  // does not keep the others.
+  if (run(nft_port_elements(c_, "delete", ports))) return ok();
   Status first = ok();
   for (const auto& p : ports) {
     auto st = run(nft_port_elements(c_, "delete", {p}));

@@ -671,7 +671,8 @@ Result<Endpoint> NetworkManager::connect(const std::string& network, EndpointSpe
   return e;
 }
 
-Status NetworkManager::disconnect(const std::string& network, const std::string& container_id) {
+Status NetworkManager::disconnect(const std::string& network, const std::string& container_id,
+                                  const std::string& netns_path) {
   std::lock_guard lk(impl_->mu);
   Impl& d = *impl_;
   Network* n = d.find(network);
@@ -687,9 +688,14 @@ Status NetworkManager::disconnect(const std::string& network, const std::string&
     auto st = d.nl.delete_link(e.host_ifname);
     if (!st && !st.error().is(Errc::NotFound)) return st;
   }
-  // macvlan/ipvlan links live only in the container netns and vanish with it; a disconnect of
-  // a running container has to remove it there (the daemon passes no netns here, so it stays
-  // until the container stops — documented gap).
+  if (e.host_ifname.empty() && !netns_path.empty()) {
+    if (auto ns = open_netns(netns_path)) {
+      if (auto cnl = Netlink::open_in(ns->get())) {
+        auto st = cnl->delete_link(e.ifname);
+        if (!st && !st.error().is(Errc::NotFound)) return st;
+      }
+    }
+  }
   TRY(d.ipam.release_owner(n->id, container_id));
   if (::unlink(d.ep_path(key).c_str()) != 0 && errno != ENOENT) return fail_errno("unlink", d.ep_path(key));
   d.eps.erase(key);

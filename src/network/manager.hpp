@@ -111,7 +111,10 @@ class NetworkManager {
 
   Result<Endpoint> connect(const std::string& network, EndpointSpec spec);
   // Removes the interface (if the netns still exists), the address and published ports.
-  Status disconnect(const std::string& network, const std::string& container_id);
+  // macvlan/ipvlan interfaces live only inside the container: pass its netns (path) to remove
+  // them from a running container; without it they go away with the netns.
+  Status disconnect(const std::string& network, const std::string& container_id,
+                    const std::string& netns_path = {});
   Status disconnect_all(const std::string& container_id);
   std::vector<Endpoint> endpoints(const std::string& network_id = {});
 

@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 
 #include <gtest/gtest.h>
@@ -493,7 +495,8 @@ TEST_F(NetworkTest, MacvlanBridgeModeOnVethParent) {
   EXPECT_EQ(Netlink::open_in(a.get())->get_link("eth0")->kind, "macvlan");
   auto l = listen_tcp(b.get(), "0.0.0.0", 80);
   EXPECT_EQ(reach(a.get(), eb.ipv4->addr, 80, l.get()), ea.ipv4->addr.str());
-  EXPECT_TRUE(nm_->disconnect("berth-test-mv", "berth-test-a"));
+  EXPECT_TRUE(nm_->disconnect("berth-test-mv", "berth-test-a", ns_path(a)));
+  EXPECT_FALSE(Netlink::open_in(a.get())->link_exists("eth0"));
   EXPECT_TRUE(nm_->disconnect("berth-test-mv", "berth-test-b"));
   EXPECT_TRUE(nm_->delete_network("berth-test-mv"));
 }
@@ -519,6 +522,38 @@ TEST_F(NetworkTest, IpvlanAbsentGivesClearError) {
   EXPECT_TRUE(n.error().is(Errc::Unimplemented)) << n.error().message();
   EXPECT_NE(n.error().message().find("CONFIG_IPVLAN"), std::string::npos);
   EXPECT_FALSE(nm_->network("berth-test-ipvl"));
+}
+
+// 1000 published ports: one nft transaction of map elements, no process, still reachable.
+TEST_F(NetworkTest, ThousandPublishedPorts) {
+  auto c = container();
+  auto t0 = std::chrono::steady_clock::now();
+  Endpoint e = connect("bridge", "berth-test-many", c, {*parse_port_spec("20000-20999:10000-10999")});
+  auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_EQ(e.ports.size(), 1000u);
+  std::printf("connect with 1000 published ports: %.1f ms\n", ms);
+  auto l = listen_tcp(c.get(), "0.0.0.0", 10500);
+  EXPECT_FALSE(reach(-1, A("127.0.0.1"), 20500, l.get()).empty());
+  t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(nm_->disconnect("bridge", "berth-test-many"));
+  ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("disconnect (remove 1000 ports): %.1f ms\n", ms);
+  EXPECT_EQ(nm_->firewall().list()->find("20500"), std::string::npos);
+}
+
+// Latency of wiring one container (veth + netns config + IPAM + state files).
+TEST_F(NetworkTest, ConnectLatency) {
+  std::vector<double> v;
+  for (int i = 0; i < 10; ++i) {
+    auto c = container();
+    auto t0 = std::chrono::steady_clock::now();
+    connect("bridge", "berth-test-lat" + std::to_string(i), c);
+    v.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    ASSERT_TRUE(nm_->disconnect("bridge", "berth-test-lat" + std::to_string(i)));
+  }
+  std::sort(v.begin(), v.end());
+  std::printf("connect latency: median %.2f ms, max %.2f ms\n", v[v.size() / 2], v.back());
+  EXPECT_LT(v[v.size() / 2], 500.0);  // sanity only: the machine is shared; the number is printed
 }
 
 }  // namespace
