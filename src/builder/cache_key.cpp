@@ -11,89 +11,14 @@
 
 #include "builder/dockerfile/utf8.hpp"
 #include "builder/dockerignore.hpp"
+#include "builder/gomatch.hpp"
 #include "common/digest.hpp"
 
 namespace berth::builder {
 
 namespace fs = std::filesystem;
 
-// ---------- Go path.Match ----------
-
 namespace {
-
-// Returns 1 match, 0 no match, -1 bad pattern.
-int match_from(std::string_view p, std::size_t pi, std::string_view s, std::size_t si) {
-  namespace u8 = dockerfile::utf8;
-  while (pi < p.size()) {
-    char c = p[pi];
-    if (c == '*') {
-      while (pi < p.size() && p[pi] == '*') ++pi;
-      for (std::size_t k = si;; ++k) {
-        int r = match_from(p, pi, s, k);
-        if (r != 0) return r;
-        if (k >= s.size() || s[k] == '/') return 0;
-      }
-    }
-    if (si >= s.size()) {
-      // still validate the rest of the pattern for syntax errors
-      return 0;
-    }
-    auto sr = u8::decode(s, si);
-    if (c == '?') {
-      if (sr.rune == '/') return 0;
-      ++pi;
-      si += sr.width;
-      continue;
-    }
-    if (c == '[') {
-      ++pi;
-      bool neg = false;
-      if (pi < p.size() && p[pi] == '^') {
-        neg = true;
-        ++pi;
-      }
-      bool in = false;
-      int n = 0;
-      for (;;) {
-        if (pi < p.size() && p[pi] == ']' && n > 0) {
-          ++pi;
-          break;
-        }
-        auto esc = [&](char32_t& out) -> bool {
-          if (pi >= p.size() || p[pi] == '-' || p[pi] == ']') return false;
-          if (p[pi] == '\\') {
-            if (++pi >= p.size()) return false;
-          }
-          auto d = u8::decode(p, pi);
-          out = d.rune;
-          pi += d.width;
-          return true;
-        };
-        char32_t lo = 0, hi = 0;
-        if (!esc(lo)) return -1;
-        hi = lo;
-        if (pi < p.size() && p[pi] == '-') {
-          ++pi;
-          if (!esc(hi)) return -1;
-        }
-        if (lo <= sr.rune && sr.rune <= hi) in = true;
-        ++n;
-        if (pi >= p.size()) return -1;
-      }
-      if (in == neg || sr.rune == '/') return 0;
-      si += sr.width;
-      continue;
-    }
-    if (c == '\\') {
-      if (++pi >= p.size()) return -1;
-      c = p[pi];
-    }
-    if (s[si] != c) return 0;
-    ++pi;
-    ++si;
-  }
-  return si == s.size() ? 1 : 0;
-}
 
 bool has_meta(std::string_view s) { return s.find_first_of("*?[\\") != std::string_view::npos; }
 
@@ -106,9 +31,7 @@ std::string hex_mode(unsigned m) {
 }  // namespace
 
 Result<bool> go_path_match(std::string_view pattern, std::string_view name) {
-  int r = match_from(pattern, 0, name, 0);
-  if (r < 0) return fail(Errc::InvalidArgument, "syntax error in pattern: " + std::string(pattern));
-  return r == 1;
+  return go_filepath_match(pattern, name);
 }
 
 // ---------- DirContextHasher ----------

@@ -56,7 +56,7 @@ struct CacheKeys {
 
 Result<CacheKeys> compute_cache_keys(const Plan& plan, ContextHasher& ctx, const ImageResolver& resolve = {});
 
-// Go path.Match (used for COPY/ADD source wildcards): '*' and '?' do not match '/'.
+// Go filepath.Match (used for COPY/ADD source wildcards): '*' and '?' do not match '/'.
 Result<bool> go_path_match(std::string_view pattern, std::string_view name);
 
 }  // namespace berth::builder

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "builder/dockerignore.hpp"
 
+#include <cctype>
+#include <functional>
 #include <optional>
+
+#include "builder/gomatch.hpp"
 
 #include "builder/dockerfile/utf8.hpp"
 
@@ -47,62 +51,215 @@ std::string go_dir(std::string_view p) {
   return go_clean_path(d);
 }
 
-// Syntax check equivalent to Go's filepath.Match(pattern, ".") returning ErrBadPattern.
-bool valid_go_pattern(std::string_view p) {
-  for (std::size_t i = 0; i < p.size(); ++i) {
-    char c = p[i];
-    if (c == '\\') {
-      if (++i >= p.size()) return false;
-      continue;
-    }
-    if (c != '[') continue;
-    ++i;
-    if (i < p.size() && p[i] == '^') ++i;
-    int nrange = 0;
-    for (;;) {
-      if (i < p.size() && p[i] == ']' && nrange > 0) break;
-      // lo
-      auto get_esc = [&](std::size_t& k) -> bool {
-        if (k >= p.size() || p[k] == '-' || p[k] == ']') return false;
-        if (p[k] == '\\') {
-          ++k;
-          if (k >= p.size()) return false;
-        }
-        auto d = dockerfile::utf8::decode(p, k);
-        k += d.width;
-        return true;
-      };
-      if (!get_esc(i)) return false;
-      if (i < p.size() && p[i] == '-') {
-        ++i;
-        if (!get_esc(i)) return false;
-      }
-      ++nrange;
-      if (i >= p.size()) return false;
-    }
-  }
-  return true;
-}
-
 enum class MatchType { Exact, Prefix, Suffix, Regexp };
 
-// The regular expression patternmatcher would build, as tokens matched over runes.
-struct Tok {
-  enum Kind { Lit, AnyNoSlash, StarNoSlash, DotStar, OptDirs, Class } kind;
+bool should_escape(char32_t c) {
+  switch (c) {
+    case '.': case '+': case '(': case ')': case '|': case '{': case '}': case '$':
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The subset of Go regexp syntax that patternmatcher's generated expressions can contain,
+// parsed with Go's rules and matched by backtracking over runes.
+struct Atom {
+  enum Kind { Lit, Class, Dot, Group, Begin, End } kind = Lit;
   char32_t r = 0;
   bool negated = false;
   std::vector<std::pair<char32_t, char32_t>> ranges;
+  std::vector<Atom> group;
+  char quant = 0;  // 0, '*' or '?'
 };
+
+class RegexParser {
+ public:
+  explicit RegexParser(std::string_view re) {
+    for (std::size_t i = 0; i < re.size();) {
+      auto d = dockerfile::utf8::decode(re, i);
+      rs_.push_back(d.rune);
+      i += d.width;
+    }
+  }
+  bool parse(std::vector<Atom>& out) { return seq(out, false) && pos_ == rs_.size(); }
+
+ private:
+  bool more() const { return pos_ < rs_.size(); }
+  static bool perl_class(char32_t c, Atom& a) {
+    auto add = [&](char32_t lo, char32_t hi) { a.ranges.emplace_back(lo, hi); };
+    switch (c) {
+      case 'd': case 'D': add('0', '9'); break;
+      case 's': case 'S': add('\t', '\n'); add('\f', '\r'); add(' ', ' '); break;
+      case 'w': case 'W': add('0', '9'); add('A', 'Z'); add('_', '_'); add('a', 'z'); break;
+      default: return false;
+    }
+    if (c == 'D' || c == 'S' || c == 'W') a.negated = true;
+    return true;
+  }
+  static bool simple_escape(char32_t c, char32_t& out) {
+    switch (c) {
+      case 'a': out = 7; return true;
+      case 'f': out = '\f'; return true;
+      case 't': out = '\t'; return true;
+      case 'n': out = '\n'; return true;
+      case 'r': out = '\r'; return true;
+      case 'v': out = '\v'; return true;
+      default:
+        if (c < 0x80 && !std::isalnum(static_cast<int>(c))) {
+          out = c;
+          return true;
+        }
+        return false;
+    }
+  }
+  bool class_char(char32_t& out) {
+    if (!more()) return false;
+    char32_t c = rs_[pos_++];
+    if (c != '\\') {
+      out = c;
+      return true;
+    }
+    if (!more()) return false;
+    return simple_escape(rs_[pos_++], out);
+  }
+  bool cls(Atom& a) {
+    a.kind = Atom::Class;
+    if (more() && rs_[pos_] == '^') {
+      a.negated = true;
+      ++pos_;
+    }
+    bool first = true;
+    while (!more() || rs_[pos_] != ']' || first) {
+      if (!more()) return false;
+      first = false;
+      if (rs_[pos_] == '\\' && pos_ + 1 < rs_.size()) {
+        Atom tmp;
+        if (perl_class(rs_[pos_ + 1], tmp) && !tmp.negated) {
+          for (auto r : tmp.ranges) a.ranges.push_back(r);
+          pos_ += 2;
+          continue;
+        }
+      }
+      char32_t lo = 0, hi = 0;
+      if (!class_char(lo)) return false;
+      hi = lo;
+      if (pos_ + 1 < rs_.size() && rs_[pos_] == '-' && rs_[pos_ + 1] != ']') {
+        ++pos_;
+        if (!class_char(hi)) return false;
+        if (hi < lo) return false;
+      }
+      a.ranges.emplace_back(lo, hi);
+    }
+    ++pos_;  // ']'
+    return true;
+  }
+  bool seq(std::vector<Atom>& out, bool in_group) {
+    while (more()) {
+      char32_t c = rs_[pos_];
+      if (c == ')') {
+        if (!in_group) return false;
+        return true;
+      }
+      ++pos_;
+      if (c == '*' || c == '?' || c == '+') {
+        if (c == '+' || out.empty() || out.back().quant != 0 || out.back().kind == Atom::Begin ||
+            out.back().kind == Atom::End) {
+          return false;
+        }
+        out.back().quant = static_cast<char>(c);
+        continue;
+      }
+      Atom a;
+      switch (c) {
+        case '(':
+          a.kind = Atom::Group;
+          if (!seq(a.group, true) || !more() || rs_[pos_] != ')') return false;
+          ++pos_;
+          break;
+        case '[':
+          if (!cls(a)) return false;
+          break;
+        case '.': a.kind = Atom::Dot; break;
+        case '^': a.kind = Atom::Begin; break;
+        case '$': a.kind = Atom::End; break;
+        case '\\': {
+          if (!more()) return false;
+          char32_t e = rs_[pos_++];
+          if (perl_class(e, a)) {
+            a.kind = Atom::Class;
+          } else if (!simple_escape(e, a.r)) {
+            return false;
+          }
+          break;
+        }
+        default:
+          a.r = c;
+      }
+      out.push_back(std::move(a));
+    }
+    return !in_group;
+  }
+
+  std::vector<char32_t> rs_;
+  std::size_t pos_ = 0;
+};
+
+using Runes = std::vector<char32_t>;
+template <class K>
+bool match_seq(const std::vector<Atom>& seq, std::size_t ai, const Runes& s, std::size_t si, const K& k);
+
+template <class K>
+bool step(const Atom& a, const Runes& s, std::size_t si, const K& k) {
+  switch (a.kind) {
+    case Atom::Lit:
+      return si < s.size() && s[si] == a.r && k(si + 1);
+    case Atom::Dot:
+      return si < s.size() && s[si] != '\n' && k(si + 1);
+    case Atom::Class: {
+      if (si >= s.size()) return false;
+      bool in = false;
+      for (auto [lo, hi] : a.ranges) in = in || (s[si] >= lo && s[si] <= hi);
+      return in != a.negated && k(si + 1);
+    }
+    case Atom::Begin:
+      return si == 0 && k(si);
+    case Atom::End:
+      return si == s.size() && k(si);
+    case Atom::Group: {
+      std::function<bool(std::size_t)> kk = [&](std::size_t sj) { return k(sj); };
+      return match_seq(a.group, 0, s, si, kk);
+    }
+  }
+  return false;
+}
+
+template <class K>
+bool match_seq(const std::vector<Atom>& seq, std::size_t ai, const Runes& s, std::size_t si, const K& k) {
+  if (ai == seq.size()) return k(si);
+  const Atom& a = seq[ai];
+  auto rest = [&](std::size_t sj) { return match_seq(seq, ai + 1, s, sj, k); };
+  if (a.quant == 0) return step(a, s, si, rest);
+  if (a.quant == '?') return step(a, s, si, rest) || rest(si);
+  // '*': greedy, never loops on an empty iteration
+  std::function<bool(std::size_t)> star = [&](std::size_t sj) -> bool {
+    auto again = [&](std::size_t sk) { return sk != sj && star(sk); };
+    return step(a, s, sj, again) || rest(sj);
+  };
+  return star(si);
+}
 
 struct Pattern {
   std::string cleaned;
   bool exclusion = false;
   MatchType type = MatchType::Exact;
-  std::vector<Tok> toks;
+  std::vector<Atom> re;
+  bool bad = false;  // the generated regexp does not compile: an error when evaluated
 };
 
 void compile(Pattern& p) {
   namespace u8 = dockerfile::utf8;
+  std::string re = "^";
   MatchType t = MatchType::Exact;
   const std::string& s = p.cleaned;
   std::size_t pos = 0;
@@ -113,7 +270,6 @@ void compile(Pattern& p) {
     pos += d.width;
     return d.rune;
   };
-  auto lit = [&](char32_t c) { p.toks.push_back(Tok{Tok::Lit, c, false, {}}); };
   for (int i = 0; peek() != u8::kEof; ++i) {
     char32_t ch = next();
     if (ch == '*') {
@@ -124,96 +280,45 @@ void compile(Pattern& p) {
           if (t == MatchType::Exact) {
             t = MatchType::Prefix;
           } else {
-            p.toks.push_back(Tok{Tok::DotStar, 0, false, {}});
+            re += ".*";
             t = MatchType::Regexp;
           }
         } else {
-          p.toks.push_back(Tok{Tok::OptDirs, 0, false, {}});
+          re += "(.*/)?";
           t = MatchType::Regexp;
         }
         if (i == 0) t = MatchType::Suffix;
       } else {
-        p.toks.push_back(Tok{Tok::StarNoSlash, 0, false, {}});
+        re += "[^/]*";
         t = MatchType::Regexp;
       }
     } else if (ch == '?') {
-      p.toks.push_back(Tok{Tok::AnyNoSlash, 0, false, {}});
+      re += "[^/]";
       t = MatchType::Regexp;
+    } else if (should_escape(ch)) {
+      re += '\\';
+      u8::append(re, ch);
     } else if (ch == '\\') {
       if (peek() != u8::kEof) {
-        lit(next());
+        re += '\\';
+        u8::append(re, next());
         t = MatchType::Regexp;
       } else {
-        lit('\\');
+        re += "\\\\";
       }
-    } else if (ch == '[') {
-      Tok c{Tok::Class, 0, false, {}};
-      if (peek() == '^') {
-        next();
-        c.negated = true;
-      }
-      while (peek() != u8::kEof && peek() != ']') {
-        char32_t lo = next();
-        if (lo == '\\' && peek() != u8::kEof) lo = next();
-        char32_t hi = lo;
-        if (peek() == '-') {
-          next();
-          hi = next();
-          if (hi == '\\' && peek() != u8::kEof) hi = next();
-        }
-        c.ranges.emplace_back(lo, hi);
-      }
-      next();  // ']' (the syntax check guarantees it)
-      p.toks.push_back(std::move(c));
-      t = MatchType::Regexp;
-    } else if (ch == ']') {
-      lit(ch);
+    } else if (ch == '[' || ch == ']') {
+      u8::append(re, ch);
       t = MatchType::Regexp;
     } else {
-      lit(ch);
+      u8::append(re, ch);
     }
+  }
+  if (t == MatchType::Regexp) {
+    re += "$";
+    RegexParser rp(re);
+    if (!rp.parse(p.re)) p.bad = true;
   }
   p.type = t;
-}
-
-bool match_toks(const std::vector<Tok>& toks, std::size_t ti, const std::vector<char32_t>& s, std::size_t si) {
-  while (ti < toks.size()) {
-    const Tok& t = toks[ti];
-    switch (t.kind) {
-      case Tok::StarNoSlash:
-        for (std::size_t k = si;; ++k) {
-          if (match_toks(toks, ti + 1, s, k)) return true;
-          if (k >= s.size() || s[k] == '/') return false;
-        }
-      case Tok::DotStar:
-        for (std::size_t k = si;; ++k) {
-          if (match_toks(toks, ti + 1, s, k)) return true;
-          if (k >= s.size() || s[k] == '\n') return false;
-        }
-      case Tok::OptDirs:
-        if (match_toks(toks, ti + 1, s, si)) return true;
-        for (std::size_t k = si; k < s.size() && s[k] != '\n'; ++k) {
-          if (s[k] == '/' && match_toks(toks, ti + 1, s, k + 1)) return true;
-        }
-        return false;
-      case Tok::AnyNoSlash:
-        if (si >= s.size() || s[si] == '/' || s[si] == '\n') return false;
-        break;
-      case Tok::Lit:
-        if (si >= s.size() || s[si] != t.r) return false;
-        break;
-      case Tok::Class: {
-        if (si >= s.size()) return false;
-        bool in = false;
-        for (auto [lo, hi] : t.ranges) in = in || (s[si] >= lo && s[si] <= hi);
-        if (in == t.negated) return false;
-        break;
-      }
-    }
-    ++ti;
-    ++si;
-  }
-  return si == s.size();
 }
 
 Result<bool> match_one(const Pattern& p, std::string_view path) {
@@ -230,14 +335,16 @@ Result<bool> match_one(const Pattern& p, std::string_view path) {
       return !suffix.empty() && suffix[0] == '/' && path == suffix.substr(1);
     }
     case MatchType::Regexp: {
-      std::vector<char32_t> rs;
+      if (p.bad) return fail(Errc::InvalidArgument, "syntax error in pattern");
+      Runes rs;
       rs.reserve(path.size());
       for (std::size_t i = 0; i < path.size();) {
         auto d = dockerfile::utf8::decode(path, i);
         rs.push_back(d.rune);
         i += d.width;
       }
-      return match_toks(p.toks, 0, rs, 0);
+      auto done = [](std::size_t) { return true; };
+      return match_seq(p.re, 0, rs, 0, done);
     }
   }
   return false;
@@ -299,7 +406,8 @@ Result<PatternMatcher> PatternMatcher::create(const std::vector<std::string>& pa
       p.erase(0, 1);
       pm.impl_->exclusions = true;
     }
-    if (!valid_go_pattern(p)) return fail(Errc::InvalidArgument, "syntax error in pattern: " + p);
+    // patternmatcher checks the syntax with filepath.Match(p, ".").
+    if (!go_filepath_match(p, ".")) return fail(Errc::InvalidArgument, "syntax error in pattern: " + p);
     np.cleaned = std::move(p);
     compile(np);
     pm.impl_->patterns.push_back(std::move(np));

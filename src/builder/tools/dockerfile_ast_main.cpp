@@ -7,6 +7,8 @@
 // Diagnostic modes for differential testing against BuildKit:
 //   --heredocs FILE...  also prints "start-end [name fd expand chomp content]..." per instruction
 //   --lex FILE          ProcessWord/ProcessWords of every line with a fixed environment
+//   --ignore FILE       blocks of ".dockerignore lines, --, paths, %%": the patterns read and
+//                       whether each path is excluded (MatchesOrParentMatches)
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -14,6 +16,7 @@
 #include "builder/dockerfile/parser.hpp"
 #include "builder/dockerfile/shell_lex.hpp"
 #include "builder/dockerfile/utf8.hpp"
+#include "builder/dockerignore.hpp"
 #include "common/file.hpp"
 
 namespace df = berth::builder::dockerfile;
@@ -54,6 +57,47 @@ int lex_mode(const char* path) {
   return 0;
 }
 
+int ignore_mode(const char* path) {
+  auto text = berth::read_file(path);
+  if (!text) return 1;
+  std::vector<std::string> ign, paths;
+  bool in_paths = false;
+  auto flush = [&]() {
+    std::string content;
+    for (std::size_t i = 0; i < ign.size(); ++i) content += (i ? "\n" : "") + ign[i];
+    auto pats = berth::builder::read_dockerignore(content);
+    print(quote_list(pats) + "\n");
+    auto pm = berth::builder::PatternMatcher::create(pats);
+    for (const auto& p : paths) {
+      if (!pm) {
+        print("ERROR\n");
+        continue;
+      }
+      auto m = pm->matches_or_parent_matches(p);
+      print(!m ? "ERROR\n" : *m ? "true\n" : "false\n");
+    }
+    ign.clear();
+    paths.clear();
+    in_paths = false;
+  };
+  std::string_view t = *text;
+  while (!t.empty()) {
+    auto nl = t.find('\n');
+    std::string l(t.substr(0, nl));
+    t = nl == std::string_view::npos ? std::string_view() : t.substr(nl + 1);
+    if (l == "%%") {
+      flush();
+    } else if (l == "--" && !in_paths) {
+      in_paths = true;
+    } else if (in_paths) {
+      paths.push_back(l);
+    } else {
+      ign.push_back(l);
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -63,6 +107,7 @@ int main(int argc, char** argv) {
   }
   std::string_view first = argv[1];
   if (first == "--lex" && argc == 3) return lex_mode(argv[2]);
+  if (first == "--ignore" && argc == 3) return ignore_mode(argv[2]);
   bool heredocs = first == "--heredocs";
   int rc = 0;
   for (int i = heredocs ? 2 : 1; i < argc; ++i) {
