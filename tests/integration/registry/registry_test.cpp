@@ -570,6 +570,41 @@ TEST(Registry, MirrorAuthenticatesToUpstream) {
   EXPECT_EQ(g.body, data);
 }
 
+std::uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+TEST(Registry, MirrorBearerTokenToUpstream) {
+  test::Scratch s("registry");
+  std::string port = std::to_string(free_port());
+  ASSERT_TRUE(write_file(s.sub("htpasswd"), htpasswd_line("up", "pw")));
+  ASSERT_TRUE(write_file(s.sub("up.yml"), "auth:\n  htpasswd:\n    path: " + s.sub("htpasswd") +
+                                             "\n  token:\n    realm: http://127.0.0.1:" + port +
+                                             "/token\n    service: up\n    issuer: up\n    secret: k\n"));
+  Registry up(s.sub("upstream"), {"--config", s.sub("up.yml"), "--addr", "127.0.0.1:" + port});
+  ASSERT_EQ(std::to_string(up.port()), port);
+  auto uc = up.client();
+  auto tk = req(uc, "GET", "/token?service=up&scope=repository:priv:pull,push", {}, {{"Authorization", basic("up:pw")}});
+  http::Headers a{{"Authorization", "Bearer " + json::parse(tk.body)["token"].get<std::string>()}};
+  std::string data = "token layer";
+  std::string d = digest_of(data).str();
+  ASSERT_EQ(req(uc, "POST", "/v2/priv/blobs/uploads/?digest=" + d, data, a).status, 201);
+  ASSERT_TRUE(write_file(s.sub("m.yml"), "proxy:\n  remoteurl: http://127.0.0.1:" + port + "\n  username: up\n  password: pw\n"));
+  Registry m(s.sub("mirror"), {"--config", s.sub("m.yml")});
+  auto c = m.client();
+  auto g = req(c, "GET", "/v2/priv/blobs/" + d);
+  EXPECT_EQ(g.status, 200) << g.body;
+  EXPECT_EQ(g.body, data);
+}
+
 TEST(Registry, TlsFromConfigWithFlagOverrides) {
   test::Scratch s("registry");
   auto gen = test::run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
