@@ -161,3 +161,21 @@ TEST(Dockerignore, CleanPath) {
   EXPECT_EQ(go_clean_path("/"), "/");
   EXPECT_EQ(go_clean_path("a/"), "a");
 }
+
+// Found by differential testing against moby/patternmatcher.
+TEST(Dockerignore, GoRegexpQuirks) {
+  // A '?' inside brackets becomes "[^/]" inside the class, so the class ends early.
+  auto pm = PatternMatcher::create({"[a/?\u00e9/[a-c]"});
+  ASSERT_TRUE(pm);
+  EXPECT_FALSE(*pm->matches_or_parent_matches("a"));
+  EXPECT_TRUE(*pm->matches_or_parent_matches("a\u00e9/b"));
+  // Malformed parts after the first mismatch against "." are not reported by New() (Go's
+  // filepath.Match), and a pattern that is never evaluated never fails.
+  auto lazy = PatternMatcher::create({"a", "!a*/[a"});
+  ASSERT_TRUE(lazy);
+  auto r = lazy->matches_or_parent_matches("cb");
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(*r);
+  EXPECT_FALSE(lazy->matches_or_parent_matches("a"));  // now the bad exclusion is evaluated
+  EXPECT_FALSE(PatternMatcher::create({"[a"}));        // reached before any mismatch
+}
