@@ -57,16 +57,50 @@ bool is_space(char32_t r) {
   }
 }
 
-bool is_digit(char32_t r) {
-  if (r < 0x80) return r >= '0' && r <= '9';
+namespace {
+struct Range {
+  char32_t lo, hi;
+};
+// Decimal digit (Nd) blocks outside ASCII that commonly occur.
+constexpr Range kDigits[] = {{0x660, 0x669}, {0x6F0, 0x6F9}, {0x7C0, 0x7C9}, {0x966, 0x96F}, {0x9E6, 0x9EF},
+                             {0xA66, 0xA6F}, {0xAE6, 0xAEF}, {0xB66, 0xB6F}, {0xBE6, 0xBEF}, {0xC66, 0xC6F},
+                             {0xCE6, 0xCEF}, {0xD66, 0xD6F}, {0xE50, 0xE59}, {0xED0, 0xED9}, {0xF20, 0xF29},
+                             {0x1040, 0x1049}, {0x17E0, 0x17E9}, {0x1810, 0x1819}, {0xFF10, 0xFF19},
+                             {0x1D7CE, 0x1D7FF}};
+// Blocks that hold no letters (marks, punctuation, symbols, numbers, emoji, private use),
+// with the letters inside them listed in kLetterExceptions.
+constexpr Range kNonLetters[] = {{0x300, 0x36F},   {0x2000, 0x2BFF}, {0x2E00, 0x2FFF}, {0x3000, 0x303F},
+                                 {0xD800, 0xF8FF}, {0xFE00, 0xFE6F}, {0xFF00, 0xFF20}, {0xFF3B, 0xFF40},
+                                 {0xFF5B, 0xFF65}, {0xFFF0, 0xFFFF}, {0x1F000, 0x1FAFF}, {0xE0000, 0x10FFFF}};
+constexpr Range kLetterExceptions[] = {{0x2071, 0x2071}, {0x207F, 0x207F}, {0x2090, 0x209C}, {0x2102, 0x2102},
+                                       {0x2107, 0x2107}, {0x210A, 0x2113}, {0x2115, 0x2115}, {0x2119, 0x211D},
+                                       {0x2124, 0x2124}, {0x2126, 0x2126}, {0x2128, 0x2128}, {0x212A, 0x212D},
+                                       {0x212F, 0x2139}, {0x213C, 0x213F}, {0x2145, 0x2149}, {0x214E, 0x214E},
+                                       {0x2183, 0x2184}, {0x2C00, 0x2CE4}, {0x3005, 0x3006}, {0x3031, 0x3035},
+                                       {0x303B, 0x303C}};
+template <std::size_t N>
+bool in(const Range (&t)[N], char32_t r) {
+  for (const auto& x : t) {
+    if (r >= x.lo && r <= x.hi) return true;
+  }
   return false;
 }
+}  // namespace
 
+bool is_digit(char32_t r) {
+  if (r < 0x80) return r >= '0' && r <= '9';
+  return in(kDigits, r);
+}
+
+// unicode.IsLetter, exact for ASCII/Latin-1, approximated by blocks elsewhere.
 bool is_letter(char32_t r) {
   if (r < 0x80) return (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z');
   if (r == kRuneError || is_space(r)) return false;
   if (r < 0xC0) return r == 0xAA || r == 0xB5 || r == 0xBA;
-  return r != 0xD7 && r != 0xF7;
+  if (r == 0xD7 || r == 0xF7) return false;
+  if (in(kLetterExceptions, r)) return true;
+  if (in(kNonLetters, r) || in(kDigits, r)) return false;
+  return true;
 }
 
 std::string_view trim_left_space(std::string_view s) {
