@@ -1,0 +1,59 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# berth CLI vs docker CLI latency against the same berthd.
+#   bench/cli.sh BUILD_DIR [runs]
+# Reports the median wall time (ms) of `version` and `ps` (with 0 and N containers) for
+# `berth` and `docker` (when installed). Needs root (starts a private berthd).
+set -euo pipefail
+BUILD=${1:?usage: bench/cli.sh BUILD_DIR [runs]}
+RUNS=${2:-30}
+NCTR=${NCTR:-100}
+BERTH=$BUILD/bin/berth
+BERTHD=$BUILD/bin/berthd
+IMG=$BUILD/test-images/busybox.tar
+for f in "$BERTH" "$BERTHD" "$IMG"; do [ -e "$f" ] || { echo "missing $f" >&2; exit 1; }; done
+DOCKER=$(command -v docker || true)
+
+WORK=$(mktemp -d /tmp/berth-test-clibench-XXXXXX)
+SOCK=$WORK/d.sock
+export BERTH_CONFIG=$WORK/cfg DOCKER_CONFIG=$WORK/dcfg
+cleanup() {
+  if [ -n "${DPID:-}" ]; then
+    "$BERTH" -H "unix://$SOCK" ps -aq 2>/dev/null | xargs -r "$BERTH" -H "unix://$SOCK" rm -f >/dev/null 2>&1 || true
+    kill "$DPID" 2>/dev/null || true; wait "$DPID" 2>/dev/null || true
+  fi
+  umount -R "$WORK" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+"$BERTHD" -H "unix://$SOCK" --data-root "$WORK/data" --exec-root "$WORK/exec" >"$WORK/berthd.log" 2>&1 &
+DPID=$!
+for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
+"$BERTH" -H "unix://$SOCK" load -i "$IMG" >/dev/null
+
+median_ms() {  # command...
+  local i t0 t1 times=()
+  for ((i = 0; i < RUNS; i++)); do
+    t0=$(date +%s%N); "$@" >/dev/null 2>&1 || true; t1=$(date +%s%N)
+    times+=($(( (t1 - t0) / 1000 )))
+  done
+  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]/1000}'
+}
+
+row() {  # label berth-args...
+  local label=$1; shift
+  local b d="-"
+  b=$(median_ms "$BERTH" -H "unix://$SOCK" "$@")
+  [ -n "$DOCKER" ] && d=$(DOCKER_HOST="unix://$SOCK" median_ms "$DOCKER" "$@")
+  printf '%-28s %10s %10s\n' "$label" "$b" "$d"
+}
+
+printf '%-28s %10s %10s   (median ms of %d runs)\n' "command" "berth" "docker" "$RUNS"
+row "version (client only)" version --format '{{.Client.Version}}'
+row "version" version
+row "ps (0 containers)" ps
+for ((i = 0; i < NCTR; i++)); do
+  "$BERTH" -H "unix://$SOCK" create --name "berth-test-b$i" busybox sleep 1000 >/dev/null
+done
+row "ps -a ($NCTR containers)" ps -a
+row "images" images
