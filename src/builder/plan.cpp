@@ -448,7 +448,10 @@ Result<Plan> make_plan(const df::ParseResult& parsed, const BuildOptions& opts) 
   }
 
   for (const auto& [k, v] : opts.build_args) {
-    if (is_proxy_arg(k)) continue;
+    if (is_proxy_arg(k)) {
+      plan.proxy_env.emplace_back(k, v);
+      continue;
+    }
     if (std::find(consumed.begin(), consumed.end(), k) != consumed.end()) continue;
     if (std::find(plan.unused_build_args.begin(), plan.unused_build_args.end(), k) == plan.unused_build_args.end()) {
       plan.unused_build_args.push_back(k);

@@ -76,6 +76,8 @@ struct Plan {
                                                  // only depends on earlier levels (parallel)
   dockerfile::EnvList meta_args;                 // global ARGs (before the first FROM)
   std::vector<std::string> unused_build_args;    // --build-arg never consumed (a warning)
+  // Proxy build args (HTTP_PROXY…): added to every RUN's environment, never to cache keys.
+  std::vector<std::pair<std::string, std::string>> proxy_env;
   char32_t escape = '\\';
 };
 

@@ -41,6 +41,7 @@ TEST(Plan, BuildArgsOverrideDefaultsAndUnusedAreReported) {
   ASSERT_EQ(p.stages[0].instructions[2].args_in_scope.size(), 1u);
   EXPECT_EQ(p.stages[0].instructions[2].args_in_scope[0].second, "9");
   EXPECT_EQ(p.unused_build_args, std::vector<std::string>{"NOPE"});
+  EXPECT_EQ(p.proxy_env, (std::vector<std::pair<std::string, std::string>>{{"HTTP_PROXY", "http://p"}}));
 }
 
 TEST(Plan, EnvWinsOverArgAndPairsSeeOldEnv) {
