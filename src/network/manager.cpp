@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 
@@ -15,6 +16,7 @@
 #include "common/file.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
+#include "network/dns.hpp"
 #include "network/netns.hpp"
 
 namespace berth::net {
@@ -143,7 +145,7 @@ json endpoint_json(const Endpoint& e) {
   json j{{"network_id", e.network_id}, {"container_id", e.container_id},
          {"host_ifname", e.host_ifname}, {"ifname", e.ifname}, {"mac", mac_str(e.mac)},
          {"gateway4", e.gateway4.str()}, {"gateway6", e.gateway6.str()},
-         {"aliases", e.aliases}, {"ports", ports}};
+         {"aliases", e.aliases}, {"ports", ports}, {"netns_path", e.netns_path}, {"dns", e.dns}};
   if (e.ipv4) j["ipv4"] = e.ipv4->str();
   if (e.ipv6) j["ipv6"] = e.ipv6->str();
   return j;
@@ -161,6 +163,8 @@ Result<Endpoint> endpoint_from(const json& j) {
   if (auto g = j.value("gateway4", ""); !g.empty()) e.gateway4 = TRY(IpAddr::parse(g));
   if (auto g = j.value("gateway6", ""); !g.empty()) e.gateway6 = TRY(IpAddr::parse(g));
   e.aliases = j.value("aliases", std::vector<std::string>{});
+  e.netns_path = j.value("netns_path", "");
+  e.dns = j.value("dns", false);
   for (const auto& p : j.value("ports", json::array())) e.ports.push_back(TRY(mapping_from(p)));
   return e;
 }
@@ -216,6 +220,49 @@ struct NetworkManager::Impl {
   Ipam ipam;
   std::map<std::string, Network> nets;  // by id
   std::map<std::string, Endpoint> eps;  // by "<network id>/<container id>"
+
+  // Name table read by the DNS thread (own leaf mutex: lock order d.mu -> names_mu, and
+  // DnsServer::mu_ -> names_mu; never the other way).
+  std::mutex names_mu;
+  std::map<std::string, std::vector<std::string>> nets_of;  // container -> user networks
+  struct NameEntry {
+    std::vector<std::string> names;  // lower case
+    std::vector<IpAddr> addrs;
+  };
+  std::map<std::string, std::vector<NameEntry>> names;  // network -> entries
+
+  void rebuild_names() {
+    std::map<std::string, std::vector<std::string>> no;
+    std::map<std::string, std::vector<NameEntry>> nm;
+    for (const auto& [k, e] : eps) {
+      if (!e.dns) continue;
+      no[e.container_id].push_back(e.network_id);
+      NameEntry ne;
+      for (const auto& a : e.aliases) ne.names.push_back(to_lower(a));
+      if (e.ipv4) ne.addrs.push_back(e.ipv4->addr);
+      if (e.ipv6) ne.addrs.push_back(e.ipv6->addr);
+      nm[e.network_id].push_back(std::move(ne));
+    }
+    std::lock_guard lk(names_mu);
+    nets_of = std::move(no);
+    names = std::move(nm);
+  }
+
+  std::vector<IpAddr> resolve(const std::string& asker, const std::string& name) {
+    std::lock_guard lk(names_mu);
+    std::vector<IpAddr> out;
+    auto it = nets_of.find(asker);
+    if (it == nets_of.end()) return out;
+    for (const auto& net : it->second) {
+      auto nit = names.find(net);
+      if (nit == names.end()) continue;
+      for (const auto& ne : nit->second)
+        if (std::find(ne.names.begin(), ne.names.end(), name) != ne.names.end())
+          for (const auto& a : ne.addrs)
+            if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
+    }
+    return out;
+  }
 
   Impl(ManagerConfig c, Netlink n) : cfg(std::move(c)), nl(std::move(n)), ipam(cfg.state_dir + "/ipam") {}
 
@@ -396,6 +443,28 @@ Result<std::unique_ptr<NetworkManager>> NetworkManager::open(ManagerConfig cfg) 
     // Live restore: re-assert the published ports (an existing element is fine).
     if (!e.ports.empty()) TRY(m->fw_->run(nft_port_elements(m->fw_->config(), "add", e.ports)));
   }
+  if (cfg.embedded_dns) {
+    std::vector<std::string> ups = cfg.dns_upstreams;
+    if (ups.empty()) {
+      if (auto text = read_file("/etc/resolv.conf")) {
+        for (const auto& line : split(*text, '\n')) {
+          auto t = trim(line);
+          if (t.rfind("nameserver", 0) != 0) continue;
+          auto v = std::string(trim(t.substr(10)));
+          if (IpAddr::parse(v)) ups.push_back(v);
+        }
+      }
+    }
+    Impl* ip = &d;
+    m->dns_ = TRY(DnsServer::start(
+        [ip](const std::string& key, const std::string& name) { return ip->resolve(key, name); },
+        ups));
+    d.rebuild_names();
+    for (auto& [k, e] : d.eps) {
+      if (!e.dns || e.netns_path.empty()) continue;
+      if (auto ns = open_netns(e.netns_path)) (void)m->dns_->add(e.container_id, ns->get());
+    }
+  }
   bool have_default = false;
   for (auto& [id, n] : d.nets) have_default |= n.name == "bridge";
   if (cfg.create_default_network && !have_default) {
@@ -409,7 +478,9 @@ Result<std::unique_ptr<NetworkManager>> NetworkManager::open(ManagerConfig cfg) 
   return m;
 }
 
-NetworkManager::~NetworkManager() = default;
+NetworkManager::~NetworkManager() {
+  dns_.reset();  // its thread calls into impl_
+}
 
 Result<Network> NetworkManager::create_network(NetworkSpec spec) {
   std::lock_guard lk(impl_->mu);
@@ -555,6 +626,11 @@ Result<Endpoint> NetworkManager::connect(const std::string& network, EndpointSpe
   std::string key = n.id + "/" + spec.container_id;
   if (d.eps.count(key))
     return fail(Errc::Conflict, "endpoint with name " + spec.container_id + " already exists in network " + n.name);
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  auto ms_since = [](Clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+  };
   UniqueFd ns = TRY(open_netns(spec.netns_path, spec.pid));
   if (spec.ifname.empty()) spec.ifname = "eth0";
 
@@ -563,6 +639,9 @@ Result<Endpoint> NetworkManager::connect(const std::string& network, EndpointSpe
   e.container_id = spec.container_id;
   e.ifname = spec.ifname;
   e.aliases = spec.aliases;
+  e.netns_path = spec.netns_path.empty() ? "/proc/" + std::to_string(spec.pid) + "/ns/net" : spec.netns_path;
+  bool is_default = n.options.count("com.docker.network.bridge.default_bridge") > 0;
+  e.dns = dns_ && n.driver == "bridge" && !is_default;
 
   // Addresses (released again on any failure below).
   auto release = defer([&] { (void)d.ipam.release_owner(n.id, spec.container_id); });
@@ -598,6 +677,7 @@ Result<Endpoint> NetworkManager::connect(const std::string& network, EndpointSpe
     for (int i = 0; i < 4; ++i) e.mac[2 + i] = static_cast<std::uint8_t>(std::stoi(rnd.substr(2 * i, 2), nullptr, 16));
   }
 
+  const double t_ipam = ms_since(t0);
   // Links.
   std::string tmp = d.cfg.veth_prefix + random_hex(7);
   std::optional<LinkGuard> host_guard;
@@ -624,6 +704,7 @@ Result<Endpoint> NetworkManager::connect(const std::string& network, EndpointSpe
     TRYC(d.nl.create_ipvlan(tmp, n.interface, mode, ns.get()), "connect to " + n.name);
   }
 
+  const double t_host = ms_since(t0);
   // Inside the container's netns.
   {
     auto cnl = TRY(Netlink::open_in(ns.get()));
@@ -651,6 +732,7 @@ Result<Endpoint> NetworkManager::connect(const std::string& network, EndpointSpe
     drop_inner.cancel();
   }
 
+  const double t_inner = ms_since(t0);
   // Published ports.
   std::optional<PortMappingGuard> port_guard;
   if (!spec.ports.empty()) {
@@ -661,13 +743,16 @@ Result<Endpoint> NetworkManager::connect(const std::string& network, EndpointSpe
     port_guard.emplace(fw_.get(), e.ports);
   }
 
+  if (e.dns) TRYC(dns_->add(e.container_id, ns.get()), "embedded DNS");
   TRY(d.save_ep(e));
   d.eps[key] = e;
+  d.rebuild_names();
   if (port_guard) port_guard->release();
   if (host_guard) host_guard->release();
   release.cancel();
-  log::info("network: connected {} to {} ({})", spec.container_id.substr(0, 12), n.name,
-            e.ipv4 ? e.ipv4->str() : std::string("-"));
+  log::info("network: connected {} to {} ({}) in {:.1f} ms (ipam {:.1f}, host link {:.1f}, netns {:.1f})",
+            spec.container_id.substr(0, 12), n.name, e.ipv4 ? e.ipv4->str() : std::string("-"),
+            ms_since(t0), t_ipam, t_host, t_inner);
   return e;
 }
 
@@ -699,6 +784,12 @@ Status NetworkManager::disconnect(const std::string& network, const std::string&
   TRY(d.ipam.release_owner(n->id, container_id));
   if (::unlink(d.ep_path(key).c_str()) != 0 && errno != ENOENT) return fail_errno("unlink", d.ep_path(key));
   d.eps.erase(key);
+  d.rebuild_names();
+  if (dns_) {
+    bool still = false;
+    for (const auto& [k, o] : d.eps) still |= o.container_id == container_id && o.dns;
+    if (!still) dns_->remove(container_id);
+  }
   return ok();
 }
 
@@ -715,6 +806,13 @@ Status NetworkManager::disconnect_all(const std::string& container_id) {
     if (!st && first) first = st;
   }
   return first;
+}
+
+bool NetworkManager::uses_embedded_dns(const std::string& container_id) {
+  std::lock_guard lk(impl_->mu);
+  for (const auto& [k, e] : impl_->eps)
+    if (e.container_id == container_id && e.dns) return true;
+  return false;
 }
 
 Status NetworkManager::destroy_all() {

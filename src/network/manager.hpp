@@ -40,6 +40,11 @@ struct ManagerConfig {
   bool ip_forward = true;                      // sets net.ipv4.ip_forward (and IPv6 forwarding)
   FirewallConfig firewall;
   std::uint16_t ephemeral_first = 49153, ephemeral_last = 60999;
+  // Embedded DNS at 127.0.0.11 for containers on user-defined networks (not "bridge").
+  bool embedded_dns = true;
+  // Where unknown names go, queried from the daemon's netns ("ip" or "ip:port"); empty = the
+  // nameservers of /etc/resolv.conf (loopback ones work too: the daemon runs on the host).
+  std::vector<std::string> dns_upstreams;
 };
 
 // A --publish request: host port 0 = any free ephemeral port. A container range maps onto an
@@ -96,6 +101,8 @@ struct Endpoint {
   Mac mac{};
   std::vector<std::string> aliases;
   std::vector<PortMapping> ports;
+  std::string netns_path;                      // as given (or /proc/<pid>/ns/net)
+  bool dns = false;                            // served by the embedded DNS (127.0.0.11)
 };
 
 class NetworkManager {
@@ -116,6 +123,10 @@ class NetworkManager {
   Status disconnect(const std::string& network, const std::string& container_id,
                     const std::string& netns_path = {});
   Status disconnect_all(const std::string& container_id);
+  // Whether the container's resolv.conf should point at the embedded DNS (127.0.0.11): it is on
+  // at least one user-defined network. Names served: aliases given at connect (the daemon passes
+  // the container name, hostname and short id as aliases), scoped to shared networks.
+  bool uses_embedded_dns(const std::string& container_id);
   std::vector<Endpoint> endpoints(const std::string& network_id = {});
 
   // Removes every network, endpoint and the firewall table (tests, uninstall).
@@ -127,6 +138,7 @@ class NetworkManager {
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::unique_ptr<Firewall> fw_;
+  std::unique_ptr<class DnsServer> dns_;
 };
 
 }  // namespace berth::net

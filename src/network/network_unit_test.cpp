@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "common/file.hpp"
+#include "common/strings.hpp"
+#include "network/dns.hpp"
 #include "network/etc_files.hpp"
 #include "network/firewall.hpp"
 #include "network/ip.hpp"
@@ -192,6 +194,39 @@ TEST(Mac, ParseFormat) {
   EXPECT_EQ(mac_str(*m), "02:42:0a:d5:00:02");
   EXPECT_EQ(mac_str(mac_from_ip(A("10.213.0.2"))), "02:42:0a:d5:00:02");
   EXPECT_FALSE(parse_mac("02:42:0a"));
+}
+
+std::vector<std::uint8_t> dns_query(std::uint16_t id, const std::string& name, std::uint16_t type) {
+  std::vector<std::uint8_t> q{static_cast<std::uint8_t>(id >> 8), static_cast<std::uint8_t>(id), 0x01, 0, 0, 1, 0, 0, 0, 0, 0, 0};
+  for (const auto& l : split(name, '.')) {
+    q.push_back(static_cast<std::uint8_t>(l.size()));
+    q.insert(q.end(), l.begin(), l.end());
+  }
+  q.insert(q.end(), {0, static_cast<std::uint8_t>(type >> 8), static_cast<std::uint8_t>(type), 0, 1});
+  return q;
+}
+
+TEST(Dns, ParseAndAnswer) {
+  auto q = dns_query(0x1234, "Web.Example", 1);
+  auto p = dns_parse_query(q.data(), q.size());
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->id, 0x1234);
+  EXPECT_EQ(p->name, "web.example");
+  EXPECT_EQ(p->qtype, 1);
+  EXPECT_EQ(p->question_end, q.size());
+  auto r = dns_make_answer(q.data(), q.size(), *p, {A("10.213.0.2"), A("fd00::2")});
+  ASSERT_EQ(r.size(), q.size() + 16);
+  EXPECT_EQ(r[0], 0x12);
+  EXPECT_EQ(r[2] & 0x80, 0x80);  // response
+  EXPECT_EQ(r[3] & 0x0f, 0);     // NOERROR
+  EXPECT_EQ(r[7], 1);            // one A answer (the AAAA is filtered)
+  EXPECT_EQ(std::vector<std::uint8_t>(r.end() - 4, r.end()), (std::vector<std::uint8_t>{10, 213, 0, 2}));
+  auto nx = dns_make_answer(q.data(), q.size(), *p, {}, true);
+  EXPECT_EQ(nx[3] & 0x0f, 3);
+  EXPECT_FALSE(dns_parse_query(q.data(), 11));
+  auto trunc = q;
+  trunc.resize(q.size() - 2);
+  EXPECT_FALSE(dns_parse_query(trunc.data(), trunc.size()));
 }
 
 }  // namespace

@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -19,6 +21,7 @@
 
 #include "common/file.hpp"
 #include "common/strings.hpp"
+#include "network/dns.hpp"
 #include "network/firewall.hpp"
 #include "network/manager.hpp"
 #include "network/netlink.hpp"
@@ -554,6 +557,113 @@ TEST_F(NetworkTest, ConnectLatency) {
   std::sort(v.begin(), v.end());
   std::printf("connect latency: median %.2f ms, max %.2f ms\n", v[v.size() / 2], v.back());
   EXPECT_LT(v[v.size() / 2], 500.0);  // sanity only: the machine is shared; the number is printed
+}
+
+std::vector<std::uint8_t> dns_query(std::uint16_t id, const std::string& name, std::uint16_t type) {
+  std::vector<std::uint8_t> q{static_cast<std::uint8_t>(id >> 8), static_cast<std::uint8_t>(id), 0x01, 0, 0, 1, 0, 0, 0, 0, 0, 0};
+  for (const auto& l : split(name, '.')) {
+    q.push_back(static_cast<std::uint8_t>(l.size()));
+    q.insert(q.end(), l.begin(), l.end());
+  }
+  q.insert(q.end(), {0, static_cast<std::uint8_t>(type >> 8), static_cast<std::uint8_t>(type), 0, 1});
+  return q;
+}
+
+// Asks 127.0.0.11:53 inside netns `ns`; returns the raw reply (empty on timeout).
+std::vector<std::uint8_t> ask(int ns, const std::string& name, std::uint16_t type = 1) {
+  UniqueFd s = make_socket(ns, SOCK_DGRAM, A("0.0.0.0"), 0);
+  auto q = dns_query(0x4242, name, type);
+  socklen_t len;
+  auto ss = sockaddr_of(A("127.0.0.11"), 53, &len);
+  if (::sendto(s.get(), q.data(), q.size(), 0, reinterpret_cast<sockaddr*>(&ss), len) < 0) return {};
+  pollfd p{s.get(), POLLIN, 0};
+  if (::poll(&p, 1, 1000) != 1) return {};
+  std::vector<std::uint8_t> buf(1500);
+  ssize_t n = ::recv(s.get(), buf.data(), buf.size(), 0);
+  buf.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  return buf;
+}
+
+// The last A record's address of a reply ("" if no answer).
+std::string answer_a(const std::vector<std::uint8_t>& r) {
+  if (r.size() < 12 || r[7] == 0) return "";
+  char buf[INET_ADDRSTRLEN];
+  ::inet_ntop(AF_INET, r.data() + r.size() - 4, buf, sizeof buf);
+  return buf;
+}
+
+TEST_F(NetworkTest, EmbeddedDnsScopedToNetworkAndForwards) {
+  // A fake upstream resolver on the test host's loopback answers everything with 10.213.99.99.
+  nm_.reset();
+  UniqueFd up = make_socket(-1, SOCK_DGRAM, A("127.0.0.1"), 15353);
+  cfg_.dns_upstreams = {"127.0.0.1:15353"};
+  auto m = NetworkManager::open(cfg_);
+  ASSERT_TRUE(m) << m.error().message();
+  nm_ = std::move(*m);
+  std::atomic<bool> stop{false};
+  std::thread upstream([&] {
+    while (!stop) {
+      pollfd p{up.get(), POLLIN, 0};
+      if (::poll(&p, 1, 100) != 1) continue;
+      std::uint8_t buf[1500];
+      sockaddr_storage from{};
+      socklen_t fl = sizeof from;
+      ssize_t n = ::recvfrom(up.get(), buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fl);
+      auto q = dns_parse_query(buf, static_cast<std::size_t>(n));
+      if (!q) continue;
+      auto r = dns_make_answer(buf, static_cast<std::size_t>(n), *q, {A("10.213.99.99")});
+      ::sendto(up.get(), r.data(), r.size(), 0, reinterpret_cast<sockaddr*>(&from), fl);
+    }
+  });
+  auto stop_upstream = [&] {
+    stop = true;
+    if (upstream.joinable()) upstream.join();
+  };
+
+  NetworkSpec s1, s2;
+  s1.name = "berth-test-dns1";
+  s2.name = "berth-test-dns2";
+  ASSERT_TRUE(nm_->create_network(s1));
+  ASSERT_TRUE(nm_->create_network(s2));
+  auto a = container(), b = container(), c = container(), d = container();
+  auto with_alias = [&](const std::string& net, const std::string& id, const UniqueFd& ns,
+                        std::vector<std::string> aliases) {
+    EndpointSpec s;
+    s.container_id = id;
+    s.netns_path = ns_path(ns);
+    s.aliases = std::move(aliases);
+    auto e = nm_->connect(net, s);
+    EXPECT_TRUE(e) << e.error().message();
+    return e ? *e : Endpoint{};
+  };
+  Endpoint ea = with_alias("berth-test-dns1", "berth-test-a", a, {"alpha"});
+  Endpoint eb = with_alias("berth-test-dns1", "berth-test-b", b, {"bravo", "db"});
+  Endpoint ec = with_alias("berth-test-dns2", "berth-test-c", c, {"charlie"});
+  with_alias("bridge", "berth-test-d", d, {"delta"});
+  EXPECT_TRUE(nm_->uses_embedded_dns("berth-test-a"));
+  EXPECT_FALSE(nm_->uses_embedded_dns("berth-test-d"));  // default bridge: no embedded DNS
+
+  EXPECT_EQ(answer_a(ask(a.get(), "bravo")), eb.ipv4->addr.str());
+  EXPECT_EQ(answer_a(ask(a.get(), "DB")), eb.ipv4->addr.str());
+  EXPECT_EQ(answer_a(ask(b.get(), "alpha")), ea.ipv4->addr.str());
+  // Network-scoped: a does not see c (other network) — the name goes upstream instead.
+  EXPECT_EQ(answer_a(ask(a.get(), "charlie")), "10.213.99.99");
+  EXPECT_EQ(answer_a(ask(c.get(), "charlie")), ec.ipv4->addr.str());
+  // Other names are forwarded to the host's resolvers.
+  EXPECT_EQ(answer_a(ask(a.get(), "example.org")), "10.213.99.99");
+  // AAAA for a v4-only container: answered locally with no records.
+  auto r6 = ask(a.get(), "bravo", 28);
+  ASSERT_GE(r6.size(), 12u);
+  EXPECT_EQ(r6[7], 0);
+  EXPECT_EQ(r6[3] & 0x0f, 0);
+  // The default bridge has no 127.0.0.11.
+  EXPECT_TRUE(ask(d.get(), "alpha").empty());
+  // After disconnect, the name is gone and the container's DNS socket closed.
+  ASSERT_TRUE(nm_->disconnect("berth-test-dns1", "berth-test-b"));
+  EXPECT_EQ(answer_a(ask(a.get(), "bravo")), "10.213.99.99");
+  ASSERT_TRUE(nm_->disconnect("berth-test-dns1", "berth-test-a"));
+  EXPECT_TRUE(ask(a.get(), "bravo").empty());
+  stop_upstream();
 }
 
 }  // namespace
