@@ -185,10 +185,9 @@ struct LogOpts {
 void stream_log(Daemon& d, const std::shared_ptr<Container>& c, const LogOpts& o, bool raw,
                 const std::function<bool(std::string_view)>& out, const std::function<bool()>& gone) {
   std::string path = d.log_path(*c);
-  std::uint64_t start_gen, exit_gen0;
+  std::uint64_t exit_gen0;
   {
     std::lock_guard lk(d.mu);
-    start_gen = c->start_gen;
     exit_gen0 = c->exit_gen;
   }
   off_t offset = 0;
@@ -241,9 +240,8 @@ void stream_log(Daemon& d, const std::shared_ptr<Container>& c, const LogOpts& o
     if (c->removed) return true;
     bool active = c->state.status == "running" || c->state.status == "paused" || c->state.status == "restarting";
     if (active) return false;
-    if (c->state.status == "created") return false;  // attached before start: wait for it
-    return c->start_gen != start_gen || c->exit_gen != exit_gen0 || c->state.status == "exited" ||
-           c->state.status == "dead";
+    if (c->exit_gen != exit_gen0) return true;        // exited (or failed to start) since we attached
+    return c->state.status != "created";              // attached before start: wait for it
   };
   for (;;) {
     bool fin = finished();

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "daemon/config.hpp"
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "common/file.hpp"
@@ -35,7 +37,16 @@ std::string Config::runtime_path(const std::string& name) const {
   std::string n = name.empty() ? default_runtime : name;
   auto it = runtimes.find(n);
   if (it != runtimes.end()) return it->second;
-  return n;  // berth-runtime, runc: looked up in PATH
+  if (n == "berth-runtime") {
+    // prefer the berth-runtime installed next to berthd (build/bin, /usr/local/bin)
+    char self[4096] = {0};
+    ssize_t k = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    if (k > 0) {
+      std::string next = dirname(std::string(self, static_cast<std::size_t>(k))) + "/berth-runtime";
+      if (::access(next.c_str(), X_OK) == 0) return next;
+    }
+  }
+  return n;  // runc, crun: looked up in PATH
 }
 
 Result<Config> parse_flags(int argc, char** argv) {

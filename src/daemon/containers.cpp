@@ -587,11 +587,22 @@ Status Daemon::start_locked(const std::shared_ptr<Container>& c) {
   TRY(mkdir_all(dd, 0710));
   auto fail_start = [&](Error e) -> Status {
     (void)unmount_rootfs(*c);
-    std::lock_guard lk(mu);
-    c->state.error = e.message();
-    c->state.exit_code = 128;
-    if (c->state.status != "created") c->state.status = "exited";
-    (void)save(*c);
+    bool auto_remove = false;
+    {
+      std::lock_guard lk(mu);
+      c->state.error = e.message();
+      const std::string& m = e.message();
+      c->state.exit_code = (m.find("no such file") != std::string::npos || m.find("not found") != std::string::npos)
+                               ? 127
+                               : m.find("permission denied") != std::string::npos ? 126 : 128;
+      if (c->state.status != "created") c->state.status = "exited";
+      c->exit_gen++;  // ends attach streams and next-exit waits, as a container exit would
+      auto_remove = c->host_config.value("AutoRemove", false);
+      (void)save(*c);
+    }
+    cv.notify_all();
+    // dockerd removes an AutoRemove container whose start failed
+    if (auto_remove) std::thread([this, c] { (void)remove_locked(c); }).detach();
     return fail(std::move(e));
   };
   if (!c->rootfs_mounted) {

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: Apache-2.0
+// The real docker CLI (and docker-py) against a private berthd.
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "integration/daemon/berthd_fixture.hpp"
+
+namespace berth::test {
+namespace {
+
+std::string which(const std::string& prog) {
+  auto r = run({"sh", "-c", "command -v " + prog}, {}, 10);
+  return r.status == 0 ? std::string(trim(r.out)) : std::string();
+}
+
+class DockerCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    REQUIRE_ROOT();
+    docker_ = which("docker");
+    if (docker_.empty()) GTEST_SKIP() << "docker CLI not on PATH";
+    if (test_runtime().empty()) GTEST_SKIP() << "no OCI runtime";
+    REQUIRE_IMAGE("busybox");
+    d_ = std::make_unique<Berthd>("e2e");
+    ASSERT_TRUE(d_->start()) << d_->log();
+    cfgdir_ = std::make_unique<Scratch>("e2e-dockercfg");
+    auto l = docker({"load", "-i", images_dir() + "/busybox.tar"});
+    ASSERT_EQ(l.status, 0) << l.err;
+    EXPECT_NE(l.out.find("Loaded image: busybox:latest"), std::string::npos) << l.out;
+  }
+  void TearDown() override { d_.reset(); }
+
+  RunResult docker(std::vector<std::string> args, const std::string& in = {}, int timeout = 60) {
+    args.insert(args.begin(), docker_);
+    return run(args, in, timeout, {"DOCKER_HOST=" + d_->host(), "DOCKER_CONFIG=" + cfgdir_->path()});
+  }
+
+  std::string docker_;
+  std::unique_ptr<Berthd> d_;
+  std::unique_ptr<Scratch> cfgdir_;
+};
+
+TEST_F(DockerCli, VersionAndInfo) {
+  auto v = docker({"version", "--format", "{{.Server.APIVersion}} {{.Server.Os}}"});
+  ASSERT_EQ(v.status, 0) << v.err;
+  EXPECT_EQ(trim(v.out), "1.47 linux");
+  auto i = docker({"info", "--format", "{{.DockerRootDir}} {{.OSType}}"});
+  ASSERT_EQ(i.status, 0) << i.err;
+  EXPECT_EQ(trim(i.out), d_->data_root() + " linux");
+  auto imgs = docker({"images", "--format", "{{.Repository}}:{{.Tag}}"});
+  EXPECT_EQ(trim(imgs.out), "busybox:latest");
+}
+
+TEST_F(DockerCli, RunRmEchoAndExitCodes) {
+  auto r = docker({"run", "--rm", "--network", "none", "busybox", "echo", "hello from berth"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "hello from berth\n");
+  auto e = docker({"run", "--rm", "--network", "none", "busybox", "sh", "-c", "echo to-err >&2; exit 7"});
+  EXPECT_EQ(e.status, 7);
+  EXPECT_NE(e.err.find("to-err"), std::string::npos);
+  auto ps = docker({"ps", "-aq"});
+  EXPECT_EQ(trim(ps.out), "");  // --rm removed them
+  auto env = docker({"run", "--rm", "--network", "none", "-e", "FOO=bar", "-w", "/tmp", "-u", "1000:1000",
+                     "busybox", "sh", "-c", "echo $FOO $(pwd) $(id -u):$(id -g)"});
+  ASSERT_EQ(env.status, 0) << env.err;
+  EXPECT_EQ(env.out, "bar /tmp 1000:1000\n");
+  auto bad = docker({"run", "--rm", "--network", "none", "busybox", "/does/not/exist"});
+  EXPECT_NE(bad.status, 0);
+}
+
+TEST_F(DockerCli, DetachedLogsExecInspectStopRm) {
+  auto r = docker({"run", "-d", "--name", "berth-test-web", "--network", "none", "busybox", "sh", "-c",
+                   "trap 'exit 0' TERM; echo ready; while true; do sleep 0.2; done"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::string id(trim(r.out));
+  ASSERT_EQ(id.size(), 64u);
+  std::string logs;
+  for (int i = 0; i < 50 && logs.find("ready") == std::string::npos; ++i) {
+    logs = docker({"logs", "berth-test-web"}).out;
+    usleep(100000);
+  }
+  EXPECT_EQ(logs, "ready\n");
+  auto ps = docker({"ps", "--format", "{{.Names}} {{.Status}}"});
+  EXPECT_EQ(ps.out.rfind("berth-test-web Up", 0), 0u) << ps.out;
+  auto ex = docker({"exec", "berth-test-web", "sh", "-c", "echo in-exec; exit 4"});
+  EXPECT_EQ(ex.status, 4);
+  EXPECT_EQ(ex.out, "in-exec\n");
+  auto ins = docker({"inspect", "--format", "{{.State.Status}} {{.Name}} {{.Config.Image}}", "berth-test-web"});
+  EXPECT_EQ(trim(ins.out), "running /berth-test-web busybox");
+  auto top = docker({"top", "berth-test-web"});
+  EXPECT_EQ(top.status, 0) << top.err;
+  EXPECT_NE(top.out.find("sleep"), std::string::npos);
+  auto st = docker({"stop", "berth-test-web"});
+  EXPECT_EQ(st.status, 0) << st.err;
+  auto w = docker({"wait", "berth-test-web"});
+  EXPECT_EQ(trim(w.out), "0");
+  auto rm = docker({"rm", "berth-test-web"});
+  EXPECT_EQ(rm.status, 0) << rm.err;
+  auto gone = docker({"inspect", "berth-test-web"});
+  EXPECT_NE(gone.status, 0);
+  EXPECT_NE(gone.err.find("No such"), std::string::npos) << gone.err;
+}
+
+TEST_F(DockerCli, KillWaitRenamePause) {
+  auto r = docker({"run", "-d", "--name", "berth-test-k", "--network", "none", "busybox", "sleep", "1000"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(docker({"pause", "berth-test-k"}).status, 0);
+  EXPECT_EQ(trim(docker({"inspect", "-f", "{{.State.Status}}", "berth-test-k"}).out), "paused");
+  EXPECT_EQ(docker({"unpause", "berth-test-k"}).status, 0);
+  EXPECT_EQ(docker({"rename", "berth-test-k", "berth-test-k2"}).status, 0);
+  auto k = docker({"kill", "berth-test-k2"});
+  EXPECT_EQ(k.status, 0) << k.err;
+  auto w = docker({"wait", "berth-test-k2"});
+  EXPECT_EQ(trim(w.out), "137");
+  auto dup = docker({"run", "--name", "berth-test-k2", "busybox", "true"});
+  EXPECT_NE(dup.status, 0);
+  EXPECT_NE(dup.err.find("already in use"), std::string::npos) << dup.err;
+  EXPECT_EQ(docker({"container", "prune", "-f"}).status, 0);
+  EXPECT_EQ(trim(docker({"ps", "-aq"}).out), "");
+}
+
+TEST_F(DockerCli, DockerPy) {
+  if (run({"python3", "-c", "import docker"}, {}, 20).status != 0) GTEST_SKIP() << "python3-docker missing";
+  std::string script = R"PY(
+import sys, docker
+c = docker.DockerClient(base_url=sys.argv[1])
+assert c.ping()
+assert c.version()["ApiVersion"] == "1.47"
+out = c.containers.run("busybox", ["echo", "py-hello"], remove=True, network_mode="none")
+assert out == b"py-hello\n", out
+ct = c.containers.run("busybox", ["sh", "-c", "echo x; sleep 30"], detach=True, network_mode="none", name="berth-test-py")
+r = ct.exec_run(["echo", "exec-ok"])
+assert r.exit_code == 0 and r.output == b"exec-ok\n", r
+ct.reload()
+assert ct.status == "running", ct.status
+ct.kill()
+assert ct.wait()["StatusCode"] == 137
+assert b"x\n" in ct.logs()
+ct.remove()
+print("ok")
+)PY";
+  auto r = run({"python3", "-c", script, d_->host()}, {}, 120);
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(trim(r.out), "ok");
+}
+
+}  // namespace
+}  // namespace berth::test
