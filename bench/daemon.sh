@@ -12,7 +12,9 @@ BIN=$BUILD/bin
 command -v docker >/dev/null || { echo "docker CLI missing" >&2; exit 1; }
 WORK=$(mktemp -d /tmp/berth-test-dbench-XXXXXX)
 RT=()
+[[ -z ${BERTH_BENCH_RUNTIME:-} && ! -x $BIN/berth-runtime ]] && command -v runc >/dev/null && BERTH_BENCH_RUNTIME=runc
 [[ -n ${BERTH_BENCH_RUNTIME:-} ]] && RT=(--add-runtime "b=$(command -v "$BERTH_BENCH_RUNTIME")" --default-runtime b)
+echo '{}' > "$WORK/none.json"
 "$BIN/berthd" -H "unix://$WORK/s" --data-root "$WORK/d" --exec-root "$WORK/e" --pidfile "$WORK/p" \
   --config-file "$WORK/none.json" "${RT[@]}" >"$WORK/log" 2>&1 &
 DPID=$!

@@ -15,9 +15,14 @@ IMAGES=$BUILD/test-images
 WORK=$(mktemp -d /tmp/berth-test-demo-XXXXXX)
 SOCK=$WORK/berth.sock
 RUNTIME_ARGS=()
+if [[ -z ${BERTH_DEMO_RUNTIME:-} && ! -x $BIN/berth-runtime ]] && command -v runc >/dev/null; then
+  echo "demo-daemon: berth-runtime not built, using runc"
+  BERTH_DEMO_RUNTIME=runc
+fi
 if [[ -n ${BERTH_DEMO_RUNTIME:-} ]]; then
   RUNTIME_ARGS=(--add-runtime "demo=$(command -v "$BERTH_DEMO_RUNTIME" || echo "$BERTH_DEMO_RUNTIME")" --default-runtime demo)
 fi
+echo '{}' > "$WORK/daemon.json"
 "$BIN/berthd" -H "unix://$SOCK" --data-root "$WORK/data" --exec-root "$WORK/exec" --pidfile "$WORK/berthd.pid" \
   --config-file "$WORK/daemon.json" "${RUNTIME_ARGS[@]}" >"$WORK/berthd.log" 2>&1 &
 DPID=$!
