@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/defer.hpp"
 #include "common/file.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
@@ -102,7 +103,11 @@ RResult<void> Storage::check_writable() const {
   return {};
 }
 
-void Storage::touch_blob(const Digest& d) const { ::utimensat(AT_FDCWD, blob_path(d).c_str(), nullptr, 0); }
+void Storage::touch_blob(const Digest& d) const {
+  ::utimensat(AT_FDCWD, blob_path(d).c_str(), nullptr, 0);
+  std::lock_guard lk(touched_mu_);
+  if (gc_running_) touched_.insert(d.str());
+}
 
 RResult<void> Storage::link_file(const std::string& path, std::string_view content) {
   RTRY(mkdir_all(dirname(path)));
@@ -588,7 +593,15 @@ RResult<GcReport> Storage::collect_garbage(const GcOptions& o) {
   {
     std::unique_lock g(gc_mu_);
     ::clock_gettime(CLOCK_REALTIME_COARSE, &started);
+    std::lock_guard lk(touched_mu_);
+    gc_running_ = true;
+    touched_.clear();
   }
+  auto done = defer([this] {
+    std::lock_guard lk(touched_mu_);
+    gc_running_ = false;
+    touched_.clear();
+  });
   const std::int64_t cutoff_ns = (static_cast<std::int64_t>(started.tv_sec) - std::max<std::int64_t>(0, o.grace.count())) *
                                      1000000000LL + started.tv_nsec;
   std::set<std::string> marked;  // "algo:hex"
@@ -602,7 +615,10 @@ RResult<GcReport> Storage::collect_garbage(const GcOptions& o) {
         auto d = Digest::parse(algo + ":" + hex);
         if (!d) continue;
         auto c = read_file(blob_path(*d), opts_.max_manifest_bytes + 1);
-        if (!c) continue;
+        if (!c) {
+          marked.insert(d->str());  // unreadable: never make it worse
+          continue;
+        }
         auto refs = parse_manifest(*c);
         mans.emplace_back(*d, refs ? std::move(*refs) : ManifestRefs{});
       }
@@ -652,6 +668,10 @@ RResult<GcReport> Storage::collect_garbage(const GcOptions& o) {
         if (::stat(p.c_str(), &st) != 0) continue;
         std::int64_t mt = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
         if (mt >= cutoff_ns) continue;  // young, or touched since the GC started
+        {
+          std::lock_guard lk(touched_mu_);
+          if (touched_.count(key)) continue;  // made reachable by a request during this run
+        }
         rep.deleted.push_back(key);
         ++rep.blobs_deleted;
         rep.bytes_freed += static_cast<std::uint64_t>(st.st_size);

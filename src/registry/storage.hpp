@@ -32,6 +32,7 @@
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/digest.hpp"
@@ -160,6 +161,11 @@ class Storage {
 
   StorageOptions opts_;
   mutable std::shared_mutex gc_mu_;
+  // Digests made reachable since the running GC's start barrier: never swept by that run.
+  // Exact for this process; other writers are covered by the mtime grace period.
+  mutable std::mutex touched_mu_;
+  mutable bool gc_running_ = false;
+  mutable std::unordered_set<std::string> touched_;
   std::mutex sessions_mu_;
   std::unordered_map<std::string, std::shared_ptr<Session>> sessions_;
 };
