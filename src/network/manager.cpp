@@ -573,10 +573,36 @@ Result<Network> NetworkManager::create_network(NetworkSpec spec) {
 }
 
 Status NetworkManager::delete_network(const std::string& id_or_name) {
+  return delete_network_impl(id_or_name, false);
+}
+
+Result<std::vector<std::string>> NetworkManager::prune() {
+  std::vector<std::string> candidates;
+  {
+    std::lock_guard lk(impl_->mu);
+    for (const auto& [id, n] : impl_->nets) {
+      if (n.options.count("com.docker.network.bridge.default_bridge")) continue;
+      bool used = false;
+      for (const auto& [k, e] : impl_->eps) used |= e.network_id == id;
+      if (!used) candidates.push_back(n.name);
+    }
+  }
+  std::vector<std::string> out;
+  for (const auto& name : candidates) {
+    auto st = delete_network(name);
+    if (st) out.push_back(name);
+    else if (!st.error().is(Errc::Conflict) && !st.error().is(Errc::NotFound)) return fail(std::move(st).error());
+  }
+  return out;
+}
+
+Status NetworkManager::delete_network_impl(const std::string& id_or_name, bool allow_predefined) {
   std::lock_guard lk(impl_->mu);
   Impl& d = *impl_;
   Network* n = d.find(id_or_name);
   if (!n) return fail(Errc::NotFound, "network " + id_or_name + " not found");
+  if (!allow_predefined && n->options.count("com.docker.network.bridge.default_bridge"))
+    return fail(Errc::PermissionDenied, n->name + " is a pre-defined network and cannot be removed");
   for (const auto& [k, e] : d.eps)
     if (e.network_id == n->id)
       return fail(Errc::Conflict, "error while removing network: network " + n->name + " id " + n->id +
@@ -828,7 +854,7 @@ Status NetworkManager::destroy_all() {
     if (!st && first) first = st;
   };
   for (const auto& [n, c] : eps) keep(disconnect(n, c));
-  for (const auto& n : nets) keep(delete_network(n));
+  for (const auto& n : nets) keep(delete_network_impl(n, true));
   keep(fw_->destroy());
   return first;
 }

@@ -111,8 +111,10 @@ class NetworkManager {
   ~NetworkManager();
 
   Result<Network> create_network(NetworkSpec spec);
-  // Conflict while endpoints remain.
+  // Conflict while endpoints remain; PermissionDenied for the predefined "bridge".
   Status delete_network(const std::string& id_or_name);
+  // Deletes every user-defined network without endpoints; returns their names.
+  Result<std::vector<std::string>> prune();
   Result<Network> network(const std::string& id_or_name);
   std::vector<Network> networks();
 
@@ -135,6 +137,7 @@ class NetworkManager {
 
  private:
   NetworkManager() = default;
+  Status delete_network_impl(const std::string& id_or_name, bool allow_predefined);
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::unique_ptr<Firewall> fw_;

@@ -427,6 +427,12 @@ TEST_F(NetworkTest, UserNetworksAreIsolatedAndMasqueradeOutbound) {
   ASSERT_TRUE(nm_->disconnect_all("berth-test-a2"));
   ASSERT_TRUE(nm_->delete_network("berth-test-n1"));
   EXPECT_FALSE(nl.link_exists(n1->interface));
+  EXPECT_TRUE(nm_->delete_network("bridge").error().is(Errc::PermissionDenied));
+  // prune removes unused user networks only (n4 unused; n2 and internal still have endpoints).
+  auto pruned = nm_->prune();
+  ASSERT_TRUE(pruned);
+  EXPECT_EQ(*pruned, std::vector<std::string>{"berth-test-n4"});
+  EXPECT_TRUE(nm_->network("berth-test-n2"));
 }
 
 TEST_F(NetworkTest, DualStackIpv6) {
@@ -664,6 +670,57 @@ TEST_F(NetworkTest, EmbeddedDnsScopedToNetworkAndForwards) {
   ASSERT_TRUE(nm_->disconnect("berth-test-dns1", "berth-test-a"));
   EXPECT_TRUE(ask(a.get(), "bravo").empty());
   stop_upstream();
+}
+
+// MB/s of one TCP stream from netns `from` to a listener on `ip`:`port` in the test host.
+double tcp_throughput(int from, const char* ip, std::uint16_t port, std::size_t bytes) {
+  UniqueFd l = listen_tcp(-1, ip, port);
+  std::thread rx([&] {
+    pollfd p{l.get(), POLLIN, 0};
+    if (::poll(&p, 1, 3000) != 1) return;
+    UniqueFd c(::accept4(l.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    std::vector<char> buf(1 << 16);
+    while (::read(c.get(), buf.data(), buf.size()) > 0) {
+    }
+  });
+  UniqueFd c;
+  auto t0 = std::chrono::steady_clock::now();
+  if (tcp_connect(from, A(ip), port, 2000, &c)) {
+    std::vector<char> buf(1 << 16, 'x');
+    for (std::size_t sent = 0; sent < bytes;) {
+      ssize_t n = ::write(c.get(), buf.data(), buf.size());
+      if (n <= 0) break;
+      sent += static_cast<std::size_t>(n);
+    }
+    c.reset();
+  }
+  rx.join();
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return static_cast<double>(bytes) / s / 1e6;
+}
+
+// Manual benchmark (CPU heavy; run with --gtest_also_run_disabled_tests): container -> host over
+// the berth bridge vs over a plain veth pair.
+TEST_F(NetworkTest, DISABLED_ThroughputBridgeVsPlainVeth) {
+  const std::size_t kBytes = 512u << 20;
+  auto c = container();
+  connect("bridge", "berth-test-tput", c);
+  auto nl = *Netlink::open();
+  auto v = container();
+  std::string h = "bte" + tag_, p = "btf" + tag_;
+  ASSERT_TRUE(nl.create_veth(h, p, 0, v.get()));
+  LinkGuard g(&nl, h);
+  ASSERT_TRUE(nl.add_address(h, P("10.213.201.1/30")));
+  ASSERT_TRUE(nl.set_up(h, true));
+  auto vnl = *Netlink::open_in(v.get());
+  ASSERT_TRUE(vnl.add_address(p, P("10.213.201.2/30")));
+  ASSERT_TRUE(vnl.set_up(p, true));
+  for (int round = 0; round < 2; ++round) {
+    double br = tcp_throughput(c.get(), "10.213.100.1", 7200, kBytes);
+    double ve = tcp_throughput(v.get(), "10.213.201.1", 7201, kBytes);
+    std::printf("throughput container->host: bridge %.0f MB/s, plain veth %.0f MB/s (%.1f%%)\n", br,
+                ve, 100.0 * br / ve);
+  }
 }
 
 }  // namespace
