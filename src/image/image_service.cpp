@@ -442,6 +442,9 @@ std::vector<std::string> ServiceImpl::users_of(const std::string& image_id) {
 
 Result<std::vector<DeleteItem>> ServiceImpl::remove(const std::string& name_or_id, bool force,
                                                     bool /*prune_parents*/) {
+  // Lock order load_mu_ -> mu_: garbage collection must not run while a load/pull/commit has
+  // layers on disk that are not recorded yet.
+  std::lock_guard load_lk(load_mu_);
   std::lock_guard lk(mu_);
   Digest id = TRY(resolve_id(name_or_id));
   std::vector<DeleteItem> out;

@@ -114,7 +114,7 @@ class ServiceImpl : public ImageService {
   std::unique_ptr<content::Store> content_;
   std::unique_ptr<storage::Driver> driver_;
   mutable std::mutex mu_;        // metadata
-  std::mutex load_mu_;           // one registering operation at a time
+  std::mutex load_mu_;           // one registering operation (load/pull/import/commit/remove) at a time
   std::map<std::string, std::string> refs_;  // canonical reference -> image id string
   InUseFn in_use_;
 };
