@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -218,6 +219,30 @@ TEST(Registry, PushMonolithicAndChunkedPullWithRange) {
   auto gone = req(c, "GET", st2.header("Location"));
   EXPECT_EQ(gone.status, 404);
   EXPECT_EQ(err_code(gone), "BLOB_UPLOAD_UNKNOWN");
+}
+
+// docker/containerd push: POST, one PATCH with a chunked (streamed) body, PUT ?digest= empty.
+TEST(Registry, StreamedPatchLikeDocker) {
+  test::Scratch s("registry");
+  Registry r(s.sub("root"));
+  auto c = r.client();
+  std::string data(3 << 20, 'd');
+  for (std::size_t i = 0; i < data.size(); i += 4096) data[i] = static_cast<char>('a' + (i / 4096) % 26);
+  auto st = req(c, "POST", "/v2/docker/blobs/uploads/");
+  ASSERT_EQ(st.status, 202);
+  std::size_t pos = 0;
+  auto p = c.request_stream_body("PATCH", st.header("Location"), [&](char* buf, std::size_t n) -> Result<std::size_t> {
+    std::size_t k = std::min<std::size_t>({n, data.size() - pos, 100000});
+    std::memcpy(buf, data.data() + pos, k);
+    pos += k;
+    return k;
+  });
+  ASSERT_TRUE(p) << p.error().message();
+  EXPECT_EQ(p->status, 202);
+  EXPECT_EQ(p->header("Range"), "0-" + std::to_string(data.size() - 1));
+  std::string d = digest_of(data).str();
+  EXPECT_EQ(req(c, "PUT", p->header("Location") + "?digest=" + d).status, 201);
+  EXPECT_EQ(req(c, "GET", "/v2/docker/blobs/" + d).body == data, true);
 }
 
 TEST(Registry, CrossRepoMount) {
