@@ -18,11 +18,7 @@
 using namespace berth;
 
 int main(int argc, char** argv) {
-  if (argc < 4) {
-    std::fprintf(stderr, "usage: %s ROOT DRIVER CMD ARGS...\n", argv[0]);
-    return 2;
-  }
-  if (std::string(argv[1]) == "decompress") {  // decompress FILE: MB/s of the layer reader
+  if (argc == 3 && std::string(argv[1]) == "decompress") {  // decompress FILE: MB/s of the layer reader
     auto fd = open_file(argv[2], O_RDONLY);
     if (!fd) return 1;
     auto t = std::chrono::steady_clock::now();
@@ -42,6 +38,10 @@ int main(int argc, char** argv) {
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
     std::printf("%zu bytes in %.3f s: %.0f MB/s (uncompressed)\n", total, s, total / s / 1e6);
     return 0;
+  }
+  if (argc < 4) {
+    std::fprintf(stderr, "usage: %s ROOT DRIVER CMD ARGS...\n", argv[0]);
+    return 2;
   }
   image::ServiceOptions o;
   o.root = argv[1];
