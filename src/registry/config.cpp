@@ -101,6 +101,7 @@ Result<Config> config_from_yaml(std::string_view text) {
   if (auto v = get("proxy.remoteurl")) c.proxy_remoteurl = *v;
   if (auto v = get("proxy.username")) c.proxy_username = *v;
   if (auto v = get("proxy.password")) c.proxy_password = *v;
+  if (auto v = get("proxy.ttl")) c.proxy_ttl = TRY(parse_duration(*v));
   if (auto v = get("storage.delete.enabled")) c.delete_enabled = truthy(*v);
   if (auto v = get("storage.maintenance.readonly.enabled")) c.readonly = truthy(*v);
   if (auto v = get("storage.maintenance.readonly")) c.readonly = truthy(*v);

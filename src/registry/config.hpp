@@ -38,6 +38,7 @@ struct Config {
   std::string token_signingkey;      // PEM private key: enables our own /token endpoint
   std::string token_secret;          // HS256 shared secret (validation and issuing)
   std::string proxy_remoteurl, proxy_username, proxy_password;
+  std::chrono::seconds proxy_ttl{60};  // how long a tag resolved upstream is trusted
   bool delete_enabled = false;
   bool readonly = false;
   bool accesslog = true;

@@ -111,7 +111,8 @@ int serve(const Args& a) {
   }
   std::unique_ptr<Mirror> mirror;
   if (!cfg->proxy_remoteurl.empty())
-    mirror = std::make_unique<Mirror>(MirrorOptions{cfg->proxy_remoteurl, cfg->proxy_username, cfg->proxy_password});
+    mirror = std::make_unique<Mirror>(
+        MirrorOptions{cfg->proxy_remoteurl, cfg->proxy_username, cfg->proxy_password, cfg->proxy_ttl, ""});
   ApiOptions ao;
   ao.auth = auth->get();
   ao.mirror = mirror.get();

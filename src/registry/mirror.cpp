@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 #include <nlohmann/json.hpp>
 
+#include "common/defer.hpp"
 #include "common/file.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
@@ -231,6 +232,21 @@ RResult<void> Mirror::ensure_manifest(Storage& s, const std::string& name, const
 }
 
 RResult<void> Mirror::ensure_blob(Storage& s, const std::string& name, const Digest& d) {
+  if (s.stat_blob(name, d)) return {};
+  // Concurrent misses of one blob: the first downloads, the others wait and find it cached.
+  std::shared_ptr<std::mutex> flight;
+  {
+    std::lock_guard lk(mu_);
+    auto& slot = inflight_[d.str()];
+    if (!slot) slot = std::make_shared<std::mutex>();
+    flight = slot;
+  }
+  std::lock_guard fl(*flight);
+  auto release = defer([&] {
+    std::lock_guard lk(mu_);
+    auto it = inflight_.find(d.str());
+    if (it != inflight_.end() && it->second.use_count() <= 2) inflight_.erase(it);
+  });
   if (s.stat_blob(name, d)) return {};
   if (s.have_blob(d)) {  // cached for another repository of the same upstream
     if (s.mount_blob(name, d, "")) return {};

@@ -49,6 +49,7 @@ class Mirror {
   std::mutex mu_;
   std::map<std::string, std::string> tokens_;  // scope -> "Bearer x"
   std::map<std::string, std::chrono::steady_clock::time_point> tag_checked_;  // name:tag
+  std::map<std::string, std::shared_ptr<std::mutex>> inflight_;  // digest -> one download at a time
 };
 
 }  // namespace berth::registry

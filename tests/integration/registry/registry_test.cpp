@@ -12,7 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
+#include <thread>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -539,6 +541,19 @@ TEST(Registry, MirrorPullThroughCache) {
   EXPECT_EQ(req(mc, "GET", "/v2/library/img/blobs/" + layer).body, "upstream layer");
   EXPECT_EQ(req(mc, "GET", "/v2/library/img/blobs/" + digest_of("nope").str()).status, 404);
   EXPECT_EQ(req(mc, "POST", "/v2/library/img/blobs/uploads/").status, 405);
+  // Concurrent misses of one blob: all served, content stored once.
+  std::string big(2 << 20, 'm');
+  std::string bd = push_blob(uc, "library/img", big);
+  std::vector<std::thread> ts;
+  std::atomic<int> okc{0};
+  for (int i = 0; i < 4; ++i)
+    ts.emplace_back([&] {
+      auto tc = mirror.client();
+      auto g2 = tc.request("GET", "/v2/library/img/blobs/" + bd);
+      if (g2 && g2->status == 200 && g2->body == big) ++okc;
+    });
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(okc.load(), 4);
   // Upstream gone: the cache still serves.
   up.reset();
   EXPECT_EQ(req(mc, "GET", "/v2/library/img/manifests/latest").body, m);
