@@ -337,6 +337,31 @@ TEST_P(ImageServiceTest, KillDuringLoadLeavesConsistentStore) {
   ::umount2(m.c_str(), MNT_DETACH);
 }
 
+TEST_P(ImageServiceTest, SkopeoReadsSaveAndWritesLoad) {
+  if (test::run({"sh", "-c", "command -v skopeo"}).status != 0) GTEST_SKIP() << "skopeo not installed";
+  if (GetParam() != "overlay2") GTEST_SKIP() << "archive formats are driver-independent; run once";
+  ASSERT_TRUE(load_file(tar_path("busybox")));
+  std::string id = svc_->resolve("busybox")->id;
+  std::string saved = scratch_->sub("saved.tar");
+  {
+    auto fd = open_file(saved, O_WRONLY | O_CREAT | O_TRUNC);
+    ASSERT_TRUE(svc_->save({"busybox"}, fd->get()));
+  }
+  auto cp = test::run({"skopeo", "copy", "docker-archive:" + saved, "oci:" + scratch_->sub("sk-oci") + ":latest"});
+  ASSERT_EQ(cp.status, 0) << cp.err;
+  auto ins = test::run({"skopeo", "inspect", "--config", "oci:" + scratch_->sub("sk-oci") + ":latest"});
+  ASSERT_EQ(ins.status, 0) << ins.err;
+  EXPECT_NE(ins.out.find("diff_ids"), std::string::npos);
+  // skopeo writes a docker-archive from the OCI layout; berth loads it as the same image.
+  std::string sk = scratch_->sub("sk.tar");
+  auto cp2 = test::run({"skopeo", "copy", "oci:" + test::image_path("busybox", "oci"),
+                        "docker-archive:" + sk + ":berth-test/skopeo:v1"});
+  ASSERT_EQ(cp2.status, 0) << cp2.err;
+  auto loaded = load_file(sk);
+  ASSERT_TRUE(loaded) << loaded.error().message();
+  EXPECT_EQ(svc_->resolve("berth-test/skopeo:v1")->id, id);
+}
+
 INSTANTIATE_TEST_SUITE_P(Drivers, ImageServiceTest, ::testing::Values("overlay2", "vfs"));
 
 }  // namespace
