@@ -420,6 +420,8 @@ Result<std::vector<pid_t>> Manager::pids() const {
 Status Manager::kill_all(int sig) const {
   if (mode_ == Mode::V2 && sig == SIGKILL && path_exists(unified_ + path_ + "/cgroup.kill"))
     return write_value(unified_ + path_, "cgroup.kill", "1");
+  auto before = pids();
+  if (before && before->empty()) return ok();
   bool froze = false;
   if (mode_ != Mode::V2 && !dir("freezer").empty() && path_exists(dir("freezer"))) {
     froze = const_cast<Manager*>(this)->freeze(true).has_value();

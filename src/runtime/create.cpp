@@ -224,6 +224,8 @@ Result<Launched> launch(const Globals& g, const CreateOptions& o, bool foregroun
   // exec.fifo: init blocks opening it for writing until `start`.
   std::string fifo = dir + "/exec.fifo";
   if (::mkfifo(fifo.c_str(), 0622) != 0) return fail_errno("mkfifo", fifo);
+  // Writable by a non-root container user whatever our umask is.
+  if (::chmod(fifo.c_str(), 0622) != 0) return fail_errno("chmod", fifo);
   if (c.in_userns && !lx.uid_mappings.empty()) {
     uid_t ruid = lx.uid_mappings[0].host_id;
     gid_t rgid = lx.gid_mappings.empty() ? 0 : lx.gid_mappings[0].host_id;

@@ -89,7 +89,7 @@ Status start(const Globals& g, const std::string& id) {
   if (::read(f.get(), &b, 1) != 1) return fail(Errc::Internal, "container init did not start");
   ::unlink(fifo.c_str());
   auto cfg = read_file(dir + "/config.json");
-  if (cfg) {
+  if (cfg && cfg->find("\"poststart\"") != std::string::npos) {
     auto spec = parse_spec(*cfg);
     if (spec && !spec->hooks.poststart.empty()) {
       auto h = run_hooks(spec->hooks.poststart, "poststart", state_json(s, ContainerStatus::Running, false));
@@ -146,13 +146,13 @@ Status destroy(const Globals& g, const std::string& id, bool force) {
     ::kill(s.pid, SIGKILL);
     if (!wait_gone(s.pid, s.start_time, 10000)) return fail(Errc::Internal, "container init did not exit after SIGKILL");
   }
-  if (m && m->exists()) {
+  if (m) {
     // Leftover processes (a shared pid namespace, or exec'd ones) die with the container.
     (void)m->kill_all(SIGKILL);
     TRYC(m->destroy(), "delete cgroup");
   }
   auto cfg = read_file(dir + "/config.json");
-  if (cfg) {
+  if (cfg && cfg->find("\"poststop\"") != std::string::npos) {
     auto spec = parse_spec(*cfg);
     if (spec && !spec->hooks.poststop.empty()) {
       auto h = run_hooks(spec->hooks.poststop, "poststop", state_json(s, ContainerStatus::Stopped, false));

@@ -120,15 +120,19 @@ unsigned long locked_flags(const std::string& target) {
 
 // Opens (creating if missing) the mount destination inside the rootfs; a directory unless
 // `file` is set. Never leaves the rootfs: open_in_root resolves symlinks with the rootfs as "/".
-Result<UniqueFd> open_dest(int root_fd, const std::string& dest, bool file) {
+Result<UniqueFd> open_dest(const std::string& rootfs, int root_fd, const std::string& dest, bool file) {
   auto r = open_in_root(root_fd, dest, O_PATH);
   if (r) return r;
   if (!r.error().is(Errc::NotFound)) return r;
+  // Resolve symlinks (inside the rootfs) first so that a dangling symlink's target is what
+  // gets created -- inside the rootfs, never outside.
+  auto joined = TRY(secure_join(rootfs, dest));
+  std::string rel = joined.size() > rootfs.size() ? joined.substr(rootfs.size()) : "/";
   if (!file) {
-    TRY(mkdir_all_in_root(root_fd, dest, 0755));
+    TRY(mkdir_all_in_root(root_fd, rel, 0755));
   } else {
-    auto parent = TRY(mkdir_all_in_root(root_fd, dirname(dest), 0755));
-    int fd = ::openat(parent.get(), basename(dest).c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+    auto parent = TRY(mkdir_all_in_root(root_fd, dirname(rel), 0755));
+    int fd = ::openat(parent.get(), basename(rel).c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0 && errno != EEXIST) return fail_errno("create mount point", dest);
     if (fd >= 0) ::close(fd);
   }
@@ -139,7 +143,7 @@ Status mount_cgroup(InitConfig& c, int root_fd, const Mount& m, const MountOpts&
   if (!c.cgroup) return fail(Errc::Unavailable, "cgroup mount without a cgroup");
   auto& cg = *c.cgroup;
   unsigned long base = o.flags & ~(MS_RDONLY | MS_BIND | MS_REC | MS_REMOUNT);
-  auto dfd = TRY(open_dest(root_fd, m.destination, false));
+  auto dfd = TRY(open_dest(c.rootfs, root_fd, m.destination, false));
   if (cg.mode() == cgroups::Mode::V2) {
     if (c.new_cgroupns) return do_mount("cgroup2", fdpath(dfd.get()), "cgroup2", base | (o.flags & MS_RDONLY), nullptr, m.destination);
     TRY(do_mount((cg.unified_root() + cg.path()).c_str(), fdpath(dfd.get()), nullptr, MS_BIND | MS_REC, nullptr, m.destination));
@@ -154,7 +158,7 @@ Status mount_cgroup(InitConfig& c, int root_fd, const Mount& m, const MountOpts&
   for (auto& [mp, ctrls] : by_mp) {
     std::string name = basename(mp);
     std::string sub = m.destination + "/" + name;
-    auto sfd = TRY(open_dest(root_fd, sub, false));
+    auto sfd = TRY(open_dest(c.rootfs, root_fd, sub, false));
     if (c.new_cgroupns) {
       std::string data = join(ctrls, ",");
       if (data.rfind("name=", 0) == 0) {
@@ -188,7 +192,7 @@ Status mount_one(InitConfig& c, int root_fd, const Mount& m, bool* dev_is_bind) 
     struct stat st {};
     if (::stat(src.c_str(), &st) != 0) return fail_errno("mount source", src);
     if (m.destination == "/dev") *dev_is_bind = true;
-    auto dfd = TRY(open_dest(root_fd, m.destination, !S_ISDIR(st.st_mode)));
+    auto dfd = TRY(open_dest(c.rootfs, root_fd, m.destination, !S_ISDIR(st.st_mode)));
     TRY(do_mount(src.c_str(), fdpath(dfd.get()), nullptr, MS_BIND | (o.flags & MS_REC), nullptr, m.destination));
     unsigned long extra = o.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
     if (extra) {
@@ -198,7 +202,7 @@ Status mount_one(InitConfig& c, int root_fd, const Mount& m, bool* dev_is_bind) 
       TRY(do_mount(nullptr, fdpath(again.get()), nullptr, fl, nullptr, m.destination));
     }
   } else {
-    auto dfd = TRY(open_dest(root_fd, m.destination, false));
+    auto dfd = TRY(open_dest(c.rootfs, root_fd, m.destination, false));
     unsigned long fl = o.flags & ~(MS_REC);
     const char* data = o.data.empty() ? nullptr : o.data.c_str();
     if (m.type == "mqueue" || m.type == "sysfs" || m.type == "proc") {
