@@ -93,6 +93,20 @@ Result<UniqueFd> connect_unix(const std::string& path) {
   return s;
 }
 
+// SCMP_ACT_NOTIFY: hands the listener fd to the agent at listenerPath with the container
+// process state, like runc (fds: ["seccompFd"]).
+Status forward_seccomp_fd(const Spec& spec, const ContainerState& st, ContainerStatus status, int fd) {
+  UniqueFd owned(fd);
+  const auto& sc = *spec.linux_->seccomp;
+  auto sock = TRYC(connect_unix(sc.listener_path), "linux.seccomp.listenerPath");
+  std::string state = state_json(st, status, false);
+  std::string payload = "{\"ociVersion\":\"" + std::string(kOciVersion) + "\",\"fds\":[\"seccompFd\"],\"pid\":" +
+                        std::to_string(st.pid) + ",\"metadata\":\"" + json_escape(sc.listener_metadata) +
+                        "\",\"state\":" + state + "}";
+  TRYC(send_fd(sock.get(), owned.get(), payload), "linux.seccomp.listenerPath");
+  return ok();
+}
+
 struct Launched {
   ContainerState st;
   std::string dir;
@@ -212,8 +226,6 @@ Result<Launched> launch(const Globals& g, const CreateOptions& o, bool foregroun
     c.cgroup = m;
   }
   if (lx.seccomp) c.seccomp = TRYC(security::compile_seccomp(*lx.seccomp), "linux.seccomp");
-  if (c.seccomp && c.seccomp->notify)
-    return fail(Errc::Unimplemented, "linux.seccomp: SCMP_ACT_NOTIFY (listenerPath) is not supported by berth-runtime yet");
   if (proc.capabilities) {
     std::vector<std::string> unknown;
     auto& cp = *proc.capabilities;
@@ -284,8 +296,16 @@ Result<Launched> launch(const Globals& g, const CreateOptions& o, bool foregroun
   st.annotations = spec.annotations;
   TRY(send_msg(parent_sock.get(), 'G'));
   for (;;) {
-    auto m = TRY(recv_msg(parent_sock.get()));
+    int got_fd = -1;
+    auto m = TRY(recv_msg(parent_sock.get(), &got_fd));
     if (m.empty()) return fail(Errc::Internal, "container init exited unexpectedly");
+    if (m[0] == 'S' && got_fd >= 0) {
+      auto fw = forward_seccomp_fd(spec, st, ContainerStatus::Creating, got_fd);
+      TRY(send_msg(parent_sock.get(), fw ? 's' : 'x', fw ? "" : fw.error().message()));
+      if (!fw) return fail(std::move(fw.error()));
+      continue;
+    }
+    if (got_fd >= 0) ::close(got_fd);
     if (m[0] == 'E') return fail(Errc::Internal, m.substr(1));
     if (m[0] == 'H') {
       auto sj = state_json(st, ContainerStatus::Creating, false);

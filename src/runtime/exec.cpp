@@ -24,6 +24,7 @@
 namespace berth::runtime {
 
 Result<UniqueFd> connect_unix(const std::string& path);
+Status forward_seccomp_fd(const Spec& spec, const ContainerState& st, ContainerStatus status, int fd);
 
 namespace {
 volatile sig_atomic_t g_exec_pid = 0;
@@ -83,7 +84,6 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
   if (auto m = cgroups::Manager::open(s.cgroups_path); m) c.cgroup = *m;
   if (spec.linux_->seccomp) {
     c.seccomp = TRYC(security::compile_seccomp(*spec.linux_->seccomp), "linux.seccomp");
-    if (c.seccomp->notify) return fail(Errc::Unimplemented, "linux.seccomp: SCMP_ACT_NOTIFY is not supported by berth-runtime yet");
   }
   if (o.process.capabilities) {
     std::vector<std::string> unknown;
@@ -119,7 +119,17 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
     if (!st) log::warn("exec: join cgroup: {}", st.error().message());
   }
   TRY(send_msg(parent_sock.get(), 'G'));
-  auto m = TRY(recv_msg(parent_sock.get()));
+  int got_fd = -1;
+  auto m = TRY(recv_msg(parent_sock.get(), &got_fd));
+  if (!m.empty() && m[0] == 'S' && got_fd >= 0) {
+    ContainerState ps = s;
+    ps.pid = pid;
+    auto fw = forward_seccomp_fd(spec, ps, ContainerStatus::Running, got_fd);
+    TRY(send_msg(parent_sock.get(), fw ? 's' : 'x', fw ? "" : fw.error().message()));
+    got_fd = -1;
+    m = TRY(recv_msg(parent_sock.get(), &got_fd));
+  }
+  if (got_fd >= 0) ::close(got_fd);
   if (m.empty() || m[0] != 'R') {
     int st;
     ::waitpid(pid, &st, 0);

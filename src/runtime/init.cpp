@@ -43,12 +43,27 @@ Status send_msg(int fd, char type, std::string_view payload) {
   return ok();
 }
 
-Result<std::string> recv_msg(int fd) {
+Result<std::string> recv_msg(int fd, int* received_fd) {
   std::string buf(65536, '\0');
+  iovec iov{buf.data(), buf.size()};
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))]{};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = cbuf;
+  msg.msg_controllen = sizeof cbuf;
   ssize_t n;
-  do n = ::recv(fd, buf.data(), buf.size(), 0); while (n < 0 && errno == EINTR);
+  do n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
   if (n < 0) return fail_errno("sync recv");
   buf.resize(static_cast<std::size_t>(n));
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      int got;
+      std::memcpy(&got, CMSG_DATA(c), sizeof got);
+      if (received_fd) *received_fd = got;
+      else ::close(got);
+    }
+  }
   return buf;
 }
 
@@ -174,6 +189,18 @@ Status set_ids(const Process& p, bool in_userns, bool setgroups_allowed) {
   return ok();
 }
 
+// Loads the seccomp filter; a notify listener fd goes to the parent, which hands it to the
+// agent at listenerPath.
+Status load_filter(InitConfig& c) {
+  int lfd = TRYC(security::load_seccomp(*c.seccomp), "linux.seccomp");
+  if (lfd < 0) return ok();
+  TRY(send_fd(c.sync_fd, lfd, "S"));
+  ::close(lfd);
+  auto r = TRY(recv_msg(c.sync_fd));
+  if (r.empty() || r[0] != 's') return fail(Errc::Internal, "linux.seccomp: " + (r.size() > 1 ? r.substr(1) : std::string("listener handoff failed")));
+  return ok();
+}
+
 Status setup_process(InitConfig& c) {
   const Process& p = *c.process;
   for (auto& rl : p.rlimits) {
@@ -210,7 +237,7 @@ Status setup_process(InitConfig& c) {
   }
   if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return fail_errno("set no_new_privs");
   // Without nnp, loading a filter needs CAP_SYS_ADMIN: load it while we still have it.
-  if (c.seccomp && !p.no_new_privileges) TRYC(security::load_seccomp(*c.seccomp), "linux.seccomp");
+  if (c.seccomp && !p.no_new_privileges) TRY(load_filter(c));
   if (c.caps) TRY(security::drop_bounding(c.caps->bounding));
   TRY(security::set_keep_caps(true));
   bool setgroups_ok = true;
@@ -222,7 +249,7 @@ Status setup_process(InitConfig& c) {
   TRY(set_ids(p, c.in_userns, setgroups_ok));
   TRY(security::set_keep_caps(false));
   if (c.caps) TRY(security::apply_caps(*c.caps));
-  if (c.seccomp && p.no_new_privileges) TRYC(security::load_seccomp(*c.seccomp), "linux.seccomp");
+  if (c.seccomp && p.no_new_privileges) TRY(load_filter(c));
   ::umask(p.user.umask.value_or(022));
   return ok();
 }

@@ -8,6 +8,8 @@
 //   child  -> parent 'H'  mounts done, run prestart/createRuntime hooks now (rootfs not pivoted)
 //   parent -> child  'h'  hooks done
 //   child  -> parent 'R'  ready; init now blocks on exec.fifo (exec: about to execve)
+//   child  -> parent 'S' + SCM_RIGHTS  the seccomp listener fd (SCMP_ACT_NOTIFY); parent
+//                                  forwards it to linux.seccomp.listenerPath, replies 's'
 //   child  -> parent 'E'<message>  setup failed; the child exits
 #pragma once
 
@@ -54,7 +56,7 @@ extern int g_exec_root_fd;
 
 // Helpers shared by create and exec (child side).
 Status send_msg(int fd, char type, std::string_view payload = {});
-Result<std::string> recv_msg(int fd);  // "" on EOF
+Result<std::string> recv_msg(int fd, int* received_fd = nullptr);  // "" on EOF
 Status send_fd(int sock, int fd, std::string_view payload);
 
 // Resolves args[0] against PATH from env (like execvp, but with the container's PATH).

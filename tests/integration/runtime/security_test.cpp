@@ -1,7 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // seccomp (custom profile with errnoRet, moby's default profile) and escapes that must fail:
 // symlinked mount destinations, leaked host fds (CVE-2024-21626), cwd through a leaked fd.
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+
+#include <cstring>
+#include <thread>
 
 #include "common/strings.hpp"
 #include "config_builder.hpp"
@@ -61,6 +67,52 @@ TEST_F(Security, SeccompWithoutNnpAndKillAction) {
   auto r = run_config(c);
   EXPECT_NE(r.out.find("false"), std::string::npos) << r.out << r.err;
   EXPECT_NE(r.out.find("after"), std::string::npos) << r.out;  // the shell survives its killed child
+}
+
+TEST_F(Security, SeccompNotifyListenerGetsTheFd) {
+  std::string sock_path = scratch_->sub("seccomp.sock");
+  int ls = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(ls, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, sock_path.c_str(), sizeof addr.sun_path - 1);
+  ASSERT_EQ(::bind(ls, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(ls, 1), 0);
+  std::string payload;
+  int got = -1;
+  std::thread agent([&] {
+    pollfd p{ls, POLLIN, 0};
+    if (::poll(&p, 1, 20000) <= 0) return;
+    int conn = ::accept4(ls, nullptr, nullptr, SOCK_CLOEXEC);
+    if (conn < 0) return;
+    char buf[8192];
+    iovec iov{buf, sizeof buf};
+    alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf;
+    msg.msg_controllen = sizeof cbuf;
+    ssize_t n = ::recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
+    if (n > 0) payload.assign(buf, static_cast<std::size_t>(n));
+    if (cmsghdr* c = CMSG_FIRSTHDR(&msg); c && c->cmsg_type == SCM_RIGHTS) std::memcpy(&got, CMSG_DATA(c), sizeof got);
+    ::close(conn);
+    // No agent behind it: closing the listener makes notified syscalls fail with ENOSYS.
+    if (got >= 0) ::close(got);
+  });
+  auto c = config().args({"/bin/sh", "-c", "mkdir /dev/shm/z; echo rc=$?"});
+  c.lnx()["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
+                        {"listenerPath", sock_path},
+                        {"listenerMetadata", "berth-meta"},
+                        {"syscalls", {{{"names", {"mkdir", "mkdirat"}}, {"action", "SCMP_ACT_NOTIFY"}}}}};
+  auto r = run_config(c);
+  agent.join();
+  ::close(ls);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_GE(got, 0);
+  EXPECT_NE(payload.find("\"seccompFd\""), std::string::npos) << payload;
+  EXPECT_NE(payload.find("berth-meta"), std::string::npos) << payload;
+  EXPECT_NE(r.out.find("rc=1"), std::string::npos) << r.out << r.err;
 }
 
 TEST_F(Security, MobyDefaultProfileLoads) {
