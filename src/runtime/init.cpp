@@ -295,6 +295,14 @@ Status init_setup(InitConfig& c) {
       if (::setdomainname(s.domainname.data(), s.domainname.size()) != 0) return fail_errno("setdomainname");
     }
     if (s.linux_) TRY(set_sysctls(s.linux_->sysctl));
+    bool has_proc = false;
+    for (auto& m : s.mounts) has_proc = has_proc || m.destination == "/proc";
+    if (!has_proc && c.fifo_fd >= 0) {
+      // Without a /proc in the container the fifo is reopened through the host's; the fd is
+      // O_PATH, close-on-exec, closed before execve, and the init is not dumpable meanwhile.
+      c.host_proc_fd = ::open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (c.host_proc_fd < 0) return fail_errno("open /proc/self/fd");
+    }
     if (c.new_mntns) {
       TRYC(prepare_rootfs(c), "rootfs");
     }
@@ -322,7 +330,7 @@ Status init_setup(InitConfig& c) {
   }
   // CVE-2024-21626: no host descriptor may survive into the container, and the working
   // directory must be reached from the container's root, not through a leaked fd.
-  close_leaked_fds(c.preserve_fds, {c.sync_fd, c.fifo_fd});
+  close_leaked_fds(c.preserve_fds, {c.sync_fd, c.fifo_fd, c.host_proc_fd});
   const std::string& cwd = c.process->cwd.empty() ? std::string("/") : c.process->cwd;
   if (cwd[0] != '/') return fail(Errc::InvalidArgument, "process.cwd " + cwd + " is not an absolute path");
   if (::chdir(cwd.c_str()) != 0) return fail_errno("chdir to cwd", cwd);
@@ -359,8 +367,13 @@ void init_main(InitConfig& c) {
   if (c.fifo_fd >= 0) {
     // Blocks until `start` opens the fifo for reading.
     std::string p = "/proc/self/fd/" + std::to_string(c.fifo_fd);
-    int w = ::open(p.c_str(), O_WRONLY | O_CLOEXEC);
-    if (w < 0) _exit(1);
+    int w = c.host_proc_fd >= 0 ? ::openat(c.host_proc_fd, std::to_string(c.fifo_fd).c_str(), O_WRONLY | O_CLOEXEC)
+                                : ::open(p.c_str(), O_WRONLY | O_CLOEXEC);
+    if (c.host_proc_fd >= 0) ::close(c.host_proc_fd);
+    if (w < 0) {
+      std::fprintf(stderr, "berth-runtime: open exec fifo: %s\n", std::strerror(errno));
+      _exit(1);
+    }
     if (::write(w, "0", 1) != 1) _exit(1);
     ::close(w);
     ::close(c.fifo_fd);

@@ -35,6 +35,7 @@ struct InitConfig {
   bool is_exec = false;              // joining an existing container
   int sync_fd = -1;
   int fifo_fd = -1;                  // O_PATH fd of exec.fifo (create only)
+  int host_proc_fd = -1;             // host /proc/self/fd, only when the container has no /proc
   int console_fd = -1;               // connected --console-socket
   int preserve_fds = 0;
   bool no_pivot = false;

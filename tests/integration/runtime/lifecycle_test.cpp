@@ -81,6 +81,19 @@ TEST_F(Lifecycle, RunPropagatesExitCodeAndOutput) {
   EXPECT_EQ(rt({"list", "-q"}).out, "");
 }
 
+TEST_F(Lifecycle, MinimalConfigWithoutProcMount) {
+  auto c = config().probe({"echo", "minimal"});
+  c.j["mounts"] = json::array();
+  c.j["linux"]["namespaces"] = {{{"type", "mount"}}};
+  c.j.erase("hostname");
+  c.j["linux"].erase("resources");
+  c.j["linux"]["maskedPaths"] = json::array();
+  c.j["linux"]["readonlyPaths"] = json::array();
+  auto r = run_config(c);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "minimal\n");
+}
+
 TEST_F(Lifecycle, StdinIsPassedThrough) {
   write_config(config().probe({"stdin"}));
   auto r = rt({"run", "--bundle", bundle_, new_id()}, "line one\nline two\n");
