@@ -111,7 +111,7 @@ std::string nft_port_elements(const FirewallConfig& c, std::string_view verb,
     bool by_addr = p.host_ip.valid() && !p.host_ip.is_unspecified();
     std::string key = (by_addr ? p.host_ip.str() + " . " : "") + std::to_string(p.host_port);
     o += std::string(verb) + " element " + t + " " + map_name(p.proto, v6, by_addr) + " { " + key;
-    if (verb == "add")
+    if (verb == "add" || verb == "create")
       o += " : " + p.container_ip.str() + " . " + std::to_string(p.container_port);
     o += " }\n";
   }
@@ -154,12 +154,7 @@ Status Firewall::sync_networks(const std::vector<FirewallNetwork>& nets) {
 Status Firewall::add_ports(const std::vector<PortMapping>& ports) {
   if (ports.empty()) return ok();
   // "add element" of an existing key silently succeeds; "create element" refuses it.
-  std::string cmds = nft_port_elements(c_, "create", ports);
-  // nft_port_elements writes ": target" only for "add"; build create lines with targets.
-  cmds.clear();
-  for (const auto& line : split(nft_port_elements(c_, "add", ports), '\n'))
-    if (!line.empty()) cmds += "create" + line.substr(3) + "\n";
-  auto st = run(cmds);
+  auto st = run(nft_port_elements(c_, "create", ports));
   if (!st && st.error().is(Errc::Conflict)) {
     return fail(Errc::Conflict, "port is already allocated");
   }

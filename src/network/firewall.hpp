@@ -66,7 +66,7 @@ struct PortMapping {
 // Rule text (pure, unit-tested).
 std::string nft_base_ruleset(const FirewallConfig& c);
 std::string nft_network_rules(const FirewallConfig& c, const std::vector<FirewallNetwork>& nets);
-// verb: "add" or "delete".
+// verb: "add" (idempotent), "create" (fails if present) or "delete".
 std::string nft_port_elements(const FirewallConfig& c, std::string_view verb,
                               const std::vector<PortMapping>& ports);
 

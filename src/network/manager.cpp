@@ -310,13 +310,11 @@ struct NetworkManager::Impl {
     std::vector<IpPrefix> out;
     for (const auto& [id, n] : nets)
       for (const auto& s : n.subnets) out.push_back(s.subnet);
-    if (auto links = nl.list_links()) {
-      for (const auto& l : *links) {
-        if (auto addrs = nl.addresses(l.name))
-          for (const auto& a : *addrs)
-            if (!(a.addr.is_v4() && a.addr.bytes[0] == 127) && !(a.addr.is_v6() && a.addr.bytes[0] == 0xfe))
-              out.push_back(a.network());
-      }
+    if (auto addrs = nl.addresses("")) {
+      for (const auto& a : *addrs)
+        if (!(a.addr.is_v4() && a.addr.bytes[0] == 127) && !(a.addr.is_v6() && a.addr.bytes[0] == 0xfe) &&
+            !(a.addr.is_v6() && a.len == 128))
+          out.push_back(a.network());
     }
     return out;
   }

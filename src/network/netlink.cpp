@@ -422,7 +422,7 @@ Status Netlink::del_address(const std::string& link, const IpPrefix& addr) {
 }
 
 Result<std::vector<IpPrefix>> Netlink::addresses(const std::string& link) {
-  int idx = TRY(link_index(link));
+  int idx = link.empty() ? 0 : TRY(link_index(link));
   Req req(RTM_GETADDR, NLM_F_DUMP);
   auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(req.nlh, sizeof(ifaddrmsg)));
   ifa->ifa_family = AF_UNSPEC;
@@ -433,7 +433,7 @@ Result<std::vector<IpPrefix>> Netlink::addresses(const std::string& link) {
     auto* nlh = reinterpret_cast<const nlmsghdr*>(r.data());
     if (nlh->nlmsg_type != RTM_NEWADDR) continue;
     auto* m = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(nlh));
-    if (static_cast<int>(m->ifa_index) != idx) continue;
+    if (idx != 0 && static_cast<int>(m->ifa_index) != idx) continue;
     IpPrefix p;
     p.addr.family = m->ifa_family;
     p.len = m->ifa_prefixlen;

@@ -80,6 +80,7 @@ class Netlink {
   // Addresses and routes.
   Status add_address(const std::string& link, const IpPrefix& addr);
   Status del_address(const std::string& link, const IpPrefix& addr);
+  // Addresses of `link`; every address of the netns when `link` is empty.
   Result<std::vector<IpPrefix>> addresses(const std::string& link);
   // Route to `dst` (len 0 = default) via `gateway` (unset = on-link) over `link`.
   Status add_route(const IpPrefix& dst, const IpAddr& gateway, const std::string& link);

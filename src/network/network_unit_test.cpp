@@ -162,6 +162,7 @@ TEST(Firewall, RuleText) {
             "add element inet berth udp4_addr { 127.0.0.1 . 53 : 10.213.0.2 . 5353 }\n"
             "add element inet berth sctp6 { 9 : fd00::2 . 9 }\n");
   EXPECT_EQ(nft_port_elements(c, "delete", {ports[0]}), "delete element inet berth tcp4 { 8080 }\n");
+  EXPECT_EQ(nft_port_elements(c, "create", {ports[0]}), "create element inet berth tcp4 { 8080 : 10.213.0.2 . 80 }\n");
 }
 
 TEST(Ports, ParseSpec) {
