@@ -464,3 +464,17 @@ int wait_child(pid_t pid) {
 }
 
 }  // namespace berth::cli
+
+namespace berth::cli {
+
+bool confirm(App& app, const std::string& msg, bool force) {
+  if (force) return true;
+  app.out(msg + "\nAre you sure you want to continue? [y/N] ");
+  std::string line;
+  char c;
+  while (::read(STDIN_FILENO, &c, 1) == 1 && c != '\n') line += c;
+  std::string l = to_lower(trim(line));
+  return l == "y" || l == "yes";
+}
+
+}  // namespace berth::cli

@@ -80,3 +80,9 @@ Result<UniqueFd> spawn_reader(const std::vector<std::string>& argv, pid_t* pid);
 Result<UniqueFd> spawn_writer(const std::vector<std::string>& argv, pid_t* pid);
 int wait_child(pid_t pid);
 }  // namespace berth::cli
+
+namespace berth::cli {
+// docker's prompt: prints msg + " Are you sure you want to continue? [y/N] " and reads a line;
+// true only for "y"/"yes". force skips the prompt.
+bool confirm(App& app, const std::string& msg, bool force);
+}  // namespace berth::cli

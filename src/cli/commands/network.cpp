@@ -77,6 +77,8 @@ static int run_rm(App& app, const ParsedFlags& f) {
 }
 
 static int run_prune(App& app, const ParsedFlags& f) {
+  if (!confirm(app, "WARNING! This will remove all custom networks not used by at least one container.", f.flag("force")))
+    return 0;
   std::string fj = filters_json(f.list("filter"));
   auto r = app.call_json("POST", "/networks/prune" + (fj.empty() ? "" : "?filters=" + url_escape(fj)), Json());
   if (!r) return report(app, r.error());

@@ -79,6 +79,11 @@ static int run_df(App& app, const ParsedFlags& f) {
 }
 
 static int run_prune(App& app, const ParsedFlags& f) {
+  std::string what = "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n";
+  if (f.flag("volumes")) what += "  - all anonymous volumes not used by at least one container\n";
+  what += f.flag("all") ? "  - all images without at least one container associated to them\n  - all build cache\n"
+                        : "  - all dangling images\n  - unused build cache\n";
+  if (!confirm(app, what, f.flag("force"))) return 0;
   std::string fj = filters_json(f.list("filter"));
   std::string q = fj.empty() ? "" : "?filters=" + url_escape(fj);
   double reclaimed = 0;

@@ -66,6 +66,12 @@ static int run_rm(App& app, const ParsedFlags& f) {
 }
 
 static int run_prune(App& app, const ParsedFlags& f) {
+  if (!confirm(app, f.flag("all") ? "WARNING! This will remove all local volumes not used by at least one container."
+                                  : "WARNING! This will remove anonymous local volumes not used by at least one container.",
+               f.flag("force"))) {
+    app.err("Total reclaimed space: 0B\n");
+    return 0;
+  }
   std::vector<std::string> filters = f.list("filter");
   if (f.flag("all")) filters.push_back("all=true");
   std::string fj = filters_json(filters);
