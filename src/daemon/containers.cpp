@@ -1170,7 +1170,8 @@ Status Daemon::init() {
   TRY(mkdir_all(cfg_.data_root + "/containers", 0710));
   TRY(mkdir_all(cfg_.exec_root + "/containers", 0711));
   start_time = rfc3339_now();
-  images_ = TRY(ImageStore::open(cfg_.data_root + "/images-builtin"));
+  images_ = TRY(ImageStore::open(cfg_.data_root, cfg_.storage_driver));
+  log::info("image backend: {}", images_->backend());
   shim_path_ = cfg_.shim_path;
   if (shim_path_.empty()) {
     char self[PATH_MAX] = {0};

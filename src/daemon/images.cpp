@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <ctime>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -15,6 +16,9 @@
 #include "common/file.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
+#ifdef BERTH_HAVE_IMAGE_SERVICE
+#include "image/image_service.hpp"
+#endif
 
 namespace berth::daemon {
 
@@ -51,8 +55,36 @@ static Status run_cmd(const std::vector<std::string>& argv) {
   return ok();
 }
 
-Result<std::unique_ptr<ImageStore>> ImageStore::open(const std::string& root) {
+#ifdef BERTH_HAVE_IMAGE_SERVICE
+struct ImageStore::Service {
+  std::unique_ptr<image::ImageService> svc;
+};
+#else
+struct ImageStore::Service {};
+#endif
+
+ImageStore::~ImageStore() = default;
+
+std::string ImageStore::backend() const { return svc_ ? "image-service" : "builtin"; }
+
+Result<std::unique_ptr<ImageStore>> ImageStore::open(const std::string& data_root, const std::string& driver) {
   auto s = std::unique_ptr<ImageStore>(new ImageStore());
+#ifdef BERTH_HAVE_IMAGE_SERVICE
+  if (!std::getenv("BERTH_BUILTIN_IMAGES")) {
+    image::ServiceOptions o;
+    o.root = data_root;
+    o.driver = driver;
+    auto svc = TRYC(image::ImageService::open(o), "open image service");
+    s->svc_ = std::make_unique<Service>();
+    s->svc_->svc = std::move(svc);
+    s->root_ = data_root;
+    TRY(mkdir_all(data_root + "/tmp", 0700));
+    return s;
+  }
+#else
+  (void)driver;
+#endif
+  std::string root = data_root + "/images-builtin";
   s->root_ = root;
   TRY(mkdir_all(root + "/images", 0700));
   TRY(mkdir_all(root + "/containers", 0700));
@@ -138,6 +170,27 @@ Result<std::vector<std::string>> ImageStore::load(int fd) {
 
 Result<std::vector<std::string>> ImageStore::load_from(
     const std::function<Result<std::size_t>(char*, std::size_t)>& rd) {
+#ifdef BERTH_HAVE_IMAGE_SERVICE
+  if (svc_) {
+    auto tmp = TRY(TempDir::create(root_ + "/tmp", "load-"));
+    std::string p = tmp.path() + "/archive.tar";
+    {
+      auto out = TRY(open_file(p, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+      std::string buf(65536, '\0');
+      for (;;) {
+        std::size_t n = TRY(rd(buf.data(), buf.size()));
+        if (n == 0) break;
+        TRY(write_all(out.get(), std::string_view(buf.data(), n)));
+      }
+    }
+    auto in = TRY(open_file(p, O_RDONLY));
+    auto refs = TRY(svc_->svc->load(in.get(), nullptr));
+    std::vector<std::string> out;
+    for (auto& r : refs) out.push_back(r.rfind("sha256:", 0) == 0 ? r : normalize_ref(r));
+    return out;
+  }
+#endif
+
   auto tmp = TRY(TempDir::create(root_, "load-"));
   std::string tarpath = tmp.path() + "/archive.tar";
   {
@@ -225,6 +278,26 @@ static std::int64_t dir_size(const std::string& dir) {
 }
 
 std::vector<ImageRecord> ImageStore::list() {
+#ifdef BERTH_HAVE_IMAGE_SERVICE
+  if (svc_) {
+    std::vector<ImageRecord> out;
+    auto l = svc_->svc->list(image::ListFilters{});
+    if (!l) return out;
+    for (auto& i : *l) {
+      ImageRecord r;
+      r.id = i.id;
+      r.tags = i.repo_tags;
+      r.created = i.created;
+      r.size = i.size;
+      json labels = json::object();
+      for (auto& [k, v] : i.labels) labels[k] = v;
+      r.config_json = json{{"config", {{"Labels", labels}}}}.dump();
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+#endif
+
   std::vector<ImageRecord> out;
   std::lock_guard lk(mu_);
   DIR* d = ::opendir((root_ + "/images").c_str());
@@ -259,6 +332,21 @@ std::vector<ImageRecord> ImageStore::list() {
 }
 
 Result<ImageRecord> ImageStore::resolve(const std::string& name) {
+#ifdef BERTH_HAVE_IMAGE_SERVICE
+  if (svc_) {
+    auto ri = svc_->svc->resolve(name);
+    if (!ri) {
+      if (ri.error().is(Errc::NotFound)) return fail(Errc::NotFound, "No such image: " + normalize_ref(name));
+      return fail(std::move(ri).error());
+    }
+    ImageRecord r;
+    r.id = ri->id;
+    r.tags = ri->repo_tags;
+    r.config_json = ri->config_json;
+    return r;
+  }
+#endif
+
   std::string id;
   {
     std::lock_guard lk(mu_);
@@ -283,6 +371,14 @@ Result<ImageRecord> ImageStore::resolve(const std::string& name) {
 }
 
 Result<std::string> ImageStore::inspect(const std::string& name) {
+#ifdef BERTH_HAVE_IMAGE_SERVICE
+  if (svc_) {
+    auto j = svc_->svc->inspect(name);
+    if (!j && j.error().is(Errc::NotFound)) return fail(Errc::NotFound, "No such image: " + normalize_ref(name));
+    return j;
+  }
+#endif
+
   auto r = TRY(resolve(name));
   json cfg;
   try {
@@ -309,7 +405,20 @@ Result<std::string> ImageStore::inspect(const std::string& name) {
   return j.dump();
 }
 
-Result<std::vector<std::string>> ImageStore::remove(const std::string& name, bool /*force*/) {
+Result<std::vector<std::string>> ImageStore::remove(const std::string& name, bool force_) {
+#ifdef BERTH_HAVE_IMAGE_SERVICE
+  if (svc_) {
+    auto items = TRY(svc_->svc->remove(name, force_));
+    std::vector<std::string> out;
+    for (auto& i : items) {
+      if (!i.untagged.empty()) out.push_back("untagged:" + i.untagged);
+      if (!i.deleted.empty()) out.push_back("deleted:" + i.deleted);
+    }
+    return out;
+  }
+#endif
+
+  (void)force_;
   auto r = TRY(resolve(name));
   std::vector<std::string> out;
   std::lock_guard lk(mu_);
@@ -331,6 +440,15 @@ Result<std::vector<std::string>> ImageStore::remove(const std::string& name, boo
 
 Result<std::vector<RootfsMount>> ImageStore::prepare_rootfs(const std::string& image_id,
                                                              const std::string& container_id) {
+#ifdef BERTH_HAVE_IMAGE_SERVICE
+  if (svc_) {
+    auto ms = TRY(svc_->svc->prepare_rootfs(image_id, container_id));
+    std::vector<RootfsMount> out;
+    for (auto& m : ms) out.push_back(RootfsMount{m.type, m.source, m.options});
+    return out;
+  }
+#endif
+
   std::string lower = root_ + "/images/" + image_id.substr(image_id.rfind(':') + 1) + "/rootfs";
   if (!path_exists(lower)) return fail(Errc::NotFound, "No such image: " + image_id);
   std::string c = root_ + "/containers/" + container_id;
@@ -341,6 +459,10 @@ Result<std::vector<RootfsMount>> ImageStore::prepare_rootfs(const std::string& i
 }
 
 Status ImageStore::remove_rootfs(const std::string& container_id) {
+#ifdef BERTH_HAVE_IMAGE_SERVICE
+  if (svc_) return svc_->svc->remove_rootfs(container_id);
+#endif
+
   return remove_all(root_ + "/containers/" + container_id);
 }
 

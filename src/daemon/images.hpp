@@ -31,7 +31,14 @@ struct RootfsMount {
 
 class ImageStore {
  public:
-  static Result<std::unique_ptr<ImageStore>> open(const std::string& root);
+  // data_root: berthd's --data-root. With src/image available (BERTH_HAVE_IMAGE_SERVICE) the
+  // store delegates to image::ImageService rooted there; otherwise it uses the built-in store
+  // under <data_root>/images-builtin.
+  static Result<std::unique_ptr<ImageStore>> open(const std::string& data_root,
+                                                  const std::string& driver = {});
+  ~ImageStore();
+  // "image-service" or "builtin"
+  std::string backend() const;
   // Loads a docker-archive from fd; returns "busybox:latest" style refs (or ids when untagged).
   Result<std::vector<std::string>> load(int fd);
   // Same, pulling the archive bytes from a reader (0 = end).
@@ -48,6 +55,8 @@ class ImageStore {
 
  private:
   Status save_repos();
+  struct Service;
+  std::unique_ptr<Service> svc_;
   std::string root_;
   std::mutex mu_;
   std::map<std::string, std::string> repos_;  // "busybox:latest" -> id

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -18,6 +19,12 @@
 
 namespace berth::http {
 namespace {
+
+// Tests write raw requests to sockets the server may already have closed.
+const bool kIgnoreSigpipe = [] {
+  ::signal(SIGPIPE, SIG_IGN);
+  return true;
+}();
 
 class HttpTest : public ::testing::Test {
  protected:
