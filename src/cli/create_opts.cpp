@@ -279,7 +279,8 @@ Result<CreateRequest> build_create_request(const ParsedFlags& f, bool for_run) {
   h["PortBindings"] = sorted_object(bindings);
   // --restart name[:max]
   {
-    auto [name, max] = split_once(restart.empty() ? std::string("no") : restart, ':');
+    const std::string policy = restart.empty() ? std::string("no") : restart;
+    auto [name, max] = split_once(policy, ':');
     std::string n(name);
     if (n != "no" && n != "always" && n != "unless-stopped" && n != "on-failure")
       return fail(bad("invalid restart policy '" + n + "'"));

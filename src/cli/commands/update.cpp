@@ -31,7 +31,8 @@ static int run_update(App& app, const ParsedFlags& f) {
   for (auto [fl, k] : {std::pair{"cpuset-cpus", "CpusetCpus"}, {"cpuset-mems", "CpusetMems"}})
     if (f.has(fl)) b[k] = f.str(fl);
   if (f.has("restart")) {
-    auto [n, m] = split_once(f.str("restart"), ':');
+    const std::string policy = f.str("restart");
+    auto [n, m] = split_once(policy, ':');
     b["RestartPolicy"] = {{"Name", std::string(n)}, {"MaximumRetryCount", m.empty() ? 0 : parse_int(m).value_or(0)}};
   }
   if (b.empty()) return report(app, Error(Errc::InvalidArgument, "you must provide one or more flags when using this command"));
