@@ -40,20 +40,35 @@ median_ms() {  # command...
   printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]/1000}'
 }
 
-row() {  # label berth-args...
-  local label=$1; shift
-  local b d="-"
-  b=$(median_ms "$BERTH" -H "unix://$SOCK" "$@")
-  [ -n "$DOCKER" ] && d=$(DOCKER_HOST="unix://$SOCK" median_ms "$DOCKER" "$@")
-  printf '%-28s %10s %10s\n' "$label" "$b" "$d"
+# CPU time (user+sys, ms) per run of the command and its children: robust on a loaded machine.
+cpu_ms() {
+  local out
+  out=$( { for ((i = 0; i < RUNS; i++)); do "$@" >/dev/null 2>&1 || true; done; times; } | tail -1)
+  # "XmY.YYYs XmY.YYYs" = children user, children sys
+  echo "$out" | awk -v n="$RUNS" '{ split($1,u,/[ms]/); split($2,s,/[ms]/); printf "%.2f", (u[1]*60+u[2]+s[1]*60+s[2])*1000/n }'
 }
 
-printf '%-28s %10s %10s   (median ms of %d runs)\n' "command" "berth" "docker" "$RUNS"
+row() {  # label berth-args...
+  local label=$1; shift
+  local b d="-" bc dc="-"
+  b=$(median_ms "$BERTH" -H "unix://$SOCK" "$@")
+  bc=$(cpu_ms "$BERTH" -H "unix://$SOCK" "$@")
+  if [ -n "$DOCKER" ]; then
+    d=$(DOCKER_HOST="unix://$SOCK" median_ms "$DOCKER" "$@")
+    dc=$(DOCKER_HOST="unix://$SOCK" cpu_ms "$DOCKER" "$@")
+  fi
+  printf '%-28s %10s %10s %12s %12s\n' "$label" "$b" "$d" "$bc" "$dc"
+}
+
+printf '%-28s %10s %10s %12s %12s   (%d runs; wall = median ms, cpu = user+sys ms per run)\n' \
+  "command" "berth wall" "docker" "berth cpu" "docker cpu" "$RUNS"
+row "--version (no daemon)" --version
+printf '  (spawn baseline: /bin/true %s ms wall)\n' "$(median_ms /bin/true)"
 row "version (client only)" version --format '{{.Client.Version}}'
 row "version" version
 row "ps (0 containers)" ps
 for ((i = 0; i < NCTR; i++)); do
-  "$BERTH" -H "unix://$SOCK" create --name "berth-test-b$i" busybox sleep 1000 >/dev/null
+  "$BERTH" -H "unix://$SOCK" create --name "berth-test-b$i" busybox sleep 1000 >/dev/null 2>&1
 done
 row "ps -a ($NCTR containers)" ps -a
 row "images" images
