@@ -5,6 +5,8 @@ ASAN_BUILD ?= build-asan
 BUILD_TYPE ?= Release
 PREFIX     ?= /usr/local
 CTEST_ARGS ?=
+# Paths relative to the checkout in ccache keys, so a fresh clone reuses an earlier build's cache.
+export CCACHE_BASEDIR := $(CURDIR)
 
 .PHONY: all deps configure build test-images demo lint check check-unit check-integration check-e2e \
         check-asan bench install clean

@@ -8,7 +8,7 @@ BUILD=$(realpath "${1:-build}")
 BIN=$BUILD/bin
 IMAGES=$BUILD/test-images
 
-if [[ -x $BIN/berthd && -x $BIN/berth ]]; then
+if [[ -x $BIN/berthd ]]; then
   exec bash "$(dirname "$0")/demo-daemon.sh" "$BUILD"
 fi
 

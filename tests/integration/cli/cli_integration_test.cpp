@@ -31,12 +31,9 @@ class Daemon {
   explicit Daemon(const test::Scratch& s) : s_(s) {
     sock_ = s.sub("d.sock");
     std::string log = s.sub("berthd.log");
-    // Same runtime choice as the daemon's tests: $BERTH_TEST_RUNTIME, runc, else berth-runtime.
-    std::string rt;
+    // Same runtime choice as the daemon's tests: $BERTH_TEST_RUNTIME, else our berth-runtime.
+    std::string rt = test::bin("berth-runtime");
     if (const char* e = std::getenv("BERTH_TEST_RUNTIME"); e && *e) rt = e;
-    for (const char* p : {"/usr/sbin/runc", "/usr/bin/runc"})
-      if (rt.empty() && ::access(p, X_OK) == 0) rt = p;
-    if (rt.empty()) rt = test::bin("berth-runtime");
     (void)write_file(s.sub("daemon.json"), "{}");
     std::vector<std::string> argv = {test::bin("berthd"), "-H", "unix://" + sock_, "--data-root", s.sub("data"),
                                      "--exec-root", s.sub("exec"), "--pidfile", s.sub("berthd.pid"),
