@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/context_store.hpp"
+#include "common/base64.hpp"
 #include "common/file.hpp"
 #include "common/strings.hpp"
 
@@ -293,35 +294,6 @@ Result<bool> pump_attach(App& app, Hijacked& conn, const AttachOptions& o) {
 }  // namespace berth::cli
 
 namespace berth::cli {
-
-std::string base64_encode(std::string_view in, bool url) {
-  static const char* std_tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  static const char* url_tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  const char* t = url ? url_tbl : std_tbl;
-  std::string out;
-  std::size_t i = 0;
-  while (i + 2 < in.size()) {
-    unsigned v = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8 | (unsigned char)in[i + 2];
-    out += t[v >> 18];
-    out += t[(v >> 12) & 63];
-    out += t[(v >> 6) & 63];
-    out += t[v & 63];
-    i += 3;
-  }
-  if (i + 1 == in.size()) {
-    unsigned v = (unsigned char)in[i] << 16;
-    out += t[v >> 18];
-    out += t[(v >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    unsigned v = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8;
-    out += t[v >> 18];
-    out += t[(v >> 12) & 63];
-    out += t[(v >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
 
 Result<std::string> base64_decode(std::string_view in) {
   auto val = [](char c) -> int {

@@ -60,7 +60,6 @@ Result<Json> inspect_container(App& app, const std::string& id);
 }  // namespace berth::cli
 
 namespace berth::cli {
-std::string base64_encode(std::string_view in, bool url = false);
 Result<std::string> base64_decode(std::string_view in);
 // Registry host of an image reference ("docker.io" for Docker Hub names).
 std::string registry_of(std::string_view ref);

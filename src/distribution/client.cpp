@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "common/base64.hpp"
 #include "common/file.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
@@ -26,51 +27,6 @@ namespace {
 constexpr std::size_t kMaxManifest = 4u << 20;
 
 std::once_flag g_curl_once;
-
-std::string b64(std::string_view in) {
-  static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
-                 static_cast<unsigned char>(in[i + 2]);
-    out += tbl[v >> 18];
-    out += tbl[(v >> 12) & 63];
-    out += tbl[(v >> 6) & 63];
-    out += tbl[v & 63];
-  }
-  if (i < in.size()) {
-    unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
-    out += tbl[v >> 18];
-    out += tbl[(v >> 12) & 63];
-    out += i + 1 < in.size() ? tbl[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
-std::string unb64(std::string_view in) {
-  std::string out;
-  unsigned v = 0;
-  int bits = 0;
-  for (char c : in) {
-    int d;
-    if (c >= 'A' && c <= 'Z') d = c - 'A';
-    else if (c >= 'a' && c <= 'z') d = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') d = c - '0' + 52;
-    else if (c == '+' || c == '-') d = 62;
-    else if (c == '/' || c == '_') d = 63;
-    else continue;
-    v = (v << 6) | static_cast<unsigned>(d);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((v >> bits) & 0xff);
-    }
-  }
-  return out;
-}
 
 std::string url_escape(const std::string& s) {
   std::string out;
@@ -319,7 +275,8 @@ struct Client::Impl {
           auto& a = j["auths"][k];
           Credentials c;
           if (a.contains("auth")) {
-            auto [u, p] = split_once(unb64(a["auth"].get<std::string>()), ':');
+            std::string decoded = base64_decode(a["auth"].get<std::string>()).value_or("");
+            auto [u, p] = split_once(decoded, ':');
             c.username = u;
             c.password = p;
           }
@@ -379,7 +336,7 @@ struct Client::Impl {
     } else {
       r.url = realm->second + (realm->second.find('?') == std::string::npos ? "?" : "&") + q;
       if (creds && !creds->username.empty())
-        r.headers.push_back("Authorization: Basic " + b64(creds->username + ":" + creds->password));
+        r.headers.push_back("Authorization: Basic " + base64_encode(creds->username + ":" + creds->password));
     }
     auto resp = TRY(perform(r, opts.user_agent));
     if (resp.status != 200)
@@ -419,7 +376,7 @@ struct Client::Impl {
       } else if (ch->scheme == "basic") {
         auto c = creds_for(domain);
         if (!c || c->username.empty()) return resp;
-        auth = "Basic " + b64(c->username + ":" + c->password);
+        auth = "Basic " + base64_encode(c->username + ":" + c->password);
       } else {
         return resp;
       }

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "common/base64.hpp"
 #include "common/file.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
@@ -29,28 +30,6 @@ namespace berth::image {
 using json = nlohmann::json;
 
 namespace {
-
-std::string unb64(std::string_view in) {
-  std::string out;
-  unsigned v = 0;
-  int bits = 0;
-  for (char c : in) {
-    int d;
-    if (c >= 'A' && c <= 'Z') d = c - 'A';
-    else if (c >= 'a' && c <= 'z') d = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') d = c - '0' + 52;
-    else if (c == '+' || c == '-') d = 62;
-    else if (c == '/' || c == '_') d = 63;
-    else continue;
-    v = (v << 6) | static_cast<unsigned>(d);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((v >> bits) & 0xff);
-    }
-  }
-  return out;
-}
 
 void emit(const ProgressFn& p, json j) {
   if (p) p({j.dump()});
@@ -124,7 +103,7 @@ distribution::ClientOptions client_options(const ServiceOptions& so, const std::
   o.mirrors = so.mirrors;
   if (!auth_b64.empty()) {
     try {
-      auto j = json::parse(unb64(auth_b64));
+      auto j = json::parse(base64_decode(auth_b64).value_or(""));
       distribution::Credentials c;
       c.username = j.value("username", "");
       c.password = j.value("password", "");

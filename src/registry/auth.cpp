@@ -14,6 +14,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "common/base64.hpp"
 #include "common/file.hpp"
 #include "common/strings.hpp"
 
@@ -63,25 +64,7 @@ std::optional<std::string> b64_decode_impl(std::string_view s, bool url) {
 }
 }  // namespace
 
-std::string base64url_encode(std::string_view data) {
-  std::string out;
-  unsigned val = 0;
-  int bits = 0;
-  for (unsigned char c : data) {
-    val = (val << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      char ch = kB64[(val >> bits) & 0x3f];
-      out.push_back(ch == '+' ? '-' : ch == '/' ? '_' : ch);
-    }
-  }
-  if (bits > 0) {
-    char ch = kB64[(val << (6 - bits)) & 0x3f];
-    out.push_back(ch == '+' ? '-' : ch == '/' ? '_' : ch);
-  }
-  return out;
-}
+std::string base64url_encode(std::string_view data) { return base64_encode(data, true, false); }
 std::optional<std::string> base64url_decode(std::string_view s) { return b64_decode_impl(s, true); }
 std::optional<std::string> base64_decode(std::string_view s) { return b64_decode_impl(s, false); }
 

@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 #include <nlohmann/json.hpp>
 
+#include "common/base64.hpp"
 #include "common/defer.hpp"
 #include "common/file.hpp"
 #include "common/log.hpp"
@@ -180,18 +181,7 @@ RResult<Mirror::Fetched> Mirror::get(const std::string& path, const std::string&
   if (ch["scheme"] == "basic") {
     if (o_.username.empty()) return rfail(Code::Unauthorized, "upstream requires credentials");
     std::string up = o_.username + ":" + o_.password;
-    static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string b;
-    unsigned v = 0;
-    int bits = 0;
-    for (unsigned char ch2 : up) {
-      v = (v << 8) | ch2;
-      bits += 8;
-      while (bits >= 6) b += t[(v >> (bits -= 6)) & 63];
-    }
-    if (bits) b += t[(v << (6 - bits)) & 63];
-    while (b.size() % 4) b += '=';
-    auth = "Basic " + b;
+    auth = "Basic " + base64_encode(up);
   } else {
     auth = RTRY(fetch_token(f.www_authenticate, scope));
   }

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/base64.hpp"
 #include "cli/cli.hpp"
 #include "cli/cmd_util.hpp"
 #include "common/file.hpp"
