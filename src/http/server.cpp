@@ -27,19 +27,20 @@ namespace berth::http {
 
 // ---------- ResponseWriter ----------
 
-Status ResponseWriter::write_head(int status, std::string_view reason,
-                                  std::optional<std::uint64_t> length, bool chunked) {
-  if (started_) return fail(Errc::Internal, "response already started");
-  started_ = true;
-  status_ = status;
+namespace {
+// The status line and headers of a response; Content-Length and Transfer-Encoding come only from
+// the arguments, never from the handler's header set.
+std::string format_head(int version_minor, int status, std::string_view reason,
+                        const Headers& headers, std::optional<std::uint64_t> length, bool chunked,
+                        bool close) {
   std::string h;
   h.reserve(256);
-  h += version_minor_ == 0 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  h += version_minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ";
   h += std::to_string(status);
   h += ' ';
   h += reason.empty() ? status_text(status) : reason;
   h += "\r\n";
-  for (const auto& [k, v] : headers_.list()) {
+  for (const auto& [k, v] : headers.list()) {
     if (iequals(k, "Content-Length") || iequals(k, "Transfer-Encoding")) continue;
     h += k;
     h += ": ";
@@ -52,9 +53,18 @@ Status ResponseWriter::write_head(int status, std::string_view reason,
     h += "\r\n";
   }
   if (chunked) h += "Transfer-Encoding: chunked\r\n";
-  if (close_ && !headers_.has("Connection")) h += "Connection: close\r\n";
+  if (close && !headers.has("Connection")) h += "Connection: close\r\n";
   h += "\r\n";
-  return io_->write_all(h);
+  return h;
+}
+}  // namespace
+
+Status ResponseWriter::write_head(int status, std::string_view reason,
+                                  std::optional<std::uint64_t> length, bool chunked) {
+  if (started_) return fail(Errc::Internal, "response already started");
+  started_ = true;
+  status_ = status;
+  return io_->write_all(format_head(version_minor_, status, reason, headers_, length, chunked, close_));
 }
 
 Status ResponseWriter::send(int status, std::string_view body, std::string_view content_type) {
@@ -62,34 +72,13 @@ Status ResponseWriter::send(int status, std::string_view body, std::string_view 
   bool no_body = head_ || status == 204 || status == 304 || status < 200;
   std::optional<std::uint64_t> len;
   if (status != 204 && status != 304 && status >= 200) len = body.size();
-  // head + body in one syscall
   std::string_view b = no_body ? std::string_view() : body;
   if (started_) return fail(Errc::Internal, "response already started");
-  // Build head manually to use writev.
   started_ = true;
   status_ = status;
-  std::string h;
-  h.reserve(256);
-  h += version_minor_ == 0 ? "HTTP/1.0 " : "HTTP/1.1 ";
-  h += std::to_string(status);
-  h += ' ';
-  h += status_text(status);
-  h += "\r\n";
-  for (const auto& [k, v] : headers_.list()) {
-    if (iequals(k, "Content-Length") || iequals(k, "Transfer-Encoding")) continue;
-    h += k;
-    h += ": ";
-    h += v;
-    h += "\r\n";
-  }
-  if (len) {
-    h += "Content-Length: ";
-    h += std::to_string(*len);
-    h += "\r\n";
-  }
-  if (close_ && !headers_.has("Connection")) h += "Connection: close\r\n";
-  h += "\r\n";
   finished_ = true;
+  // Head and body in one writev.
+  std::string h = format_head(version_minor_, status, {}, headers_, len, false, close_);
   iovec iov[2] = {{h.data(), h.size()}, {const_cast<char*>(b.data()), b.size()}};
   return io_->writev_all(iov, b.empty() ? 1 : 2);
 }
@@ -102,10 +91,7 @@ Status ResponseWriter::begin_stream(int status, std::string_view content_type) {
   } else {
     chunked_ = true;
   }
-  if (head_) {
-    finished_ = true;
-    return write_head(status, {}, std::nullopt, chunked_);
-  }
+  if (head_) finished_ = true;  // HEAD: the head is the whole response
   return write_head(status, {}, std::nullopt, chunked_);
 }
 
