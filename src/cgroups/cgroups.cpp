@@ -47,6 +47,23 @@ std::uint64_t read_u64(const std::string& p) {
   return v ? *v : 0;
 }
 
+// "key value" lines (memory.stat, cpu.stat).
+void read_keyed(const std::string& p, std::map<std::string, std::uint64_t>* out) {
+  for (auto& l : split(read_trim(p), '\n')) {
+    auto [k, v] = split_once(l, ' ');
+    if (auto n = parse_uint(v)) (*out)[std::string(k)] = *n;
+  }
+}
+
+// cpu.stat throttling counters; v1 reports throttled_time in ns, v2 throttled_usec.
+void read_throttling(const std::string& p, std::uint64_t usec_to_ns, Stats* s) {
+  std::map<std::string, std::uint64_t> m;
+  read_keyed(p, &m);
+  s->throttle_periods = m["nr_periods"];
+  s->throttled_periods = m["nr_throttled"];
+  s->throttled_time_ns = usec_to_ns == 1 ? m["throttled_time"] : m["throttled_usec"] * usec_to_ns;
+}
+
 }  // namespace
 
 std::uint64_t shares_to_weight(std::uint64_t shares) {
@@ -292,11 +309,11 @@ Status Manager::set_v1(const Resources& r) {
     for (auto& [ifname, prio] : r.network.priorities)
       TRY(write_value(d, "net_prio.ifpriomap", ifname + " " + std::to_string(prio)));
   }
-  if (!r.unified.empty()) {
-    if (mode_ != Mode::Hybrid) return fail(Errc::Unavailable, "linux.resources.unified needs cgroup v2");
-    for (auto& [k, v] : r.unified)
-      TRYC(write_value(unified_ + path_, k, v), "linux.resources.unified " + k);
-  }
+  // Like runc: unified (cgroup v2) keys are a configuration error unless the host is pure v2,
+  // hybrid included (its v2 hierarchy has no controllers).
+  if (!r.unified.empty())
+    return fail(Errc::InvalidArgument,
+                "invalid configuration: linux.resources.unified: cgroup v2 not enabled on this host, can't use cgroup v2 parameters");
   return ok();
 }
 
@@ -432,6 +449,17 @@ Status Manager::kill_all(int sig) const {
   return ok();
 }
 
+namespace {
+// The "oom_kill N" line of memory.oom_control (v1, kernel >= 4.13) or memory.events (v2).
+std::uint64_t oom_kill_count(const std::string& file) {
+  for (auto& l : split(read_trim(file), '\n')) {
+    auto [k, v] = split_once(l, ' ');
+    if (k == "oom_kill") return parse_uint(trim(v)).value_or(0);
+  }
+  return 0;
+}
+}  // namespace
+
 Result<Stats> Manager::stats() const {
   Stats s;
   if (mode_ == Mode::V2) {
@@ -450,6 +478,21 @@ Result<Stats> Manager::stats() const {
     s.pids_current = read_u64(d + "/pids.current");
     auto pl = read_trim(d + "/pids.max");
     s.pids_limit = pl == "max" ? 0 : parse_uint(pl).value_or(0);
+    read_throttling(d + "/cpu.stat", 1000, &s);
+    read_keyed(d + "/memory.stat", &s.memory_stat);
+    // io.stat: "8:0 rbytes=1 wbytes=2 rios=3 …"
+    for (auto& l : split(read_trim(d + "/io.stat"), '\n')) {
+      auto f = split(l, ' ');
+      if (f.empty()) continue;
+      auto [ma, mi] = split_once(f[0], ':');
+      for (std::size_t i = 1; i < f.size(); ++i) {
+        auto [k, v] = split_once(f[i], '=');
+        if (k == "rbytes" || k == "wbytes")
+          s.io_service_bytes.push_back({parse_uint(ma).value_or(0), parse_uint(mi).value_or(0),
+                                        k == "rbytes" ? "read" : "write", parse_uint(v).value_or(0)});
+      }
+    }
+    s.oom_kills = oom_kill_count(d + "/memory.events");
     return s;
   }
   if (auto d = dir("cpuacct"); !d.empty()) {
@@ -461,12 +504,24 @@ Result<Stats> Manager::stats() const {
     s.memory_usage = read_u64(d + "/memory.usage_in_bytes");
     s.memory_max_usage = read_u64(d + "/memory.max_usage_in_bytes");
     s.memory_limit = read_u64(d + "/memory.limit_in_bytes");
+    s.oom_kills = oom_kill_count(d + "/memory.oom_control");
   }
   if (auto d = dir("pids"); !d.empty()) {
     s.pids_current = read_u64(d + "/pids.current");
     auto pl = read_trim(d + "/pids.max");
     s.pids_limit = pl == "max" ? 0 : parse_uint(pl).value_or(0);
   }
+  if (auto d = dir("cpu"); !d.empty()) read_throttling(d + "/cpu.stat", 1, &s);
+  if (auto d = dir("memory"); !d.empty()) read_keyed(d + "/memory.stat", &s.memory_stat);
+  // blkio.throttle.io_service_bytes_recursive: "8:0 Read 123" … "Total 456"
+  if (auto d = dir("blkio"); !d.empty())
+    for (auto& l : split(read_trim(d + "/blkio.throttle.io_service_bytes_recursive"), '\n')) {
+      auto f = split(l, ' ');
+      if (f.size() != 3) continue;
+      auto [ma, mi] = split_once(f[0], ':');
+      s.io_service_bytes.push_back({parse_uint(ma).value_or(0), parse_uint(mi).value_or(0), std::string(f[1]),
+                                    parse_uint(f[2]).value_or(0)});
+    }
   return s;
 }
 

@@ -83,10 +83,22 @@ struct Options {
 
 enum class FreezerState { Thawed, Frozen, Freezing };
 
+struct BlkioEntry {
+  std::uint64_t major = 0, minor = 0;
+  std::string op;  // "read" / "write" (v2) or v1's "Read", "Write", "Sync", "Async", "Total"
+  std::uint64_t value = 0;
+};
+
 struct Stats {
   std::uint64_t cpu_usage_ns = 0, cpu_user_ns = 0, cpu_system_ns = 0;
+  std::uint64_t throttle_periods = 0, throttled_periods = 0, throttled_time_ns = 0;
   std::uint64_t memory_usage = 0, memory_limit = 0, memory_max_usage = 0;
+  // memory.stat as the kernel names it (v1: cache, rss, total_inactive_file…; v2: anon,
+  // file, inactive_file…).
+  std::map<std::string, std::uint64_t> memory_stat;
   std::uint64_t pids_current = 0, pids_limit = 0;
+  std::vector<BlkioEntry> io_service_bytes;  // bytes per device and direction
+  std::uint64_t oom_kills = 0;  // memory.oom_control (v1) / memory.events (v2) "oom_kill"
 };
 
 class Manager {

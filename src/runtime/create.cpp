@@ -22,6 +22,7 @@
 #include "runtime/container.hpp"
 #include "runtime/hooks.hpp"
 #include "runtime/linux.hpp"
+#include "runtime/tty_proxy.hpp"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -111,9 +112,12 @@ struct Launched {
   ContainerState st;
   std::string dir;
   Spec spec;
+  UniqueFd console_master;  // foreground run with a terminal and no --console-socket
 };
 
-Result<Launched> launch(const Globals& g, const CreateOptions& o, bool foreground_run) {
+// with_fifo: `create` leaves the init blocked on exec.fifo until `start`; `run` starts at once
+// (the init execs right after 'R', one parent/child round trip less).
+Result<Launched> launch(const Globals& g, const CreateOptions& o, bool foreground_run, bool with_fifo) {
   TRY(validate_id(o.id));
   if (g.systemd_cgroup) return fail(Errc::Unimplemented, "--systemd-cgroup: the systemd cgroup driver is not supported by berth-runtime");
   char rp[PATH_MAX];
@@ -137,8 +141,6 @@ Result<Launched> launch(const Globals& g, const CreateOptions& o, bool foregroun
   const Process& proc = *spec.process;
   if (proc.terminal && o.console_socket.empty() && (!foreground_run))
     return fail(Errc::InvalidArgument, "cannot allocate tty if runc will detach without setting console socket");
-  if (proc.terminal && o.console_socket.empty())
-    return fail(Errc::Unimplemented, "process.terminal without --console-socket is not supported by berth-runtime run");
   if (!proc.terminal && !o.console_socket.empty())
     return fail(Errc::InvalidArgument, "cannot use console socket if runc will not detach or allocate tty");
 
@@ -206,6 +208,11 @@ Result<Launched> launch(const Globals& g, const CreateOptions& o, bool foregroun
   {
     auto m = TRYC(cgroups::Manager::open(cg_path), "cgroup");
     TRYC(m.create(), "cgroup");
+    // A pre-existing frozen cgroup would freeze the init as soon as it joins (runc refuses too).
+    if (auto fz = m.freezer_state(); fz && *fz != cgroups::FreezerState::Thawed)
+      return fail(Errc::Conflict, "container's cgroup unexpectedly frozen");
+    if (auto ps = m.pids(); ps && !ps->empty())
+      log::warn("container's cgroup is not empty: {} process(es) found", ps->size());
     cleanup.cg = m;
     if (lx.resources) {
       cgroups::Resources r = *lx.resources;
@@ -217,9 +224,6 @@ Result<Launched> launch(const Globals& g, const CreateOptions& o, bool foregroun
             {true, 'c', 1, 5, "rwm"}, {true, 'c', 1, 9, "rwm"}, {true, 'c', 136, -1, "rwm"},
             {true, 'c', 5, 2, "rwm"}};
         for (auto& d : kAllowed) r.devices.push_back(d);
-        for (auto& d : lx.devices)
-          if (d.type == "c" || d.type == "b" || d.type == "u")
-            r.devices.push_back({true, d.type == "b" ? 'b' : 'c', d.major, d.minor, "rwm"});
       }
       TRYC(m.set(r), "cgroup");
     }
@@ -234,24 +238,35 @@ Result<Launched> launch(const Globals& g, const CreateOptions& o, bool foregroun
   }
 
   // exec.fifo: init blocks opening it for writing until `start`.
-  std::string fifo = dir + "/exec.fifo";
-  if (::mkfifo(fifo.c_str(), 0622) != 0) return fail_errno("mkfifo", fifo);
-  // Writable by a non-root container user whatever our umask is.
-  if (::chmod(fifo.c_str(), 0622) != 0) return fail_errno("chmod", fifo);
-  if (c.in_userns && !lx.uid_mappings.empty()) {
-    uid_t ruid = lx.uid_mappings[0].host_id;
-    gid_t rgid = lx.gid_mappings.empty() ? 0 : lx.gid_mappings[0].host_id;
-    for (auto& m : lx.uid_mappings) if (m.container_id == 0) ruid = m.host_id;
-    for (auto& m : lx.gid_mappings) if (m.container_id == 0) rgid = m.host_id;
-    if (::chown(fifo.c_str(), ruid, rgid) != 0) return fail_errno("chown", fifo);
+  UniqueFd fifo_fd;
+  if (with_fifo) {
+    std::string fifo = dir + "/exec.fifo";
+    if (::mkfifo(fifo.c_str(), 0622) != 0) return fail_errno("mkfifo", fifo);
+    // Writable by a non-root container user whatever our umask is.
+    if (::chmod(fifo.c_str(), 0622) != 0) return fail_errno("chmod", fifo);
+    if (c.in_userns && !lx.uid_mappings.empty()) {
+      uid_t ruid = lx.uid_mappings[0].host_id;
+      gid_t rgid = lx.gid_mappings.empty() ? 0 : lx.gid_mappings[0].host_id;
+      for (auto& m : lx.uid_mappings) if (m.container_id == 0) ruid = m.host_id;
+      for (auto& m : lx.gid_mappings) if (m.container_id == 0) rgid = m.host_id;
+      if (::chown(fifo.c_str(), ruid, rgid) != 0) return fail_errno("chown", fifo);
+    }
+    int ffd = ::open(fifo.c_str(), O_PATH | O_CLOEXEC);
+    if (ffd < 0) return fail_errno("open", fifo);
+    fifo_fd = UniqueFd(ffd);
+    c.fifo_fd = fifo_fd.get();
   }
-  int ffd = ::open(fifo.c_str(), O_PATH | O_CLOEXEC);
-  if (ffd < 0) return fail_errno("open", fifo);
-  UniqueFd fifo_fd(ffd);
-  c.fifo_fd = fifo_fd.get();
+  // Without a user namespace the child joins its cgroup itself: no 'G' round trip.
+  c.self_setup = !c.in_userns;
 
-  UniqueFd console;
-  if (proc.terminal) {
+  UniqueFd console, console_parent;
+  if (proc.terminal && o.console_socket.empty()) {
+    // Foreground run: the master comes to us and we proxy it (tty_proxy.hpp), as runc.
+    auto pair = TRY(console_pair());
+    console = std::move(pair.child);
+    console_parent = std::move(pair.parent);
+    c.console_fd = console.get();
+  } else if (proc.terminal) {
     console = TRYC(connect_unix(o.console_socket), "console socket");
     c.console_fd = console.get();
   }
@@ -269,6 +284,8 @@ Result<Launched> launch(const Globals& g, const CreateOptions& o, bool foregroun
   // Relative bind sources are relative to the bundle.
   if (::chdir(bundle.c_str()) != 0) return fail_errno("chdir", bundle);
 
+  // --debug: the steps runc's debug log names (its nsexec / init), for tools that read them.
+  log::debug("nsexec container setup: clone flags {:#x}", flags);
   pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
   if (pid < 0) return fail_errno("clone");
   if (pid == 0) {
@@ -276,16 +293,19 @@ Result<Launched> launch(const Globals& g, const CreateOptions& o, bool foregroun
     c.sync_fd = child_sock.release();
     init_main(c);
   }
+  log::debug("child process in init(): pid {}", pid);
   cleanup.pid = pid;
   child_sock.reset();
   console.reset();
-  if (c.new_userns) {
-    TRYC(write_proc_file("/proc/" + std::to_string(pid) + "/uid_map", id_map_text(lx.uid_mappings)), "uid mappings");
-    TRYC(write_proc_file("/proc/" + std::to_string(pid) + "/gid_map", id_map_text(lx.gid_mappings)), "gid mappings");
+  if (!c.self_setup) {
+    if (c.new_userns) {
+      TRYC(write_proc_file("/proc/" + std::to_string(pid) + "/uid_map", id_map_text(lx.uid_mappings)), "uid mappings");
+      TRYC(write_proc_file("/proc/" + std::to_string(pid) + "/gid_map", id_map_text(lx.gid_mappings)), "gid mappings");
+    }
+    TRYC(c.cgroup->apply(pid), "cgroup");
+    if (proc.oom_score_adj)
+      TRYC(write_proc_file("/proc/" + std::to_string(pid) + "/oom_score_adj", std::to_string(*proc.oom_score_adj)), "process.oomScoreAdj");
   }
-  TRYC(c.cgroup->apply(pid), "cgroup");
-  if (proc.oom_score_adj)
-    TRYC(write_proc_file("/proc/" + std::to_string(pid) + "/oom_score_adj", std::to_string(*proc.oom_score_adj)), "process.oomScoreAdj");
 
   ContainerState& st = L.st;
   st.id = o.id;
@@ -294,7 +314,7 @@ Result<Launched> launch(const Globals& g, const CreateOptions& o, bool foregroun
   st.rootfs = rootfs;
   st.cgroups_path = cg_path;
   st.annotations = spec.annotations;
-  TRY(send_msg(parent_sock.get(), 'G'));
+  if (!c.self_setup) TRY(send_msg(parent_sock.get(), 'G'));
   for (;;) {
     int got_fd = -1;
     auto m = TRY(recv_msg(parent_sock.get(), &got_fd));
@@ -314,9 +334,13 @@ Result<Launched> launch(const Globals& g, const CreateOptions& o, bool foregroun
       TRY(send_msg(parent_sock.get(), 'h', sj));
       continue;
     }
-    if (m[0] == 'R') break;
+    if (m[0] == 'R') {
+      log::debug("init: closing the pipe to signal completion");
+      break;
+    }
     return fail(Errc::Internal, "unexpected message from container init");
   }
+  if (console_parent) L.console_master = TRY(receive_console(console_parent.get()));
   st.start_time = proc_start_time(pid);
   st.created = now_rfc3339();
   TRY(save_state(dir, st));
@@ -336,7 +360,7 @@ Status create(const Globals& g, const CreateOptions& o) {
   char cwd[PATH_MAX];
   if (::getcwd(cwd, sizeof cwd) && !opts.pid_file.empty() && opts.pid_file[0] != '/')
     opts.pid_file = std::string(cwd) + "/" + opts.pid_file;
-  TRY(launch(g, opts, false));
+  TRY(launch(g, opts, false, true));
   return ok();
 }
 
@@ -352,7 +376,7 @@ Result<int> run(const Globals& g, const CreateOptions& o, bool detach, bool keep
   char cwd[PATH_MAX];
   if (::getcwd(cwd, sizeof cwd) && !opts.pid_file.empty() && opts.pid_file[0] != '/')
     opts.pid_file = std::string(cwd) + "/" + opts.pid_file;
-  auto L = TRY(launch(g, opts, !detach));
+  auto L = TRY(launch(g, opts, !detach, false));
   if (!detach) {
     g_forward_pid = L.st.pid;
     struct sigaction sa {};
@@ -360,15 +384,26 @@ Result<int> run(const Globals& g, const CreateOptions& o, bool detach, bool keep
     sa.sa_flags = SA_RESTART;
     for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH}) ::sigaction(s, &sa, nullptr);
   }
-  auto st = start(g, o.id);
-  if (!st) {
-    (void)destroy(g, o.id, true);
-    return fail(std::move(st.error()));
+  // The init is already past 'R' (no exec.fifo): only the poststart hooks of `start` remain.
+  if (!L.spec.hooks.poststart.empty()) {
+    auto h = run_hooks(L.spec.hooks.poststart, "poststart", state_json(L.st, ContainerStatus::Running, false));
+    if (!h) {
+      // Like runc: a failing poststart hook fails the run after killing the container.
+      ::kill(L.st.pid, SIGKILL);
+      (void)destroy(g, o.id, true);
+      return fail(std::move(h.error()));
+    }
   }
   if (detach) return 0;
   int status = 0;
-  while (::waitpid(L.st.pid, &status, 0) < 0) {
-    if (errno != EINTR) return fail_errno("waitpid");
+  if (L.console_master) {
+    auto s = proxy_tty_and_wait(L.console_master.get(), L.st.pid);
+    if (!s) return fail(std::move(s.error()));
+    status = *s;
+  } else {
+    while (::waitpid(L.st.pid, &status, 0) < 0) {
+      if (errno != EINTR) return fail_errno("waitpid");
+    }
   }
   g_forward_pid = 0;
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

@@ -16,6 +16,7 @@
 #include "common/log.hpp"
 #include "runtime/container.hpp"
 #include "runtime/linux.hpp"
+#include "runtime/tty_proxy.hpp"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -43,8 +44,8 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
   auto spec = TRY(parse_spec(cfg));
   if (!spec.linux_) spec.linux_ = Linux{};
   if (o.process.args.empty()) return fail(Errc::InvalidArgument, "args must not be empty");
-  if (o.process.terminal && o.console_socket.empty())
-    return fail(Errc::InvalidArgument, "cannot allocate tty without --console-socket");
+  if (o.process.terminal && o.console_socket.empty() && o.detach)
+    return fail(Errc::InvalidArgument, "cannot allocate tty if runc will detach without setting console socket");
 
   InitConfig c;
   c.spec = &spec;
@@ -90,8 +91,13 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
     auto& cp = *o.process.capabilities;
     c.caps = security::caps_from_names(cp.bounding, cp.effective, cp.inheritable, cp.permitted, cp.ambient, &unknown);
   }
-  UniqueFd console;
-  if (o.process.terminal) {
+  UniqueFd console, console_parent;
+  if (o.process.terminal && o.console_socket.empty()) {
+    auto pair = TRY(console_pair());  // foreground: proxied by us (tty_proxy.hpp)
+    console = std::move(pair.child);
+    console_parent = std::move(pair.parent);
+    c.console_fd = console.get();
+  } else if (o.process.terminal) {
     console = TRYC(connect_unix(o.console_socket), "console socket");
     c.console_fd = console.get();
   }
@@ -149,8 +155,13 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
   sa.sa_flags = SA_RESTART;
   for (int sg : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH}) ::sigaction(sg, &sa, nullptr);
   int status_code = 0;
-  while (::waitpid(pid, &status_code, 0) < 0)
-    if (errno != EINTR) return fail_errno("waitpid");
+  if (console_parent) {
+    auto master = TRY(receive_console(console_parent.get()));
+    status_code = TRY(proxy_tty_and_wait(master.get(), pid));
+  } else {
+    while (::waitpid(pid, &status_code, 0) < 0)
+      if (errno != EINTR) return fail_errno("waitpid");
+  }
   return WIFEXITED(status_code) ? WEXITSTATUS(status_code) : 128 + WTERMSIG(status_code);
 }
 

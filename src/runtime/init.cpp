@@ -258,8 +258,15 @@ Status setup_process(InitConfig& c) {
 }
 
 Status init_setup(InitConfig& c) {
-  auto go = TRY(recv_msg(c.sync_fd));
-  if (go.empty() || go[0] != 'G') return fail(Errc::Cancelled, "parent went away");
+  if (c.self_setup) {
+    // Still in the host's cgroup namespace and /proc: "0" is this process.
+    if (c.cgroup) TRYC(c.cgroup->apply(0), "cgroup");
+    if (c.process->oom_score_adj)
+      TRYC(write_proc("/proc/self/oom_score_adj", std::to_string(*c.process->oom_score_adj)), "process.oomScoreAdj");
+  } else {
+    auto go = TRY(recv_msg(c.sync_fd));
+    if (go.empty() || go[0] != 'G') return fail(Errc::Cancelled, "parent went away");
+  }
   for (auto& [type, fd] : c.join) {
     if (type == 0) {
       // exec: enter the container's root (it may have been made with chroot, --no-pivot).
@@ -298,8 +305,10 @@ Status init_setup(InitConfig& c) {
       if (::setdomainname(s.domainname.data(), s.domainname.size()) != 0) return fail_errno("setdomainname");
     }
     if (s.linux_) TRY(set_sysctls(s.linux_->sysctl));
+    // The spec's mounts are only made in a new mount namespace; otherwise (none, or one
+    // joined by path) the rootfs is chrooted as it is and may have no /proc.
     bool has_proc = false;
-    for (auto& m : s.mounts) has_proc = has_proc || m.destination == "/proc";
+    for (auto& m : s.mounts) has_proc = has_proc || (c.new_mntns && m.destination == "/proc");
     if (!has_proc && c.fifo_fd >= 0) {
       // Without a /proc in the container the fifo is reopened through the host's; the fd is
       // O_PATH, close-on-exec, closed before execve, and the init is not dumpable meanwhile.
@@ -380,12 +389,12 @@ void init_main(InitConfig& c) {
     if (::write(w, "0", 1) != 1) _exit(1);
     ::close(w);
     ::close(c.fifo_fd);
-    if (!c.spec->hooks.start_container.empty()) {
-      auto h = run_hooks(c.spec->hooks.start_container, "startContainer", c.state_json_for_hooks);
-      if (!h) {
-        std::fprintf(stderr, "berth-runtime: %s\n", h.error().message().c_str());
-        _exit(1);
-      }
+  }
+  if (!c.is_exec && !c.spec->hooks.start_container.empty()) {
+    auto h = run_hooks(c.spec->hooks.start_container, "startContainer", c.state_json_for_hooks);
+    if (!h) {
+      std::fprintf(stderr, "berth-runtime: %s\n", h.error().message().c_str());
+      _exit(1);
     }
   }
   ::execve(exe->c_str(), argv.data(), envp.data());

@@ -4,10 +4,12 @@
 // socket and always ends in execve or _exit.
 //
 // Sync protocol (SOCK_SEQPACKET, one message per record, first byte = type):
-//   parent -> child  'G'  namespaces mapped, cgroup joined: go on
+//   parent -> child  'G'  namespaces mapped, cgroup joined: go on. Skipped when the child can
+//                         do it itself (no user namespace: self_setup), which saves a round trip.
 //   child  -> parent 'H'  mounts done, run prestart/createRuntime hooks now (rootfs not pivoted)
 //   parent -> child  'h'  hooks done
-//   child  -> parent 'R'  ready; init now blocks on exec.fifo (exec: about to execve)
+//   child  -> parent 'R'  ready; init now blocks on exec.fifo (exec, and `run` which has no
+//                         fifo: about to execve)
 //   child  -> parent 'S' + SCM_RIGHTS  the seccomp listener fd (SCMP_ACT_NOTIFY); parent
 //                                  forwards it to linux.seccomp.listenerPath, replies 's'
 //   child  -> parent 'E'<message>  setup failed; the child exits
@@ -42,6 +44,9 @@ struct InitConfig {
   bool no_new_keyring = false;
   bool new_mntns = false, new_userns = false, new_utsns = false, new_cgroupns = false;
   bool in_userns = false;            // new or joined user namespace
+  // No 'G' from the parent: the child joins `cgroup` and sets oomScoreAdj itself (only without
+  // user namespaces: then nothing needs the parent between clone and setup).
+  bool self_setup = false;
   std::vector<std::pair<int, int>> join;  // (CLONE_NEW*, open ns fd) to setns, user first
   std::optional<cgroups::Manager> cgroup;
   std::optional<security::SeccompProgram> seccomp;

@@ -46,7 +46,8 @@ bool wait_gone(pid_t pid, std::uint64_t start_time, int timeout_ms) {
 }  // namespace
 
 int parse_signal(std::string_view s) {
-  if (auto n = parse_int(s)) return (*n > 0 && *n < 65) ? static_cast<int>(*n) : -1;
+  // 0 probes like kill(2) does (runc accepts `kill -a ID 0`).
+  if (auto n = parse_int(s)) return (*n >= 0 && *n < 65) ? static_cast<int>(*n) : -1;
   std::string up;
   for (char c : s) up += static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
   if (up.rfind("SIG", 0) == 0) up = up.substr(3);

@@ -2,6 +2,7 @@
 #include "runtime/spec.hpp"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -413,16 +414,18 @@ std::string default_spec_json(bool rootless) {
         {{"destination", "/sys/fs/cgroup"}, {"type", "cgroup"}, {"source", "cgroup"}, {"options", {"nosuid", "noexec", "nodev", "relatime", "ro"}}}}},
       {"linux",
        {{"resources", {{"devices", {{{"allow", false}, {"access", "rwm"}}}}}},
-        {"namespaces", {{{"type", "pid"}}, {{"type", "network"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}, {{"type", "cgroup"}}}},
+        // runc 1.1's set: no cgroup namespace (its test suite depends on that).
+        {"namespaces", {{{"type", "pid"}}, {{"type", "network"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}}},
         {"maskedPaths", {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
                          "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"}},
         {"readonlyPaths", {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}}}}};
   if (rootless) {
     auto& l = j["linux"];
     l.erase("resources");
-    l["uidMappings"] = {{{"containerID", 0}, {"hostID", 1000}, {"size", 1}}};
-    l["gidMappings"] = {{{"containerID", 0}, {"hostID", 1000}, {"size", 1}}};
-    l["namespaces"] = {{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}, {{"type", "cgroup"}}, {{"type", "user"}}};
+    // Like runc: the caller's ids.
+    l["uidMappings"] = {{{"containerID", 0}, {"hostID", ::geteuid()}, {"size", 1}}};
+    l["gidMappings"] = {{{"containerID", 0}, {"hostID", ::getegid()}, {"size", 1}}};
+    l["namespaces"] = {{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}, {{"type", "user"}}};
     auto& mounts = j["mounts"];
     for (auto& m : mounts) {
       if (m["destination"] == "/sys") {
@@ -430,10 +433,6 @@ std::string default_spec_json(bool rootless) {
       }
       if (m["destination"] == "/dev/pts") m["options"] = {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"};
     }
-    json keep = json::array();
-    for (auto& m : mounts)
-      if (m["destination"] != "/sys/fs/cgroup") keep.push_back(m);
-    mounts = keep;
   }
   return j.dump(1, '\t') + "\n";
 }

@@ -22,7 +22,7 @@ TEST(Spec, ParsesDefaultSpec) {
   EXPECT_EQ(s->root_path, "rootfs");
   EXPECT_EQ(s->hostname, "runc");
   ASSERT_TRUE(s->linux_.has_value());
-  EXPECT_EQ(s->linux_->namespaces.size(), 6u);
+  EXPECT_EQ(s->linux_->namespaces.size(), 5u);  // runc 1.1: pid network ipc uts mount
   ASSERT_EQ(s->process->rlimits.size(), 1u);
   EXPECT_EQ(s->process->rlimits[0].resource, RLIMIT_NOFILE);
   ASSERT_TRUE(s->linux_->resources.has_value());

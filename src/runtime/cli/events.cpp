@@ -2,7 +2,9 @@
 // berth-runtime events [--stats] [--interval 5s] <container-id>: cgroup stats as JSON lines.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
 #include <cstdio>
 #include <thread>
 
@@ -28,19 +30,33 @@ int cmd_events(const Globals& g, const std::vector<std::string>& argv) {
     return report(Error(Errc::InvalidArgument, "invalid --interval " + iv));
   }
   if (secs <= 0) return report(Error(Errc::InvalidArgument, "duration interval must be greater than 0"));
+  std::optional<std::uint64_t> ooms;
   for (;;) {
     auto s = stats(g, id);
     if (!s) return a.flag("stats") ? report(s.error()) : 0;
-    nlohmann::json j = {{"type", "stats"},
-                        {"id", id},
-                        {"data",
-                         {{"cpu", {{"usage", {{"total", s->cpu_usage_ns}, {"user", s->cpu_user_ns}, {"kernel", s->cpu_system_ns}}}}},
-                          {"memory", {{"usage", {{"usage", s->memory_usage}, {"max", s->memory_max_usage}, {"limit", s->memory_limit}}}}},
-                          {"pids", {{"current", s->pids_current}, {"limit", s->pids_limit}}}}}};
-    std::printf("%s\n", j.dump().c_str());
+    ooms = s->oom_kills;
+    nlohmann::json data = {
+        {"cpu", {{"usage", {{"total", s->cpu_usage_ns}, {"user", s->cpu_user_ns}, {"kernel", s->cpu_system_ns}}}}},
+        {"memory", {{"usage", {{"usage", s->memory_usage}, {"max", s->memory_max_usage}, {"limit", s->memory_limit}}}}},
+        {"pids", {{"current", s->pids_current}, {"limit", s->pids_limit}}}};
+    // runc's field order (type, id, data): consumers match the line's prefix.
+    std::printf("{\"type\":\"stats\",\"id\":%s,\"data\":%s}\n", nlohmann::json(id).dump().c_str(), data.dump().c_str());
     std::fflush(stdout);
     if (a.flag("stats")) return 0;
-    std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<long>(secs * 1000)));
+    // Until the next stats line, watch for OOM kills (runc's {"type":"oom"} events) and for
+    // the container going away (then events ends, like runc's).
+    auto next = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long>(secs * 1000));
+    while (std::chrono::steady_clock::now() < next) {
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(std::chrono::milliseconds(100),
+                                                                                  next - std::chrono::steady_clock::now()));
+      auto cur = stats(g, id);
+      if (!cur) return 0;
+      if (cur->oom_kills > *ooms) {
+        std::printf("{\"type\":\"oom\",\"id\":%s}\n", nlohmann::json(id).dump().c_str());
+        std::fflush(stdout);
+      }
+      ooms = cur->oom_kills;
+    }
   }
 }
 

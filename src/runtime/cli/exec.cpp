@@ -33,7 +33,10 @@ int cmd_exec(const Globals& g, const std::vector<std::string>& argv) {
   } else {
     if (a.positional().size() < 2) return report(Error(Errc::InvalidArgument, "exec args cannot be empty"));
     auto base = container_process(g, o.id);
-    if (!base) return report(base.error());
+    if (!base) {
+      report(base.error());
+      return 255;  // runc: every failed exec, a missing container included
+    }
     o.process = std::move(*base);
     o.process.args.assign(a.positional().begin() + 1, a.positional().end());
     o.process.terminal = a.flag("tty");
@@ -70,7 +73,11 @@ int cmd_exec(const Globals& g, const std::vector<std::string>& argv) {
   }
   o.process.console_height = o.process.console_height;
   auto r = exec(g, o);
-  if (!r) return report(r.error());
+  if (!r) {
+    // runc: a failed exec exits 255 ("exec failed: ..."), not the usual 1.
+    report(r.error());
+    return 255;
+  }
   return *r;
 }
 

@@ -1,16 +1,36 @@
 // SPDX-License-Identifier: Apache-2.0
 // berth-runtime list [--format table|json] [-q]
 #include <dirent.h>
-#include <pwd.h>
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <fstream>
 
 #include <nlohmann/json.hpp>
 
 #include "runtime/cli/args.hpp"
 
 namespace berth::runtime::cli {
+namespace {
+
+// The user name of uid from /etc/passwd. berth-runtime is a static binary: no NSS (like
+// runc, which reads /etc/passwd itself).
+std::string user_name(uid_t uid) {
+  std::ifstream in("/etc/passwd");
+  std::string line;
+  while (std::getline(in, line)) {
+    auto c1 = line.find(':');
+    if (c1 == std::string::npos) continue;
+    auto c2 = line.find(':', c1 + 1);
+    if (c2 == std::string::npos) continue;
+    auto c3 = line.find(':', c2 + 1);
+    if (c3 == std::string::npos) continue;
+    if (line.compare(c2 + 1, c3 - c2 - 1, std::to_string(uid)) == 0) return line.substr(0, c1);
+  }
+  return "#" + std::to_string(uid);
+}
+
+}  // namespace
 
 int cmd_list(const Globals& g, const std::vector<std::string>& argv) {
   Args a({{{"format", "f"}}, {{"quiet", "q"}, false}});
@@ -33,8 +53,7 @@ int cmd_list(const Globals& g, const std::vector<std::string>& argv) {
       struct stat st {};
       std::string owner;
       if (::stat(state_dir(g.root, id).c_str(), &st) == 0) {
-        if (auto* pw = ::getpwuid(st.st_uid)) owner = pw->pw_name;
-        else owner = "#" + std::to_string(st.st_uid);
+        owner = user_name(st.st_uid);
       }
       rows.push_back({*s, current_status(g.root, *s), owner});
     }
@@ -46,7 +65,8 @@ int cmd_list(const Globals& g, const std::vector<std::string>& argv) {
     return 0;
   }
   if (format == "json") {
-    nlohmann::json arr = nlohmann::json::array();
+    // runc's field order (consumers match it textually).
+    nlohmann::ordered_json arr = nlohmann::ordered_json::array();
     for (auto& r : rows)
       arr.push_back({{"ociVersion", kOciVersion}, {"id", r.s.id}, {"pid", r.status == ContainerStatus::Stopped ? 0 : r.s.pid},
                      {"status", status_name(r.status)}, {"bundle", r.s.bundle}, {"rootfs", r.s.rootfs},

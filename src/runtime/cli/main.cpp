@@ -75,7 +75,9 @@ int main(int argc, char** argv) {
   g.systemd_cgroup = global.flag("systemd-cgroup");
   if (g.debug) log::set_level(log::Level::Debug);
   std::string lf = global.value("log-format", "text");
+  // runc's (logrus') formats.
   if (lf == "json") log::set_format(log::Format::Json);
+  else if (lf == "text") log::set_format(log::Format::Logfmt);
   else if (lf != "text") return report(Error(Errc::InvalidArgument, "invalid log-format: " + lf));
   if (global.has("log")) {
     int fd = ::open(global.value("log").c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);

@@ -63,6 +63,9 @@ TEST_F(Lifecycle, CreateStartStateKillDelete) {
   auto k2 = rt({"kill", id, "KILL"});
   EXPECT_NE(k2.status, 0);
   EXPECT_NE(k2.err.find("container not running"), std::string::npos) << k2.err;
+  // runc: `kill -a ID 0` probes a stopped container without error; a failed exec exits 255.
+  EXPECT_EQ(rt({"kill", "--all", id, "0"}).status, 0);
+  EXPECT_EQ(rt({"exec", id + "-missing", "true"}).status, 255);
   ASSERT_EQ(rt({"delete", id}).status, 0);
   auto gone = rt({"state", id});
   EXPECT_NE(gone.status, 0);
@@ -92,6 +95,30 @@ TEST_F(Lifecycle, MinimalConfigWithoutProcMount) {
   auto r = run_config(c);
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "minimal\n");
+}
+
+// No mount namespace of its own (none, or a joined one, as runtime-tools' linux_ns_itype and
+// linux_ns_path do): the spec's /proc is not mounted, so the init must reach exec.fifo through
+// the host's /proc while it waits for `start`.
+TEST_F(Lifecycle, CreateWithoutOwnMountNamespaceWaitsForStart) {
+  auto c = config().probe({"sleep", "inf"});
+  c.j["linux"]["namespaces"] = {{{"type", "pid"}}};
+  c.j.erase("hostname");
+  write_config(c);
+  auto id = new_id();
+  auto cr = rtd({"create", "--bundle", bundle_, id});
+  ASSERT_EQ(cr.status, 0) << cr.err;
+  auto s = state(id);
+  EXPECT_EQ(s["status"], "created") << s.dump();
+  EXPECT_GT(s["pid"].get<int>(), 0);
+  ASSERT_EQ(rt({"start", id}).status, 0);
+  EXPECT_TRUE(wait_status(this, id, "running"));
+  // Same mount namespace as ours.
+  char a[64] = {}, b[64] = {};
+  ASSERT_GT(::readlink("/proc/self/ns/mnt", a, sizeof a - 1), 0);
+  ASSERT_GT(::readlink(("/proc/" + std::to_string(s["pid"].get<int>()) + "/ns/mnt").c_str(), b, sizeof b - 1), 0);
+  EXPECT_STREQ(a, b);
+  ASSERT_EQ(rt({"delete", "--force", id}).status, 0);
 }
 
 TEST_F(Lifecycle, StdinIsPassedThrough) {
