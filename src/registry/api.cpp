@@ -16,11 +16,14 @@
 #include "oci/media_types.hpp"
 #include "registry/mirror.hpp"
 #include "registry/names.hpp"
+#include "registry/negotiate.hpp"
 
 namespace berth::registry {
 
 namespace {
 
+constexpr std::size_t kMaxTagParams = 100;
+constexpr std::uint64_t kMaxListPage = 100000;
 constexpr std::size_t kMethods = 7;  // GET HEAD PUT POST PATCH DELETE other
 std::size_t method_index(std::string_view m) {
   if (m == "GET") return 0;
@@ -72,9 +75,12 @@ struct Api::Impl {
     (void)w.send(e.status(), e.json(), "application/json");
   }
   bool authorize(http::Request& req, http::ResponseWriter& w, const Scope& need) {
+    return authorize_all(req, w, {need});
+  }
+  bool authorize_all(http::Request& req, http::ResponseWriter& w, const std::vector<Scope>& need) {
     if (!o.auth || !o.auth->enabled()) return true;
     std::string challenge;
-    auto r = o.auth->check(req.headers.value("Authorization"), need, &challenge);
+    auto r = o.auth->check_all(req.headers.value("Authorization"), need, &challenge);
     if (r) return true;
     if (r.error().code == Code::Unauthorized) w.set_header("WWW-Authenticate", challenge);
     error(w, r.error());
@@ -98,8 +104,10 @@ struct Api::Impl {
   void upload(http::Request& req, http::ResponseWriter& w, const std::string& name, const std::string& uuid);
   void tags(http::Request& req, http::ResponseWriter& w, const std::string& name);
   void referrers(http::Request& req, http::ResponseWriter& w, const std::string& name, const std::string& dg);
-  void send_list(http::Request& req, http::ResponseWriter& w, const std::string& path, const std::string& key,
-                 const std::string& name, std::vector<std::string> all);
+  bool list_params(http::Request& req, http::ResponseWriter& w, std::optional<std::string>* last,
+                   std::optional<std::size_t>* n);
+  void send_list(http::ResponseWriter& w, const std::string& path, const std::string& key, const std::string& name,
+                 const std::vector<std::string>& page, std::optional<std::size_t> n, bool more);
   std::string metrics() const;
 };
 
@@ -160,7 +168,15 @@ void Api::Impl::handle(http::Request& req, http::ResponseWriter& w) {
       if (kind == "upload" && req.method == "GET") action = "push";
       Scope need{"repository", name, {action}};
       if (action == "push") need.actions = {"pull", "push"};
-      if (authorize(req, w, need)) {
+      std::vector<Scope> needs = {need};
+      // A mount with a token: pull on `from` is part of the request's scope (as distribution);
+      // with Basic auth an unpullable `from` just makes it a regular upload (202).
+      if (kind == "uploads-start" && req.method == "POST" && o.auth && o.auth->token_mode() &&
+          req.query_value("mount")) {
+        std::string from = req.query_value("from").value_or("");
+        if (!from.empty() && from != name && valid_repo_name(from)) needs.push_back(Scope{"repository", from, {"pull"}});
+      }
+      if (authorize_all(req, w, needs)) {
         if (kind == "tags") tags(req, w, name);
         else if (kind == "uploads-start") start_upload(req, w, name);
         else if (kind == "upload") upload(req, w, name, arg);
@@ -200,37 +216,46 @@ void Api::Impl::token(http::Request& req, http::ResponseWriter& w) {
   (void)w.send(200, *r, "application/json");
 }
 
-void Api::Impl::send_list(http::Request& req, http::ResponseWriter& w, const std::string& path,
-                          const std::string& key, const std::string& name, std::vector<std::string> all) {
-  auto last = req.query_value("last");
+bool Api::Impl::list_params(http::Request& req, http::ResponseWriter& w, std::optional<std::string>* last,
+                            std::optional<std::size_t>* n) {
+  *last = req.query_value("last");
   auto nstr = req.query_value("n");
-  std::optional<std::uint64_t> n;
   if (nstr && !nstr->empty()) {
-    n = parse_uint(*nstr);
-    if (!n) return error(w, RegError(Code::Unsupported, "invalid n"));  // spec: 400 is fine too
+    auto v = parse_uint(*nstr);
+    if (!v) {
+      error(w, RegError(Code::Unsupported, "invalid n"));  // spec: 400 is fine too
+      return false;
+    }
+    *n = static_cast<std::size_t>(std::min<std::uint64_t>(*v, kMaxListPage));
   }
-  auto it = all.begin();
-  if (last) it = std::upper_bound(all.begin(), all.end(), *last);
+  return true;
+}
+
+void Api::Impl::send_list(http::ResponseWriter& w, const std::string& path, const std::string& key,
+                          const std::string& name, const std::vector<std::string>& page,
+                          std::optional<std::size_t> n, bool more) {
   std::string body = "{";
   if (!name.empty()) body += "\"name\":\"" + json_escape(name) + "\",";
   body += "\"" + key + "\":[";
-  std::uint64_t count = 0;
-  std::string last_sent;
-  for (; it != all.end() && (!n || count < *n); ++it, ++count) {
-    if (count) body += ',';
-    body += "\"" + json_escape(*it) + "\"";
-    last_sent = *it;
+  for (std::size_t i = 0; i < page.size(); ++i) {
+    if (i) body += ',';
+    body += "\"" + json_escape(page[i]) + "\"";
   }
   body += "]}";
-  if (n && it != all.end() && count > 0)
-    w.set_header("Link", "<" + path + "?last=" + http::url_encode(last_sent) + "&n=" + std::to_string(*n) +
+  if (n && more && !page.empty())
+    w.set_header("Link", "<" + path + "?last=" + http::url_encode(page.back()) + "&n=" + std::to_string(*n) +
                              ">; rel=\"next\"");
   (void)w.send(200, body, "application/json");
 }
 
 void Api::Impl::catalog(http::Request& req, http::ResponseWriter& w) {
   if (!authorize(req, w, Scope{"registry", "catalog", {"*"}})) return;
-  send_list(req, w, "/v2/_catalog", "repositories", "", s.catalog());
+  std::optional<std::string> last;
+  std::optional<std::size_t> n;
+  if (!list_params(req, w, &last, &n)) return;
+  bool more = false;
+  auto page = s.catalog_page(last, n, &more);
+  send_list(w, "/v2/_catalog", "repositories", "", page, n, more);
 }
 
 void Api::Impl::tags(http::Request& req, http::ResponseWriter& w, const std::string& name) {
@@ -238,7 +263,13 @@ void Api::Impl::tags(http::Request& req, http::ResponseWriter& w, const std::str
   auto t = s.list_tags(name);
   if (!t && o.mirror) t = o.mirror->list_tags(name);
   if (!t) return error(w, t.error());
-  send_list(req, w, "/v2/" + name + "/tags/list", "tags", name, std::move(*t));
+  std::optional<std::string> last;
+  std::optional<std::size_t> n;
+  if (!list_params(req, w, &last, &n)) return;
+  auto it = last ? std::upper_bound(t->begin(), t->end(), *last) : t->begin();
+  std::vector<std::string> page;
+  for (; it != t->end() && (!n || page.size() < *n); ++it) page.push_back(*it);
+  send_list(w, "/v2/" + name + "/tags/list", "tags", name, page, n, it != t->end());
 }
 
 void Api::Impl::manifests(http::Request& req, http::ResponseWriter& w, const std::string& name,
@@ -250,6 +281,27 @@ void Api::Impl::manifests(http::Request& req, http::ResponseWriter& w, const std
     std::uint64_t size = 0;
     auto m = s.resolve_manifest(name, ref, &size);
     if (!m) return error(w, m.error());
+    std::vector<std::string_view> accept_values;
+    for (auto& [k, v] : req.headers.list())
+      if (http::iequals(k, "Accept")) accept_values.push_back(v);
+    AcceptSet accept = AcceptSet::parse(accept_values);
+    if (!accept.accepts(m->media_type)) {
+      // A list/index by tag for a client that takes only image manifests: the linux/amd64 child.
+      std::optional<Digest> child;
+      if (oci::media::is_index(m->media_type) && !looks_like_digest(ref)) {
+        if (auto full = s.get_manifest(name, m->digest.str()))
+          child = platform_child(full->content, accept, "linux", "amd64");
+      }
+      RResult<ManifestData> cm = rfail(Code::ManifestUnknown, "manifest of type " + m->media_type +
+                                                                   " found, but the Accept header lists only " +
+                                                                   accept.describe());
+      if (child && o.mirror) (void)o.mirror->ensure_manifest(s, name, child->str());
+      if (child) {
+        if (auto r = s.resolve_manifest(name, child->str(), &size)) cm = std::move(r);
+      }
+      if (!cm) return error(w, cm.error());
+      m = std::move(cm);
+    }
     auto fd = open_file(s.blob_path(m->digest), O_RDONLY);
     if (!fd) return error(w, RegError(Code::ManifestUnknown, "manifest content missing"));
     std::string dg = m->digest.str();
@@ -276,9 +328,23 @@ void Api::Impl::manifests(http::Request& req, http::ResponseWriter& w, const std
       return error(w, RegError(Code::ManifestInvalid, body.error().message()));
     }
     bytes_in.fetch_add(body->size(), std::memory_order_relaxed);
+    // PUT by digest with ?tag=a&tag=b (spec end-7b): every tag is checked before anything is stored.
+    std::vector<std::string> extra_tags = req.query_values("tag");
+    if (!extra_tags.empty() && !looks_like_digest(ref))
+      return error(w, RegError(Code::ManifestInvalid, "tag parameters need a push by digest"));
+    if (extra_tags.size() > kMaxTagParams) {
+      (void)w.send(414, RegError(Code::Unsupported, "too many tag parameters").json(), "application/json");
+      return;
+    }
+    for (auto& t : extra_tags)
+      if (!valid_tag(t)) return error(w, RegError(Code::ManifestInvalid, "invalid tag: " + t));
     auto r = s.put_manifest(name, ref, req.headers.value("Content-Type"), std::move(*body));
     if (!r) return error(w, r.error());
     manifests_pushed.fetch_add(1, std::memory_order_relaxed);
+    for (auto& t : extra_tags) {
+      if (auto tr = s.put_tag(name, t, r->digest); !tr) return error(w, tr.error());
+      w.headers().add("OCI-Tag", t);
+    }
     w.set_header("Location", "/v2/" + name + "/manifests/" + r->digest.str());
     w.set_header("Docker-Content-Digest", r->digest.str());
     if (r->subject) w.set_header("OCI-Subject", r->subject->str());
@@ -307,6 +373,15 @@ void Api::Impl::blobs(http::Request& req, http::ResponseWriter& w, const std::st
   }
   if (req.method != "GET" && req.method != "HEAD") return error(w, RegError(Code::Unsupported, "method not allowed"));
   auto b = s.stat_blob(name, *d);
+  if (!b && o.mirror && req.method == "HEAD") {  // answer from an upstream HEAD, download nothing
+    auto size = o.mirror->head_blob(s, name, *d);
+    if (!size) return error(w, size.error());
+    w.set_header("Docker-Content-Digest", d->str());
+    w.set_header("ETag", "\"" + d->str() + "\"");
+    w.set_header("Accept-Ranges", "bytes");
+    (void)w.send_file(200, -1, 0, *size, "application/octet-stream");  // HEAD: the head only
+    return;
+  }
   if (!b && o.mirror) {
     if (auto r = o.mirror->ensure_blob(s, name, *d); r) b = s.stat_blob(name, *d);
     else return error(w, r.error());

@@ -17,6 +17,7 @@
 #include "common/base64.hpp"
 #include "common/file.hpp"
 #include "common/strings.hpp"
+#include "registry/acl.hpp"
 
 namespace berth::registry {
 
@@ -175,6 +176,7 @@ std::optional<std::string> sign(EVP_PKEY* key, std::string_view data) {
 
 struct Auth::Impl {
   Config cfg;
+  Acl acl;  // empty: every authenticated user may do everything
   std::map<std::string, std::string, std::less<>> users;  // user -> hash
   Pkey verify_key;
   Pkey signing_key;
@@ -199,6 +201,24 @@ struct Auth::Impl {
     std::string pw(p);
     const char* h = crypt_r(pw.c_str(), it->second.c_str(), &data);
     return h && h[0] != '*' && const_eq(h, it->second);
+  }
+  static bool has_scope(const nlohmann::json& claims, const Scope& needed) {
+    try {
+      if (!claims.contains("access") || !claims["access"].is_array()) return false;
+      for (auto& acc : claims["access"]) {
+        if (acc.value("type", "") != needed.type || acc.value("name", "") != needed.name) continue;
+        auto& acts = acc["actions"];
+        bool all = true;
+        for (auto& want : needed.actions) {
+          bool has = false;
+          for (auto& a : acts) has |= a.is_string() && (a.get<std::string>() == want || a.get<std::string>() == "*");
+          all &= has;
+        }
+        if (all) return true;
+      }
+    } catch (const std::exception&) {
+    }
+    return false;
   }
   std::string challenge(const Scope& s) const {
     if (!token_mode) return "Basic realm=\"" + cfg.htpasswd_realm + "\"";
@@ -269,6 +289,7 @@ Result<std::unique_ptr<Auth>> Auth::create(const Config& c) {
       if (!u.empty() && !h.empty()) a->impl_->users.emplace(std::string(u), std::string(h));
     }
   }
+  if (!c.acl_path.empty()) a->impl_->acl = TRY(Acl::load(c.acl_path));
   if (!c.token_realm.empty()) {
     a->impl_->token_mode = true;
     if (!c.token_rootcertbundle.empty()) a->impl_->verify_key = TRY(load_public_key(c.token_rootcertbundle));
@@ -286,6 +307,7 @@ Result<std::unique_ptr<Auth>> Auth::create(const Config& c) {
 }
 
 bool Auth::enabled() const { return impl_->token_mode || !impl_->cfg.htpasswd_path.empty(); }
+bool Auth::token_mode() const { return impl_->token_mode; }
 bool Auth::serves_tokens() const {
   return impl_->token_mode && (impl_->signing_key || !impl_->cfg.token_secret.empty());
 }
@@ -298,30 +320,50 @@ RResult<std::string> Auth::check(std::string_view authorization, const Scope& ne
   *challenge = impl_->challenge(needed);
   if (!impl_->token_mode) {
     std::string user;
+    bool is_base = needed.name.empty() && needed.actions.empty();
+    if (authorization.empty() && !is_base && !impl_->acl.empty() &&
+        impl_->acl.allowed("", needed.type, needed.name, needed.actions).size() == needed.actions.size())
+      return user;  // anonymous access the ACL grants
     if (!impl_->basic_ok(authorization, &user)) return rfail(Code::Unauthorized, "authentication required");
+    if (!is_base && !impl_->acl.empty() &&
+        impl_->acl.allowed(user, needed.type, needed.name, needed.actions).size() != needed.actions.size())
+      return rfail(Code::Denied, "requested access to the resource is denied");
     return user;
   }
   if (authorization.size() < 7 || !Impl::iequals_prefix(authorization, "bearer "))
     return rfail(Code::Unauthorized, "authentication required");
   auto claims = RTRY(impl_->verify_jwt(trim(authorization.substr(7))));
   if (needed.name.empty() && needed.actions.empty()) return claims.value("sub", "");  // base /v2/
-  try {
-    if (claims.contains("access") && claims["access"].is_array()) {
-      for (auto& acc : claims["access"]) {
-        if (acc.value("type", "") != needed.type || acc.value("name", "") != needed.name) continue;
-        auto& acts = acc["actions"];
-        bool all = true;
-        for (auto& want : needed.actions) {
-          bool has = false;
-          for (auto& a : acts) has |= a.is_string() && (a.get<std::string>() == want || a.get<std::string>() == "*");
-          all &= has;
-        }
-        if (all) return claims.value("sub", "");
-      }
-    }
-  } catch (const std::exception&) {
+  if (Impl::has_scope(claims, needed)) return claims.value("sub", "");
+  // Valid token without the scope: 401 with error="insufficient_scope" (as distribution), so
+  // clients fetch a token for it or stop at once; a bare 403 on HEAD makes docker retry.
+  *challenge += ",error=\"insufficient_scope\"";
+  return rfail(Code::Unauthorized, "insufficient scope: requested access to the resource is denied");
+}
+
+RResult<std::string> Auth::check_all(std::string_view authorization, const std::vector<Scope>& needed,
+                                     std::string* challenge) const {
+  if (needed.empty()) return rfail(Code::Internal, "no scope to check");
+  if (!impl_->token_mode || needed.size() == 1) return check(authorization, needed[0], challenge);
+  auto r = check(authorization, needed[0], challenge);
+  std::string all;
+  for (auto& sc : needed) all += (all.empty() ? "" : " ") + sc.str();
+  auto with_all = [&](bool insufficient) {
+    *challenge = "Bearer realm=\"" + impl_->cfg.token_realm + "\",service=\"" + impl_->cfg.token_service +
+                 "\",scope=\"" + all + "\"" + (insufficient ? ",error=\"insufficient_scope\"" : "");
+  };
+  if (!r) {
+    if (r.error().code == Code::Unauthorized) with_all(r.error().message.starts_with("insufficient scope"));
+    return r;
   }
-  return rfail(Code::Denied, "requested access to the resource is denied");
+  auto claims = RTRY(impl_->verify_jwt(trim(authorization.substr(7))));
+  for (std::size_t i = 1; i < needed.size(); ++i) {
+    if (!Impl::has_scope(claims, needed[i])) {
+      with_all(true);
+      return rfail(Code::Unauthorized, "insufficient scope: requested access to the resource is denied");
+    }
+  }
+  return r;
 }
 
 RResult<std::string> Auth::issue(std::string_view authorization, const std::vector<std::string>& scopes,
@@ -334,12 +376,16 @@ RResult<std::string> Auth::issue(std::string_view authorization, const std::vect
     // Anonymous requests get a token without access (docker's first round-trip).
   }
   nlohmann::json access = nlohmann::json::array();
-  if (impl_->users.empty() || !user.empty()) {
+  bool acl = !impl_->acl.empty();
+  if (acl || impl_->users.empty() || !user.empty()) {
     for (auto& s : scopes) {
       for (auto& one : split(s, ' ')) {
         auto sc = parse_scope(one);
         if (!sc) continue;
-        access.push_back({{"type", sc->type}, {"name", sc->name}, {"actions", sc->actions}});
+        // With an ACL: only what this user (or @anonymous) has; scopes with nothing left are dropped.
+        std::vector<std::string> acts = acl ? impl_->acl.allowed(user, sc->type, sc->name, sc->actions) : sc->actions;
+        if (acts.empty()) continue;
+        access.push_back({{"type", sc->type}, {"name", sc->name}, {"actions", acts}});
       }
     }
   }

@@ -13,6 +13,8 @@
 //    With signingkey (PEM private key) or secret, the registry also serves its own token
 //    endpoint (GET /token?service=&scope=...), authenticating users against htpasswd when it is
 //    configured (otherwise anyone gets a token for what they ask).
+//  - auth.acl.path (acl.hpp): the token endpoint grants only the actions the rules give the
+//    user, and Basic auth checks every request against the rules (anonymous access included).
 #pragma once
 
 #include <memory>
@@ -48,6 +50,12 @@ class Auth {
   // Unauthorized (missing/invalid credentials) or Denied (valid, without the scope); *challenge
   // receives the WWW-Authenticate value to send with 401.
   RResult<std::string> check(std::string_view authorization, const Scope& needed, std::string* challenge) const;
+  // Several scopes at once (a cross-repository mount needs pull on `from` too). In token mode a
+  // token lacking any of them gets 401 with a challenge naming all of them, so the client asks
+  // for one token covering both (as distribution); otherwise the same as check(needed[0]).
+  RResult<std::string> check_all(std::string_view authorization, const std::vector<Scope>& needed,
+                                 std::string* challenge) const;
+  bool token_mode() const;
   bool serves_tokens() const;
   // Body of the token endpoint's answer: {"token":..,"access_token":..,"expires_in":..,"issued_at":..}
   RResult<std::string> issue(std::string_view authorization, const std::vector<std::string>& scopes,

@@ -88,9 +88,10 @@ TEST(Auth, TokenHs256RoundTripAndScopes) {
   EXPECT_TRUE(a->check("Bearer " + tok, Scope{"repository", "app", {"pull"}}, &ch));
   auto denied = a->check("Bearer " + tok, Scope{"repository", "other", {"pull"}}, &ch);
   ASSERT_FALSE(denied);
-  EXPECT_EQ(denied.error().code, Code::Denied);
+  EXPECT_EQ(denied.error().code, Code::Unauthorized);
+  EXPECT_NE(ch.find(",error=\"insufficient_scope\""), std::string::npos) << ch;
   EXPECT_FALSE(a->check("Bearer " + tok, Scope{"repository", "app", {"delete"}}, &ch));
-  EXPECT_EQ(ch, R"(Bearer realm="http://127.0.0.1/token",service="berth-registry",scope="repository:app:delete")");
+  EXPECT_EQ(ch, R"(Bearer realm="http://127.0.0.1/token",service="berth-registry",scope="repository:app:delete",error="insufficient_scope")");
   // Tampered payload fails the signature.
   std::string bad = tok;
   bad[bad.find('.') + 3] ^= 1;
@@ -100,7 +101,7 @@ TEST(Auth, TokenHs256RoundTripAndScopes) {
   auto anon = a->issue("", {"repository:app:pull"}, "");
   ASSERT_TRUE(anon);
   std::string atok = nlohmann::json::parse(*anon)["token"];
-  EXPECT_EQ(a->check("Bearer " + atok, Scope{"repository", "app", {"pull"}}, &ch).error().code, Code::Denied);
+  EXPECT_EQ(a->check("Bearer " + atok, Scope{"repository", "app", {"pull"}}, &ch).error().code, Code::Unauthorized);
 }
 
 std::string pem_private(EVP_PKEY* k) {

@@ -92,6 +92,7 @@ Result<Config> config_from_yaml(std::string_view text) {
   if (auto v = get("http.tls.key")) c.tls_key = *v;
   if (auto v = get("auth.htpasswd.path")) c.htpasswd_path = *v;
   if (auto v = get("auth.htpasswd.realm")) c.htpasswd_realm = *v;
+  if (auto v = get("auth.acl.path")) c.acl_path = *v;
   if (auto v = get("auth.token.realm")) c.token_realm = *v;
   if (auto v = get("auth.token.service")) c.token_service = *v;
   if (auto v = get("auth.token.issuer")) c.token_issuer = *v;

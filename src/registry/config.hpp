@@ -12,6 +12,7 @@
 //   http: {addr: ":5000", tls: {certificate: ..., key: ...}}
 //   auth:
 //     htpasswd: {realm: ..., path: ...}
+//     acl: {path: ...}                       (berth extension: per-repository rules, acl.hpp)
 //     token: {realm: ..., service: ..., issuer: ..., rootcertbundle: PEM, signingkey: PEM (berth),
 //             secret: HS256 shared secret (berth)}
 //   proxy: {remoteurl: ..., username: ..., password: ...}
@@ -33,6 +34,7 @@ struct Config {
   std::string addr = ":5000";
   std::string tls_certificate, tls_key;
   std::string htpasswd_path, htpasswd_realm = "berth-registry";
+  std::string acl_path;  // per-repository access rules (berth extension, see acl.hpp)
   std::string token_realm, token_service = "berth-registry", token_issuer = "berth-registry";
   std::string token_rootcertbundle;  // PEM public key or certificate that signs tokens
   std::string token_signingkey;      // PEM private key: enables our own /token endpoint

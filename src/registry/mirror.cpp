@@ -42,7 +42,7 @@ size_t write_cb(char* p, size_t sz, size_t n, void* ud) {
 }
 
 struct HeaderSink {
-  std::string content_type, www_auth;
+  std::string content_type, www_auth, content_length;
 };
 size_t header_cb(char* p, size_t sz, size_t n, void* ud) {
   auto* h = static_cast<HeaderSink*>(ud);
@@ -51,6 +51,7 @@ size_t header_cb(char* p, size_t sz, size_t n, void* ud) {
   std::string key = to_lower(trim(k));
   if (key == "content-type") h->content_type = std::string(trim(v));
   if (key == "www-authenticate") h->www_auth = std::string(trim(v));
+  if (key == "content-length") h->content_length = std::string(trim(v));
   return sz * n;
 }
 
@@ -97,7 +98,7 @@ Mirror::Mirror(MirrorOptions o) : o_(std::move(o)) {
 Mirror::~Mirror() = default;
 
 RResult<Mirror::Fetched> Mirror::get_once(const std::string& path, const std::string& accept, int sink_fd,
-                                          const std::string& authorization) {
+                                          const std::string& authorization, bool head) {
   CURL* c = curl_easy_init();
   if (!c) return rfail(Code::Internal, "curl_easy_init failed");
   Fetched f;
@@ -118,6 +119,7 @@ RResult<Mirror::Fetched> Mirror::get_once(const std::string& path, const std::st
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "berth-registry");
+  if (head) curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
   if (!o_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, o_.ca_file.c_str());
   CURLcode rc = curl_easy_perform(c);
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &f.status);
@@ -127,6 +129,7 @@ RResult<Mirror::Fetched> Mirror::get_once(const std::string& path, const std::st
     return rfail(Code::Unavailable, std::string("upstream: ") + curl_easy_strerror(rc));
   f.content_type = hs.content_type;
   f.www_authenticate = hs.www_auth;
+  if (auto n = parse_uint(hs.content_length)) f.content_length = *n;
   return f;
 }
 
@@ -169,13 +172,13 @@ RResult<std::string> Mirror::fetch_token(const std::string& challenge, const std
 }
 
 RResult<Mirror::Fetched> Mirror::get(const std::string& path, const std::string& scope, const std::string& accept,
-                                     int sink_fd) {
+                                     int sink_fd, bool head) {
   std::string auth;
   {
     std::lock_guard lk(mu_);
     if (auto it = tokens_.find(scope); it != tokens_.end()) auth = it->second;
   }
-  auto f = RTRY(get_once(path, accept, sink_fd, auth));
+  auto f = RTRY(get_once(path, accept, sink_fd, auth, head));
   if (f.status != 401) return f;
   auto ch = parse_challenge(f.www_authenticate);
   if (ch["scheme"] == "basic") {
@@ -192,7 +195,7 @@ RResult<Mirror::Fetched> Mirror::get(const std::string& path, const std::string&
   if (sink_fd >= 0) {
     if (::ftruncate(sink_fd, 0) != 0 || ::lseek(sink_fd, 0, SEEK_SET) != 0) return fail_errno("reset download");
   }
-  return get_once(path, accept, sink_fd, auth);
+  return get_once(path, accept, sink_fd, auth, head);
 }
 
 RResult<void> Mirror::ensure_manifest(Storage& s, const std::string& name, const std::string& ref) {
@@ -267,6 +270,19 @@ RResult<void> Mirror::ensure_blob(Storage& s, const std::string& name, const Dig
   cleanup();
   if (!r) return tl::unexpected(r.error());
   return {};
+}
+
+RResult<std::uint64_t> Mirror::head_blob(Storage& s, const std::string& name, const Digest& d) {
+  if (auto b = s.stat_blob(name, d)) return b->size;
+  if (s.have_blob(d)) {  // cached for another repository of the same upstream
+    if (auto b = s.mount_blob(name, d, "")) return b->size;
+  }
+  auto f = RTRY(get("/v2/" + name + "/blobs/" + d.str(), "repository:" + name + ":pull", "", -1, /*head=*/true));
+  if (f.status == 404) return rfail(Code::BlobUnknown, "blob unknown to upstream");
+  if (f.status == 401 || f.status == 403) return rfail(Code::Unauthorized, "upstream denied access");
+  if (f.status != 200) return rfail(Code::Unavailable, "upstream answered " + std::to_string(f.status));
+  if (!f.content_length) return rfail(Code::Unavailable, "upstream sent no Content-Length for the blob");
+  return *f.content_length;
 }
 
 RResult<std::vector<std::string>> Mirror::list_tags(const std::string& name) {

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,8 @@ class Mirror {
   ~Mirror();
   RResult<void> ensure_manifest(Storage& s, const std::string& name, const std::string& ref);
   RResult<void> ensure_blob(Storage& s, const std::string& name, const Digest& d);
+  // HEAD of a blob: the size from the cache, else from an upstream HEAD (nothing is downloaded).
+  RResult<std::uint64_t> head_blob(Storage& s, const std::string& name, const Digest& d);
   RResult<std::vector<std::string>> list_tags(const std::string& name);
 
  private:
@@ -38,11 +41,14 @@ class Mirror {
     std::string body;
     std::string content_type;
     std::string www_authenticate;
+    std::optional<std::uint64_t> content_length;
   };
   // GET path; body into `body` or, if sink_fd >= 0, into that file. Handles upstream auth.
-  RResult<Fetched> get(const std::string& path, const std::string& scope, const std::string& accept, int sink_fd);
+  // head: a HEAD request (no body; content_length from the headers).
+  RResult<Fetched> get(const std::string& path, const std::string& scope, const std::string& accept, int sink_fd,
+                       bool head = false);
   RResult<Fetched> get_once(const std::string& path, const std::string& accept, int sink_fd,
-                            const std::string& authorization);
+                            const std::string& authorization, bool head);
   RResult<std::string> fetch_token(const std::string& challenge, const std::string& scope);
 
   MirrorOptions o_;

@@ -34,6 +34,7 @@ struct Storage::Session {
 namespace {
 
 constexpr std::size_t kIoBuf = 256 * 1024;
+constexpr std::uint64_t kWritebackChunk = 8u << 20;
 
 bool is_dir(const std::string& p) {
   struct stat st;
@@ -82,6 +83,22 @@ RResult<std::unique_ptr<Storage>> Storage::open(StorageOptions o) {
   std::string tmp = path_join(o.root, "tmp");
   for (auto& n : list_dir(tmp)) (void)remove_all(path_join(tmp, n));
   std::unique_ptr<Storage> s(new Storage(std::move(o)));
+  // The one tree walk: a directory holding a `_` entry is a repository.
+  std::set<std::string> found;
+  std::function<void(const std::string&, const std::string&)> walk = [&](const std::string& dir,
+                                                                         const std::string& name) {
+    bool is_repo = false;
+    for (auto& n : list_dir(dir)) {
+      if (n[0] == '_') {
+        is_repo = true;
+        continue;
+      }
+      if (is_dir(dir + "/" + n)) walk(dir + "/" + n, name.empty() ? n : name + "/" + n);
+    }
+    if (is_repo && !name.empty()) found.insert(name);
+  };
+  walk(path_join(s->opts_.root, "repositories"), "");
+  s->repos_.reset(std::move(found));
   return s;
 }
 
@@ -111,6 +128,15 @@ void Storage::touch_blob(const Digest& d) const {
 
 RResult<void> Storage::link_file(const std::string& path, std::string_view content) {
   RTRY(mkdir_all(dirname(path)));
+  // Every link lives in repositories/<name>/_<kind>/...: keep the catalog index current.
+  std::string prefix = opts_.root + "/repositories/";
+  if (path.starts_with(prefix)) {
+    auto end = path.find("/_", prefix.size());
+    if (end != std::string::npos) {
+      std::string name = path.substr(prefix.size(), end - prefix.size());
+      if (!repos_.contains(name)) repos_.add(name);
+    }
+  }
   if (opts_.fsync) {
     RTRY(atomic_write_file(path, content));
     return {};
@@ -268,6 +294,7 @@ RResult<UploadStatus> Storage::append_upload(const std::string& repo, const std:
   std::vector<char> buf(kIoBuf);
   std::uint64_t off = start;
   bool hash_along = s->hashed == start;
+  std::uint64_t kicked = start;
   auto rollback = [&] {
     if (::ftruncate(fd.get(), static_cast<off_t>(start)) != 0) log::warn("truncate upload {}: {}", uuid, errno);
     if (s->hashed > start) {  // the hasher saw bytes we dropped: start it over
@@ -301,6 +328,13 @@ RResult<UploadStatus> Storage::append_upload(const std::string& repo, const std:
       s->hashed += *n;
     }
     off += *n;
+    // Start writeback of what we have while the body is still arriving, so the fdatasync
+    // before the 201 waits for the tail only (does not wait, does not change durability).
+    if (opts_.fsync && off - kicked >= kWritebackChunk) {
+      (void)::sync_file_range(fd.get(), static_cast<off_t>(kicked), static_cast<off_t>(off - kicked),
+                              SYNC_FILE_RANGE_WRITE);
+      kicked = off;
+    }
   }
   if (expected_len && off - start != *expected_len) {
     rollback();
@@ -409,7 +443,8 @@ RResult<Digest> Storage::resolve_ref(const std::string& repo, const std::string&
     if (::access(link.c_str(), F_OK) != 0) return rfail(Code::ManifestUnknown, "manifest unknown to registry");
     return *d;
   }
-  if (!valid_tag(reference)) return rfail(Code::ManifestInvalid, "invalid tag");
+  // No manifest can exist under an invalid tag: 404 (as distribution, whose routes do not match).
+  if (!valid_tag(reference)) return rfail(Code::ManifestUnknown, "manifest unknown to registry (invalid tag)");
   auto s = read_file(repo_dir(repo) + "/_tags/" + reference, 1024);
   if (!s) {
     if (!repo_exists(repo)) return rfail(Code::NameUnknown, "repository name not known to registry");
@@ -505,11 +540,19 @@ RResult<PutManifestResult> Storage::put_manifest(const std::string& repo, const 
   return PutManifestResult{d, refs.subject};
 }
 
+RResult<void> Storage::put_tag(const std::string& repo, const std::string& tag, const Digest& manifest) {
+  RTRY(check_writable());
+  if (!valid_tag(tag)) return rfail(Code::ManifestInvalid, "invalid tag");
+  std::string link = repo_dir(repo) + "/_manifests/" + std::string(manifest.algo_name()) + "/" + manifest.hex();
+  if (::access(link.c_str(), F_OK) != 0) return rfail(Code::ManifestUnknown, "manifest unknown to registry");
+  return link_file(repo_dir(repo) + "/_tags/" + tag, manifest.str());
+}
+
 RResult<void> Storage::delete_manifest(const std::string& repo, const std::string& reference) {
   RTRY(check_writable());
   if (!opts_.delete_enabled) return rfail(Code::Unsupported, "deletion is disabled");
   if (!looks_like_digest(reference)) {
-    if (!valid_tag(reference)) return rfail(Code::ManifestInvalid, "invalid tag");
+    if (!valid_tag(reference)) return rfail(Code::ManifestUnknown, "manifest unknown to registry (invalid tag)");
     std::string t = repo_dir(repo) + "/_tags/" + reference;
     if (::unlink(t.c_str()) != 0) return rfail(Code::ManifestUnknown, "manifest unknown to registry");
     if (opts_.fsync) (void)fsync_dir(dirname(t));
@@ -544,23 +587,11 @@ RResult<std::vector<std::string>> Storage::list_tags(const std::string& repo) co
   return v;
 }
 
-std::vector<std::string> Storage::catalog() const {
-  std::vector<std::string> out;
-  std::function<void(const std::string&, const std::string&)> walk = [&](const std::string& dir,
-                                                                         const std::string& name) {
-    bool is_repo = false;
-    for (auto& n : list_dir(dir)) {
-      if (n[0] == '_') {
-        is_repo = true;
-        continue;
-      }
-      if (is_dir(dir + "/" + n)) walk(dir + "/" + n, name.empty() ? n : name + "/" + n);
-    }
-    if (is_repo && !name.empty()) out.push_back(name);
-  };
-  walk(opts_.root + "/repositories", "");
-  std::sort(out.begin(), out.end());
-  return out;
+std::vector<std::string> Storage::catalog() const { return repos_.all(); }
+
+std::vector<std::string> Storage::catalog_page(const std::optional<std::string>& last, std::optional<std::size_t> n,
+                                               bool* more) const {
+  return repos_.page(last, n, more);
 }
 
 RResult<std::string> Storage::referrers(const std::string& repo, const Digest& subject,

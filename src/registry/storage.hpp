@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "common/digest.hpp"
+#include "registry/catalog.hpp"
 #include "registry/errors.hpp"
 
 namespace berth::registry {
@@ -129,6 +130,8 @@ class Storage {
   RResult<PutManifestResult> put_manifest(const std::string& repo, const std::string& reference,
                                           const std::string& content_type, std::string content,
                                           bool verify_refs = true);
+  // Points tag at a manifest already stored in repo (PUT by digest with ?tag=).
+  RResult<void> put_tag(const std::string& repo, const std::string& tag, const Digest& manifest);
   RResult<ManifestData> get_manifest(const std::string& repo, const std::string& reference) const;
   // Digest + media type + size without reading the content again (HEAD).
   RResult<ManifestData> resolve_manifest(const std::string& repo, const std::string& reference,
@@ -137,7 +140,11 @@ class Storage {
   RResult<void> delete_manifest(const std::string& repo, const std::string& reference);
   // Sorted lexically. NameUnknown if the repository does not exist.
   RResult<std::vector<std::string>> list_tags(const std::string& repo) const;
+  // Every repository, sorted (from the in-memory index, see catalog.hpp).
   std::vector<std::string> catalog() const;
+  // One page of the catalog after `last`; *more: further names exist.
+  std::vector<std::string> catalog_page(const std::optional<std::string>& last, std::optional<std::size_t> n,
+                                        bool* more) const;
   bool repo_exists(const std::string& repo) const;
   // OCI image index JSON listing the referrers of subject (filtered by artifact_type if set).
   RResult<std::string> referrers(const std::string& repo, const Digest& subject,
@@ -166,6 +173,7 @@ class Storage {
   mutable std::mutex touched_mu_;
   mutable bool gc_running_ = false;
   mutable std::unordered_set<std::string> touched_;
+  RepoIndex repos_;
   std::mutex sessions_mu_;
   std::unordered_map<std::string, std::shared_ptr<Session>> sessions_;
 };

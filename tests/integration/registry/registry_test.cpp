@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <thread>
 #include <filesystem>
@@ -23,6 +24,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "common/base64.hpp"
 #include "common/digest.hpp"
 #include "common/file.hpp"
 #include "http/http.hpp"
@@ -519,8 +521,10 @@ TEST(Registry, TokenAuthWithOwnTokenEndpoint) {
   std::string bearer = "Bearer " + json::parse(tk.body)["token"].get<std::string>();
   EXPECT_EQ(req(c, "POST", "/v2/app/blobs/uploads/?digest=" + digest_of("a").str(), "a", {{"Authorization", bearer}}).status, 201);
   auto other = req(c, "GET", "/v2/other/tags/list", {}, {{"Authorization", bearer}});
-  EXPECT_EQ(other.status, 403);
-  EXPECT_EQ(err_code(other), "DENIED");
+  EXPECT_EQ(other.status, 401);  // as distribution: a valid token without the scope
+  EXPECT_EQ(err_code(other), "UNAUTHORIZED");
+  EXPECT_EQ(other.header("WWW-Authenticate"),
+            R"(Bearer realm="http://127.0.0.1/token",service="reg",scope="repository:other:pull",error="insufficient_scope")");
   EXPECT_EQ(req(c, "GET", "/token?service=reg&scope=repository:app:pull", {}, {{"Authorization", basic("bob:no")}}).status, 401);
 }
 
@@ -672,6 +676,249 @@ TEST(Registry, TlsFromConfigWithFlagOverrides) {
   EXPECT_EQ(req(c, "DELETE", "/v2/tls/app/blobs/" + d).status, 202);  // delete enabled by the file
   EXPECT_TRUE(path_exists(s.sub("root/blobs")));
   EXPECT_FALSE(path_exists(s.sub("ignored")));
+}
+
+TEST(Registry, AcceptNegotiationForManifests) {
+  test::Scratch s("registry");
+  Registry r(s.sub("root"));
+  auto c = r.client();
+  std::string cfg = push_blob(c, "app", "{}");
+  std::string layer = push_blob(c, "app", "layer-data");
+  std::string oci = manifest_for(cfg, "{}", {{layer, 10}});
+  std::string od = digest_of(oci).str();
+  ASSERT_EQ(req(c, "PUT", "/v2/app/manifests/oci", oci, {{"Content-Type", kOciManifest}}).status, 201);
+  json dm = json::parse(oci);
+  dm["mediaType"] = "application/vnd.docker.distribution.manifest.v2+json";
+  std::string docker = dm.dump();
+  std::string dd = digest_of(docker).str();
+  ASSERT_EQ(req(c, "PUT", "/v2/app/manifests/docker", docker, {{"Content-Type", dm["mediaType"].get<std::string>()}}).status, 201);
+  json idx = {{"schemaVersion", 2},
+              {"mediaType", "application/vnd.oci.image.index.v1+json"},
+              {"manifests",
+               {{{"mediaType", kOciManifest}, {"digest", od}, {"size", oci.size()},
+                 {"platform", {{"os", "linux"}, {"architecture", "arm64"}}}},
+                {{"mediaType", "application/vnd.docker.distribution.manifest.v2+json"}, {"digest", dd},
+                 {"size", docker.size()}, {"platform", {{"os", "linux"}, {"architecture", "amd64"}}}}}}};
+  std::string index = idx.dump();
+  std::string id = digest_of(index).str();
+  ASSERT_EQ(req(c, "PUT", "/v2/app/manifests/multi", index, {{"Content-Type", "application/vnd.oci.image.index.v1+json"}}).status, 201);
+
+  const std::string kDockerV2 = "application/vnd.docker.distribution.manifest.v2+json";
+  // Served as stored: no Accept, a wildcard, or a list naming the stored type.
+  for (const char* method : {"GET", "HEAD"}) {
+    EXPECT_EQ(req(c, method, "/v2/app/manifests/oci").status, 200) << method;
+    EXPECT_EQ(req(c, method, "/v2/app/manifests/oci", {}, {{"Accept", "*/*"}}).status, 200) << method;
+    auto g = req(c, method, "/v2/app/manifests/oci", {}, {{"Accept", kDockerV2 + ", " + kOciManifest + ";q=0.5"}});
+    EXPECT_EQ(g.status, 200) << method;
+    EXPECT_EQ(g.header("Content-Type"), kOciManifest);
+    // Two Accept headers are one list.
+    EXPECT_EQ(req(c, method, "/v2/app/manifests/docker", {}, {{"Accept", kOciManifest}, {"Accept", kDockerV2}}).status, 200);
+    // Not listed: 404 MANIFEST_UNKNOWN (no format conversion).
+    auto no = req(c, method, "/v2/app/manifests/oci", {}, {{"Accept", kDockerV2}});
+    EXPECT_EQ(no.status, 404) << method;
+    if (std::string(method) == "GET") {
+      EXPECT_EQ(err_code(no), "MANIFEST_UNKNOWN");
+    }
+    EXPECT_EQ(req(c, method, "/v2/app/manifests/" + dd, {}, {{"Accept", kOciManifest}}).status, 404);
+    // q=0 excludes a type.
+    EXPECT_EQ(req(c, method, "/v2/app/manifests/oci", {}, {{"Accept", std::string(kOciManifest) + ";q=0"}}).status, 404);
+  }
+  // An index by tag for a client without index support: the linux/amd64 child it accepts.
+  auto child = req(c, "GET", "/v2/app/manifests/multi", {}, {{"Accept", kDockerV2}});
+  EXPECT_EQ(child.status, 200);
+  EXPECT_EQ(child.header("Docker-Content-Digest"), dd);
+  EXPECT_EQ(child.body, docker);
+  // ... but not when the amd64 child's type is not accepted either, nor by digest.
+  EXPECT_EQ(req(c, "GET", "/v2/app/manifests/multi", {}, {{"Accept", kOciManifest}}).status, 404);
+  EXPECT_EQ(req(c, "GET", "/v2/app/manifests/" + id, {}, {{"Accept", kDockerV2}}).status, 404);
+  auto whole = req(c, "GET", "/v2/app/manifests/multi", {}, {{"Accept", "application/vnd.oci.image.index.v1+json"}});
+  EXPECT_EQ(whole.header("Docker-Content-Digest"), id);
+}
+
+TEST(Registry, PutByDigestWithTagParameters) {
+  test::Scratch s("registry");
+  Registry r(s.sub("root"));
+  auto c = r.client();
+  std::string cfg = push_blob(c, "app", "{}");
+  std::string m = manifest_for(cfg, "{}", {});
+  std::string md = digest_of(m).str();
+  // An invalid tag among them: 400 and nothing stored.
+  auto bad = req(c, "PUT", "/v2/app/manifests/" + md + "?tag=ok&tag=-bad", m, {{"Content-Type", kOciManifest}});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(err_code(bad), "MANIFEST_INVALID");
+  EXPECT_EQ(req(c, "GET", "/v2/app/manifests/" + md).status, 404);
+  EXPECT_EQ(json::parse(req(c, "GET", "/v2/app/tags/list").body)["tags"].size(), 0u);
+  // Tag parameters on a push by tag are refused.
+  EXPECT_EQ(req(c, "PUT", "/v2/app/manifests/v1?tag=v2", m, {{"Content-Type", kOciManifest}}).status, 400);
+  auto p = req(c, "PUT", "/v2/app/manifests/" + md + "?tag=1.2.3&tag=latest", m, {{"Content-Type", kOciManifest}});
+  ASSERT_EQ(p.status, 201) << p.body;
+  std::vector<std::string> got;
+  for (auto& [k, v] : p.headers.list())
+    if (http::iequals(k, "OCI-Tag")) got.push_back(v);
+  EXPECT_EQ(got, (std::vector<std::string>{"1.2.3", "latest"}));
+  EXPECT_EQ(json::parse(req(c, "GET", "/v2/app/tags/list").body)["tags"], json({"1.2.3", "latest"}));
+  EXPECT_EQ(req(c, "GET", "/v2/app/manifests/latest").header("Docker-Content-Digest"), md);
+}
+
+TEST(Registry, CatalogFromIndexWithPagination) {
+  test::Scratch s("registry");
+  std::vector<std::string> names = {"a", "b/c", "b/d/e", "f", "zz"};
+  {
+    Registry r(s.sub("root"));
+    auto c = r.client();
+    for (auto& n : names) push_blob(c, n, "x");
+    EXPECT_EQ(req(c, "POST", "/v2/uploadonly/blobs/uploads/").status, 202);  // a session alone makes no repository
+    auto p1 = req(c, "GET", "/v2/_catalog?n=2");
+    EXPECT_EQ(json::parse(p1.body)["repositories"], json({"a", "b/c"}));
+    EXPECT_EQ(p1.header("Link"), "</v2/_catalog?last=b%2Fc&n=2>; rel=\"next\"");
+    auto p2 = req(c, "GET", "/v2/_catalog?n=2&last=b/c");
+    EXPECT_EQ(json::parse(p2.body)["repositories"], json({"b/d/e", "f"}));
+    auto p3 = req(c, "GET", "/v2/_catalog?n=2&last=f");
+    EXPECT_EQ(json::parse(p3.body)["repositories"], json({"zz"}));
+    EXPECT_EQ(p3.header("Link"), "");
+    EXPECT_EQ(json::parse(req(c, "GET", "/v2/_catalog?n=0").body)["repositories"].size(), 0u);
+    EXPECT_EQ(req(c, "GET", "/v2/_catalog?n=x").status / 100, 4);
+  }
+  // After a restart the index is rebuilt from disk.
+  Registry r2(s.sub("root"));
+  auto c2 = r2.client();
+  EXPECT_EQ(json::parse(req(c2, "GET", "/v2/_catalog").body)["repositories"], json(names));
+}
+
+TEST(Registry, AclLimitsTokenScopesAndBasicAuth) {
+  test::Scratch s("registry");
+  ASSERT_TRUE(write_file(s.sub("htpasswd"), htpasswd_line("alice", "pw") + htpasswd_line("bob", "pw")));
+  ASSERT_TRUE(write_file(s.sub("acl"), "# who what actions\n"
+                                       "alice  alice/*           pull,push,delete\n"
+                                       "*      library/*         pull\n"
+                                       "@anonymous public/*      pull\n"
+                                       "bob    registry:catalog  *\n"));
+  ASSERT_TRUE(write_file(s.sub("config.yml"), "auth:\n  htpasswd:\n    path: " + s.sub("htpasswd") + "\n  acl:\n    path: " +
+                                                 s.sub("acl") + "\n  token:\n    realm: http://127.0.0.1/token\n    service: reg\n    issuer: reg\n    secret: s3cret\n"));
+  Registry r(s.sub("root"), {"--config", s.sub("config.yml")});
+  auto c = r.client();
+  auto token = [&](const std::string& who, const std::string& scope) {
+    http::Headers h;
+    if (!who.empty()) h.add("Authorization", basic(who + ":pw"));
+    auto t = req(c, "GET", "/token?service=reg&scope=" + scope, {}, h);
+    EXPECT_EQ(t.status, 200) << t.body;
+    std::string tok = json::parse(t.body)["token"].get<std::string>();
+    auto dot1 = tok.find('.'), dot2 = tok.rfind('.');
+    std::string payload = tok.substr(dot1 + 1, dot2 - dot1 - 1);
+    for (auto& ch : payload) ch = ch == '-' ? '+' : ch == '_' ? '/' : ch;
+    while (payload.size() % 4) payload += '=';
+    return std::pair{"Bearer " + tok, json::parse(*base64_decode(payload))["access"]};
+  };
+  // alice: everything she asked on her namespace.
+  auto [ta, acc_a] = token("alice", "repository:alice/app:pull,push,delete");
+  EXPECT_EQ(acc_a, json::parse(R"([{"type":"repository","name":"alice/app","actions":["pull","push","delete"]}])"));
+  EXPECT_EQ(req(c, "POST", "/v2/alice/app/blobs/uploads/?digest=" + digest_of("a").str(), "a", {{"Authorization", ta}}).status, 201);
+  // bob asking for alice's repository gets a token without that scope: push is denied.
+  auto [tb, acc_b] = token("bob", "repository:alice/app:pull,push");
+  EXPECT_EQ(acc_b, json::array());
+  auto denied = req(c, "POST", "/v2/alice/app/blobs/uploads/", {}, {{"Authorization", tb}});
+  EXPECT_EQ(denied.status, 401);
+  EXPECT_NE(denied.header("WWW-Authenticate").find("error=\"insufficient_scope\""), std::string::npos);
+  // library/*: pull only, for any user; push is cut from the grant.
+  auto [tl, acc_l] = token("bob", "repository:library/x:pull,push");
+  EXPECT_EQ(acc_l, json::parse(R"([{"type":"repository","name":"library/x","actions":["pull"]}])"));
+  EXPECT_EQ(req(c, "POST", "/v2/library/x/blobs/uploads/", {}, {{"Authorization", tl}}).status, 401);
+  // Anonymous: public/* pull only.
+  auto [tn, acc_n] = token("", "repository:public/x:pull,push");
+  EXPECT_EQ(acc_n, json::parse(R"([{"type":"repository","name":"public/x","actions":["pull"]}])"));
+  EXPECT_EQ(token("", "repository:library/x:pull").second, json::array());
+  // Catalog only for bob.
+  EXPECT_EQ(token("alice", "registry:catalog:*").second, json::array());
+  auto [tc, acc_c] = token("bob", "registry:catalog:*");
+  EXPECT_EQ(req(c, "GET", "/v2/_catalog", {}, {{"Authorization", tc}}).status, 200);
+  EXPECT_EQ(req(c, "GET", "/v2/_catalog", {}, {{"Authorization", ta}}).status, 401);
+  // Cross-repository mount with a token: pull on `from` belongs to the request's scope.
+  std::string ad = digest_of("a").str();
+  auto [tm1, acc_m1] = token("alice", "repository:alice/copy:pull,push");
+  auto m1 = req(c, "POST", "/v2/alice/copy/blobs/uploads/?mount=" + ad + "&from=alice/app", {}, {{"Authorization", tm1}});
+  EXPECT_EQ(m1.status, 401);
+  EXPECT_EQ(m1.header("WWW-Authenticate"),
+            R"(Bearer realm="http://127.0.0.1/token",service="reg",scope="repository:alice/copy:pull,push repository:alice/app:pull",error="insufficient_scope")");
+  auto [tm2, acc_m2] = token("alice", "repository:alice/copy:pull,push&scope=repository:alice/app:pull");
+  EXPECT_EQ(acc_m2.size(), 2u);
+  auto m2 = req(c, "POST", "/v2/alice/copy/blobs/uploads/?mount=" + ad + "&from=alice/app", {}, {{"Authorization", tm2}});
+  EXPECT_EQ(m2.status, 201) << m2.body;
+  // bob may not pull alice/app: his token for the mount lacks it, so the request stays 401.
+  auto [tm3, acc_m3] = token("bob", "repository:library/y:pull,push&scope=repository:alice/app:pull");
+  EXPECT_EQ(acc_m3, json::parse(R"([{"type":"repository","name":"library/y","actions":["pull"]}])"));
+  EXPECT_EQ(req(c, "POST", "/v2/library/y/blobs/uploads/?mount=" + ad + "&from=alice/app", {}, {{"Authorization", tm3}}).status, 401);
+  // Nothing was stored for the denied pushes.
+  EXPECT_EQ(json::parse(req(c, "GET", "/v2/_catalog", {}, {{"Authorization", tc}}).body)["repositories"],
+            json({"alice/app", "alice/copy"}));
+}
+
+TEST(Registry, AclWithBasicAuth) {
+  test::Scratch s("registry");
+  ASSERT_TRUE(write_file(s.sub("htpasswd"), htpasswd_line("alice", "pw") + htpasswd_line("bob", "pw")));
+  ASSERT_TRUE(write_file(s.sub("acl"), "alice alice/* *\n@anonymous alice/* pull\n"));
+  ASSERT_TRUE(write_file(s.sub("config.yml"), "auth:\n  htpasswd:\n    path: " + s.sub("htpasswd") + "\n  acl:\n    path: " + s.sub("acl") + "\n"));
+  Registry r(s.sub("root"), {"--config", s.sub("config.yml")});
+  auto c = r.client();
+  std::string d = digest_of("a").str();
+  EXPECT_EQ(req(c, "POST", "/v2/alice/x/blobs/uploads/?digest=" + d, "a", {{"Authorization", basic("alice:pw")}}).status, 201);
+  auto bob = req(c, "POST", "/v2/alice/x/blobs/uploads/?digest=" + d, "a", {{"Authorization", basic("bob:pw")}});
+  EXPECT_EQ(bob.status, 403);
+  EXPECT_EQ(err_code(bob), "DENIED");
+  EXPECT_EQ(req(c, "GET", "/v2/alice/x/blobs/" + d).status, 200);  // anonymous pull granted
+  EXPECT_EQ(req(c, "POST", "/v2/alice/x/blobs/uploads/").status, 401);  // anonymous push: log in
+  EXPECT_EQ(req(c, "GET", "/v2/other/tags/list", {}, {{"Authorization", basic("alice:pw")}}).status, 403);
+  // A malformed ACL file stops the server from starting.
+  ASSERT_TRUE(write_file(s.sub("acl"), "alice alice/* fly\n"));
+  int rc = std::system(("timeout 10 " + test::bin("berth-registry") + " serve --addr 127.0.0.1:0 --root " + s.sub("root2") +
+                        " --config " + s.sub("config.yml") + " 2>/dev/null")
+                           .c_str());
+  ASSERT_TRUE(WIFEXITED(rc));
+  EXPECT_NE(WEXITSTATUS(rc), 0);
+  EXPECT_NE(WEXITSTATUS(rc), 124) << "started despite a malformed ACL";
+}
+
+TEST(Registry, MirrorHeadDoesNotDownload) {
+  test::Scratch s("registry");
+  Registry up(s.sub("upstream"));
+  auto uc = up.client();
+  std::string big(3 << 20, 'h');
+  std::string bd = push_blob(uc, "library/img", big);
+  ASSERT_TRUE(write_file(s.sub("mirror.yml"), "proxy:\n  remoteurl: http://127.0.0.1:" + std::to_string(up.port()) + "\n"));
+  Registry mirror(s.sub("mirror"), {"--config", s.sub("mirror.yml")});
+  auto mc = mirror.client();
+  auto h = req(mc, "HEAD", "/v2/library/img/blobs/" + bd);
+  EXPECT_EQ(h.status, 200);
+  EXPECT_EQ(h.header("Content-Length"), std::to_string(big.size()));
+  EXPECT_EQ(h.header("Docker-Content-Digest"), bd);
+  EXPECT_EQ(count_files(s.sub("mirror") + "/blobs"), 0u);  // nothing downloaded
+  EXPECT_EQ(req(mc, "HEAD", "/v2/library/img/blobs/" + digest_of("nope").str()).status, 404);
+  EXPECT_EQ(req(mc, "GET", "/v2/library/img/blobs/" + bd).body, big);
+  EXPECT_EQ(count_files(s.sub("mirror") + "/blobs"), 1u);
+  EXPECT_EQ(req(mc, "HEAD", "/v2/library/img/blobs/" + bd).header("Content-Length"), std::to_string(big.size()));
+}
+
+TEST(Registry, TlsProbeOnPlainPortClosesAtOnce) {
+  // docker and skopeo try https first on an insecure registry: the server must drop the
+  // ClientHello at once (they fall back to http) rather than wait for a request head.
+  test::Scratch s("registry");
+  Registry r(s.sub("root"));
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(r.port());
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  const char hello[] = {0x16, 0x03, 0x01, 0x00, 0x2f, 0x01, 0x00, 0x00, 0x2b, 0x03, 0x03};
+  ASSERT_TRUE(write_all(fd, std::string_view(hello, sizeof hello)));
+  pollfd pf{fd, POLLIN, 0};
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(::poll(&pf, 1, 3000), 1);
+  char buf[256];
+  EXPECT_LE(::read(fd, buf, sizeof buf), 0);  // closed, nothing sent
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+  ::close(fd);
+  auto c = r.client();
+  EXPECT_EQ(req(c, "GET", "/v2/").status, 200);
 }
 
 }  // namespace
