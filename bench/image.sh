@@ -48,11 +48,25 @@ for d in overlay2 vfs; do
   t0=$(ms); "$TOOL" "$WORK/pull-$d" "$d" pull "127.0.0.1:$PORT/berth-bench/debian:bookworm" > /dev/null 2>&1; t1=$(ms)
   echo "berth pull ($d): $((t1 - t0)) ms"
 done
-if command -v docker > /dev/null && docker info > /dev/null 2>&1; then
-  docker rmi -f "127.0.0.1:$PORT/berth-bench/debian:bookworm" > /dev/null 2>&1 || true
-  t0=$(ms); docker pull -q "127.0.0.1:$PORT/berth-bench/debian:bookworm" > /dev/null; t1=$(ms)
-  echo "dockerd pull: $((t1 - t0)) ms"
-  docker rmi -f "127.0.0.1:$PORT/berth-bench/debian:bookworm" > /dev/null 2>&1 || true
+# dockerd side by side: a private instance (own socket, data/exec root, pidfile; no iptables, no
+# bridge) started for this measurement only and stopped right after.
+if command -v dockerd > /dev/null && command -v docker > /dev/null; then
+  DD=$WORK/dockerd
+  mkdir -p "$DD"; echo "{}" > "$DD/daemon.json"
+  dockerd -H "unix://$DD/d.sock" --data-root "$DD/data" --exec-root "$DD/exec" --pidfile "$DD/d.pid" \
+    --iptables=false --ip6tables=false --bridge=none --config-file "$DD/daemon.json" --storage-driver overlay2 \
+    > "$DD/log" 2>&1 &
+  DPID=$!
+  for _ in $(seq 100); do docker -H "unix://$DD/d.sock" info > /dev/null 2>&1 && break; sleep 0.2; done
+  if docker -H "unix://$DD/d.sock" info > /dev/null 2>&1; then
+    sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
+    t0=$(ms); docker -H "unix://$DD/d.sock" pull -q "127.0.0.1:$PORT/berth-bench/debian:bookworm" > /dev/null; t1=$(ms)
+    echo "dockerd pull (overlay2): $((t1 - t0)) ms"
+  else
+    echo "dockerd pull: dockerd did not start (see $DD/log)"; tail -3 "$DD/log" || true
+  fi
+  kill "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null || true
+  umount -R "$DD/data" 2>/dev/null || true
 else
-  echo "dockerd pull: (docker not installed/running: skipped)"
+  echo "dockerd pull: (dockerd not installed: skipped)"
 fi

@@ -2,7 +2,11 @@
 #include "distribution/client.hpp"
 
 #include <curl/curl.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <chrono>
 #include <cstdlib>
@@ -37,7 +41,14 @@ std::string url_escape(const std::string& s) {
   return out;
 }
 
+// TLS material of one registry (certs.d).
+struct TlsFiles {
+  std::string ca_pem;      // system bundle + the registry's *.crt, or empty
+  std::string cert, key;   // client certificate / key paths, or empty
+};
+
 struct Request {
+  const TlsFiles* tls = nullptr;
   std::string method = "GET";
   std::string url;
   std::vector<std::string> headers;
@@ -141,8 +152,9 @@ Result<Response> perform(const Request& r, const std::string& ua) {
   }
   if (r.method == "HEAD") {
     curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-  } else if (r.method == "PUT" && r.upload) {
+  } else if ((r.method == "PUT" || r.method == "PATCH") && r.upload) {
     curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+    if (r.method != "PUT") curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r.method.c_str());
     curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
     curl_easy_setopt(h, CURLOPT_READDATA, &ctx);
     curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(r.upload_size));
@@ -151,6 +163,19 @@ Result<Response> perform(const Request& r, const std::string& ua) {
     if (!r.body.empty()) {
       curl_easy_setopt(h, CURLOPT_POSTFIELDS, r.body.data());
       curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+    }
+  }
+  struct curl_blob ca_blob {};
+  if (r.tls) {
+    if (!r.tls->ca_pem.empty()) {
+      ca_blob.data = const_cast<char*>(r.tls->ca_pem.data());
+      ca_blob.len = r.tls->ca_pem.size();
+      ca_blob.flags = CURL_BLOB_NOCOPY;
+      curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &ca_blob);
+    }
+    if (!r.tls->cert.empty()) {
+      curl_easy_setopt(h, CURLOPT_SSLCERT, r.tls->cert.c_str());
+      curl_easy_setopt(h, CURLOPT_SSLKEY, r.tls->key.c_str());
     }
   }
   CURLcode rc = curl_easy_perform(h);
@@ -219,6 +244,60 @@ struct Client::Impl {
   std::mutex mu;
   std::map<std::string, std::string> auth_cache;  // domain|scope -> Authorization header value
 
+  std::map<std::string, std::unique_ptr<TlsFiles>> tls_cache;  // domain -> certs.d material (null: none)
+
+  // certs.d/<domain>/ of the first configured directory that has one, or "".
+  std::string certs_dir(const std::string& domain) const {
+    for (auto& d : opts.certs_dirs) {
+      std::string p = d + "/" + domain;
+      struct stat st {};
+      if (::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return p;
+    }
+    return {};
+  }
+
+  const TlsFiles* tls_for(const std::string& domain) {
+    std::lock_guard lk(mu);
+    auto it = tls_cache.find(domain);
+    if (it != tls_cache.end()) return it->second.get();
+    std::unique_ptr<TlsFiles> t;
+    std::string dir = certs_dir(domain);
+    if (!dir.empty()) {
+      t = std::make_unique<TlsFiles>();
+      std::vector<std::string> names;
+      if (DIR* dp = ::opendir(dir.c_str())) {
+        while (auto* e = ::readdir(dp)) names.emplace_back(e->d_name);
+        ::closedir(dp);
+      }
+      std::sort(names.begin(), names.end());
+      std::string extra;
+      for (auto& n : names) {
+        if (n.ends_with(".crt")) {
+          if (auto pem = read_file(dir + "/" + n, 1 << 20)) extra += *pem + "\n";
+        } else if (n.ends_with(".cert") && t->cert.empty()) {
+          std::string key = dir + "/" + n.substr(0, n.size() - 5) + ".key";
+          if (::access(key.c_str(), R_OK) == 0) {
+            t->cert = dir + "/" + n;
+            t->key = key;
+          } else {
+            log::warn("certs.d: {} has no matching .key, ignored", dir + "/" + n);
+          }
+        }
+      }
+      if (!extra.empty()) {
+        for (const char* sys : {"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"})
+          if (auto b = read_file(sys, 8 << 20)) {
+            t->ca_pem = *b + "\n";
+            break;
+          }
+        t->ca_pem += extra;
+      }
+    }
+    const TlsFiles* out = t.get();
+    tls_cache[domain] = std::move(t);
+    return out;
+  }
+
   bool insecure(const std::string& domain) const {
     std::string host = domain;
     if (auto c = host.rfind(':'); c != std::string::npos && host.find(']') == std::string::npos) host = host.substr(0, c);
@@ -230,7 +309,7 @@ struct Client::Impl {
 
   std::string base(const std::string& domain) const {
     std::string host = domain == "docker.io" ? "registry-1.docker.io" : domain;
-    return (insecure(domain) ? "http://" : "https://") + host;
+    return (insecure(domain) && certs_dir(domain).empty() ? "http://" : "https://") + host;
   }
 
   std::vector<std::string> bases(const std::string& domain, bool with_mirrors) const {
@@ -322,6 +401,13 @@ struct Client::Impl {
     if (realm == ch.params.end()) return fail(Errc::PermissionDenied, "bearer challenge without realm");
     auto creds = creds_for(domain);
     Request r;
+    {
+      // The token server gets the registry's certs.d material when it is on the same host.
+      std::string host = realm->second;
+      if (auto p = host.find("://"); p != std::string::npos) host = host.substr(p + 3);
+      host = host.substr(0, host.find('/'));
+      if (host == domain) r.tls = tls_for(domain);
+    }
     std::string q;
     if (auto s = ch.params.find("service"); s != ch.params.end()) q += "service=" + url_escape(s->second);
     std::string sc = ch.params.count("scope") ? ch.params.at("scope") : scope;
@@ -364,6 +450,7 @@ struct Client::Impl {
     }
     for (int round = 0; round < 2; ++round) {
       Request rr = r;
+      rr.tls = tls_for(domain);
       if (!auth.empty()) rr.headers.push_back("Authorization: " + auth);
       auto resp = TRY(perform(rr, opts.user_agent));
       if (resp.status != 401 || round == 1) return resp;
@@ -399,6 +486,33 @@ Status Client::ping(const oci::Reference& ref) {
   if (resp.status != 200)
     return fail(errc_for_status(resp.status), fmt::format("ping {}: HTTP {}", r.url, resp.status));
   return ok();
+}
+
+Result<std::vector<std::string>> Client::catalog(const std::string& domain, std::size_t limit) {
+  std::vector<std::string> out;
+  std::string next = "/v2/_catalog?n=100";
+  while (!next.empty() && out.size() < limit) {
+    Request r;
+    r.url = impl_->base(domain) + next;
+    auto resp = TRY(impl_->authed(domain, "registry:catalog:*", r));
+    if (resp.status != 200)
+      return fail(errc_for_status(resp.status), fmt::format("{}: HTTP {}", r.url, resp.status));
+    try {
+      auto j = json::parse(resp.body);
+      for (auto& n : j.value("repositories", json::array())) out.push_back(n.get<std::string>());
+    } catch (const std::exception& e) {
+      return fail(Errc::InvalidArgument, fmt::format("{}: invalid catalog: {}", r.url, e.what()));
+    }
+    next.clear();
+    // Link: </v2/_catalog?last=x&n=100>; rel="next"
+    if (auto it = resp.headers.find("link"); it != resp.headers.end()) {
+      auto a = it->second.find('<'), b = it->second.find('>');
+      if (a != std::string::npos && b != std::string::npos && b > a) next = it->second.substr(a + 1, b - a - 1);
+      if (!next.starts_with("/v2/")) next.clear();
+    }
+  }
+  if (out.size() > limit) out.resize(limit);
+  return out;
 }
 
 Result<Manifest> Client::get_manifest(const oci::Reference& ref, const oci::Platform& platform) {
@@ -544,6 +658,9 @@ Result<bool> Client::blob_exists(const oci::Reference& repo, const Digest& d) {
   auto resp = TRY(impl_->authed(repo.domain, "repository:" + repo.path + ":pull,push", r));
   if (resp.status == 200) return true;
   if (resp.status == 404) return false;
+  if (resp.status == 401)  // a HEAD has no error body: dockerd's wording
+    return fail(Errc::PermissionDenied, "unauthorized: authentication required (docker login " + repo.domain + ")");
+  if (resp.status == 403) return fail(Errc::PermissionDenied, "denied: requested access to the resource is denied");
   return fail(errc_for_status(resp.status), fmt::format("HEAD blob {}: HTTP {}", d.short_id(), resp.status));
 }
 
@@ -565,8 +682,52 @@ Status Client::put_blob(const oci::Reference& repo, const Digest& d, std::int64_
   std::string loc = resp.headers["location"];
   if (loc.empty()) return fail(Errc::Internal, "upload without Location");
   if (loc.starts_with("/")) loc = base + loc;
-  loc += (loc.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + url_escape(d.str());
   auto src = TRY(open());
+  const std::int64_t chunk = impl_->opts.upload_chunk_size;
+  if (chunk > 0 && size > chunk) {
+    // Chunked: PATCH with Content-Range for each piece, each answer giving the next Location.
+    struct Limited : BlobSource {
+      BlobSource* s = nullptr;
+      std::int64_t left = 0;
+      Result<std::size_t> read(void* b, std::size_t n) override {
+        if (left <= 0) return std::size_t{0};
+        std::size_t k = TRY(s->read(b, static_cast<std::size_t>(std::min<std::int64_t>(left, static_cast<std::int64_t>(n)))));
+        left -= static_cast<std::int64_t>(k);
+        return k;
+      }
+    };
+    for (std::int64_t off = 0; off < size; off += chunk) {
+      std::int64_t n = std::min(chunk, size - off);
+      Limited lim;
+      lim.s = src.get();
+      lim.left = n;
+      Request patch;
+      patch.method = "PATCH";
+      patch.url = loc;
+      patch.upload = &lim;
+      patch.upload_size = n;
+      patch.follow = false;
+      patch.headers.push_back("Content-Type: application/octet-stream");
+      patch.headers.push_back(fmt::format("Content-Range: {}-{}", off, off + n - 1));
+      auto presp = TRY(impl_->authed(repo.domain, scope, patch));
+      if (presp.status != 202)
+        return fail(errc_for_status(presp.status),
+                    fmt::format("upload blob {} chunk at {}: {}", d.short_id(), off, registry_error(presp)));
+      std::string next = presp.headers["location"];
+      if (!next.empty()) loc = next.starts_with("/") ? base + next : next;
+    }
+    loc += (loc.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + url_escape(d.str());
+    Request fin;
+    fin.method = "PUT";
+    fin.url = loc;
+    fin.follow = false;
+    fin.headers.push_back("Content-Type: application/octet-stream");
+    auto fresp = TRY(impl_->authed(repo.domain, scope, fin));
+    if (fresp.status != 201 && fresp.status != 204)
+      return fail(errc_for_status(fresp.status), fmt::format("close upload of blob {}: {}", d.short_id(), registry_error(fresp)));
+    return ok();
+  }
+  loc += (loc.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + url_escape(d.str());
   Request put;
   put.method = "PUT";
   put.url = loc;

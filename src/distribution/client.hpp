@@ -2,13 +2,14 @@
 // Registry client (Docker Registry HTTP API v2 / OCI distribution) over libcurl.
 //   - endpoints: https, or plain http for insecure registries and localhost; docker.io is
 //     registry-1.docker.io; mirrors (any registry) are tried in order before the source
+//   - TLS: system CAs plus certs.d/<host>/*.crt, client certificates (*.cert + *.key)
 //   - auth: anonymous, basic, bearer token flow from WWW-Authenticate; credentials from an
 //     explicit Credentials, else ~/.docker/config.json (auths, credHelpers, credsStore)
 //   - manifests: Docker schema2, manifest list, OCI manifest/index (schema1: clear error),
 //     platform selection
 //   - blobs: streamed to a sink as they arrive, digest verified on the fly, redirects followed
 //     (credentials not forwarded), retries with backoff resuming with Range
-//   - push: HEAD check, cross-repository mount, monolithic upload, manifest PUT
+//   - push: HEAD check, cross-repository mount, monolithic or chunked (PATCH) upload, manifest PUT
 // Thread-safe: every request uses its own curl handle; tokens are cached under a mutex.
 #pragma once
 
@@ -37,6 +38,14 @@ struct ClientOptions {
   std::optional<Credentials> credentials;                   // overrides config.json
   std::string docker_config;  // path of config.json ("" = $DOCKER_CONFIG or ~/.docker)
   int retries = 3;
+  // Blobs larger than this are uploaded in PATCH chunks of this size (Content-Range), then
+  // closed with an empty PUT ?digest=; smaller ones with one PUT. 0 = always one PUT.
+  std::int64_t upload_chunk_size = 32 << 20;
+  // Per-registry TLS material, Docker's layout: <dir>/<host[:port]>/*.crt are extra CAs (added
+  // to the system ones), <name>.cert + <name>.key a client certificate. A registry with such a
+  // directory is spoken to over https even when it is on loopback. First directory that has
+  // the host wins.
+  std::vector<std::string> certs_dirs = {"/etc/berth/certs.d", "/etc/docker/certs.d"};
   std::string user_agent = "berth/0.1";
 };
 
@@ -60,6 +69,8 @@ class Client {
 
   // GET /v2/ on the registry of ref.
   Status ping(const oci::Reference& ref);
+  // Repository names of a registry (GET /v2/_catalog, following Link pagination up to `limit`).
+  Result<std::vector<std::string>> catalog(const std::string& domain, std::size_t limit = 1000);
   // Fetches the manifest for ref (tag or digest), picking `platform` from an index.
   Result<Manifest> get_manifest(const oci::Reference& ref, const oci::Platform& platform);
   // Streams a blob to sink; verifies its size and digest at the end (a mismatch is DataLoss).

@@ -302,16 +302,22 @@ Result<std::vector<ImageSummary>> ServiceImpl::list(const ListFilters& f) {
     }
     if (!keep) continue;
     if (!f.references.empty()) {
-      bool any = false;
-      for (auto& pat : f.references) {
-        for (auto& t : s.repo_tags) {
-          auto [name, tag] = split_once(t, ':');
-          if (::fnmatch(pat.c_str(), t.c_str(), 0) == 0 ||
-              ::fnmatch(pat.c_str(), std::string(name).c_str(), 0) == 0)
-            any = true;
-        }
-      }
-      if (!any) continue;
+      // dockerd keeps only the matching tags (and digests) of a matching image.
+      auto matches = [&](const std::string& r) {
+        auto pr = oci::parse_reference(r);
+        std::string name = pr ? pr->familiar_name() : r;
+        for (auto& pat : f.references)
+          if (::fnmatch(pat.c_str(), r.c_str(), 0) == 0 || ::fnmatch(pat.c_str(), name.c_str(), 0) == 0) return true;
+        return false;
+      };
+      std::vector<std::string> tags, digests;
+      for (auto& t : s.repo_tags)
+        if (matches(t)) tags.push_back(t);
+      for (auto& d : s.repo_digests)
+        if (matches(d)) digests.push_back(d);
+      if (tags.empty() && digests.empty()) continue;
+      s.repo_tags = std::move(tags);
+      s.repo_digests = std::move(digests);
     }
     if (s.repo_tags.empty() && !f.all && !f.dangling && !s.repo_digests.empty()) {
       // untagged but pulled by digest: docker shows it as <none>:<none>
@@ -321,7 +327,9 @@ Result<std::vector<ImageSummary>> ServiceImpl::list(const ListFilters& f) {
     }
     out.push_back(std::move(s));
   }
-  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.created > b.created; });
+  // newest first; ties (images made in the same second) in a stable order
+  std::sort(out.begin(), out.end(),
+            [](auto& a, auto& b) { return a.created != b.created ? a.created > b.created : a.id < b.id; });
   return out;
 }
 
@@ -472,9 +480,29 @@ Result<std::vector<DeleteItem>> ServiceImpl::remove(const std::string& name_or_i
                               "- container {} is using its referenced image {}",
                               name_or_id, users[0].substr(0, 12), short_id));
     refs_.erase(ref_key);
-    TRY(write_refs());
     out.push_back({oci::parse_canonical(ref_key)->familiar(), ""});
-    if (!last || !users.empty()) return out;
+    // The last tag of a repository goes: its digest references go too (dockerd's rule).
+    auto removed = oci::parse_canonical(ref_key);
+    if (removed && removed->digest.empty()) {
+      bool tag_left = false;
+      std::vector<std::string> digest_refs;
+      for (auto& r : all_refs) {
+        if (r == ref_key) continue;
+        auto pr = oci::parse_canonical(r);
+        if (!pr || pr->name() != removed->name()) continue;
+        if (pr->digest.empty()) tag_left = true;
+        else digest_refs.push_back(r);
+      }
+      if (!tag_left)
+        for (auto& r : digest_refs) {
+          refs_.erase(r);
+          out.push_back({oci::parse_canonical(r)->familiar(), ""});
+        }
+    }
+    TRY(write_refs());
+    bool any_left = false;
+    for (auto& [k, v] : refs_) any_left |= v == id.str();
+    if (any_left || !users.empty()) return out;
   } else {
     if (!users.empty())
       return fail(Errc::Conflict,

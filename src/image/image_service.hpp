@@ -92,6 +92,7 @@ struct CommitOptions {
   std::optional<oci::ContainerConfig> config;  // replaces the image's config when set
   std::vector<std::string> changes;            // Dockerfile instructions (ENV, CMD, ...)
   bool pause = true;
+  std::string created_by;                      // history entry (builds: the instruction)
 };
 
 struct ImportOptions {
@@ -114,6 +115,8 @@ struct ServiceOptions {
   std::map<std::string, std::vector<std::string>> mirrors;  // registry host -> mirror URLs
   int max_concurrent_downloads = 3;
   int max_concurrent_uploads = 5;
+  std::int64_t upload_chunk_size = 32 << 20;  // see distribution::ClientOptions
+  std::vector<std::string> certs_dirs = {"/etc/berth/certs.d", "/etc/docker/certs.d"};
 };
 
 // Called before removing an image: returns the container ids using it (remove refuses without
@@ -168,6 +171,9 @@ class ImageService {
   virtual Status export_rootfs(const std::string& container_id, int out_fd) = 0;
   // docker commit: the container's rw layer becomes a new image on top of its image.
   virtual Result<std::string> commit(const std::string& container_id, const CommitOptions& opts) = 0;
+  // Builds: a new image with the layers of `parent_id` ("" = no layers) and opts.config, with
+  // an empty-layer history entry (ENV, CMD, … steps). No container involved.
+  virtual Result<std::string> commit_config(const std::string& parent_id, const CommitOptions& opts) = 0;
   // Bytes used by a container's rw layer (SizeRw).
   virtual Result<std::int64_t> rootfs_usage(const std::string& container_id) = 0;
 };

@@ -101,6 +101,8 @@ distribution::ClientOptions client_options(const ServiceOptions& so, const std::
   distribution::ClientOptions o;
   o.insecure_registries = so.insecure_registries;
   o.mirrors = so.mirrors;
+  o.upload_chunk_size = so.upload_chunk_size;
+  o.certs_dirs = so.certs_dirs;
   if (!auth_b64.empty()) {
     try {
       auto j = json::parse(base64_decode(auth_b64).value_or(""));

@@ -173,7 +173,7 @@ Result<std::string> ServiceImpl::commit(const std::string& cid, const CommitOpti
   nc.comment = opts.comment;
   if (opts.config) nc.config = *opts.config;
   TRY(apply_changes(nc.config, opts.changes));
-  nc.history.push_back({nc.created, "", opts.author, opts.comment, false});
+  nc.history.push_back({nc.created, opts.created_by, opts.author, opts.comment, false});
   std::string raw = oci::to_json(nc);
   Digest id = TRY(content_->put(raw));
   ImageMeta meta;
@@ -188,6 +188,40 @@ Result<std::string> ServiceImpl::commit(const std::string& cid, const CommitOpti
   ld.digest = diff_id;
   ld.size = blob_size;
   meta.layers.push_back(ld);
+  std::vector<std::string> tags;
+  if (!opts.reference.empty()) {
+    auto r = TRY(oci::parse_reference(opts.reference));
+    tags.push_back(oci::with_default_tag(r).str());
+  }
+  TRY(register_image(meta, tags));
+  return id.str();
+}
+
+Result<std::string> ServiceImpl::commit_config(const std::string& parent_id, const CommitOptions& opts) {
+  std::lock_guard load_lk(load_mu_);
+  oci::ImageConfig nc;
+  ImageMeta meta;
+  if (!parent_id.empty()) {
+    std::lock_guard lk(mu_);
+    Digest pid = TRY(resolve_id(parent_id));
+    nc = TRY(image_config(pid));
+    if (auto base = image_meta(pid); base) meta.layers = base->layers;
+    nc.parent = pid.str();
+  } else {
+    auto hp = oci::host_platform();
+    nc.architecture = hp.architecture;
+    nc.os = hp.os;
+    nc.variant = hp.variant;
+  }
+  nc.created = now_rfc3339();
+  if (!opts.author.empty()) nc.author = opts.author;
+  nc.comment = opts.comment;
+  if (opts.config) nc.config = *opts.config;
+  TRY(apply_changes(nc.config, opts.changes));
+  nc.history.push_back({nc.created, opts.created_by, opts.author, opts.comment, true});
+  std::string raw = oci::to_json(nc);
+  Digest id = TRY(content_->put(raw));
+  meta.id = id;
   std::vector<std::string> tags;
   if (!opts.reference.empty()) {
     auto r = TRY(oci::parse_reference(opts.reference));

@@ -82,6 +82,7 @@ class ServiceImpl : public ImageService {
   Result<std::vector<std::pair<std::string, int>>> changes(const std::string& container_id) override;
   Status export_rootfs(const std::string& container_id, int out_fd) override;
   Result<std::string> commit(const std::string& container_id, const CommitOptions& opts) override;
+  Result<std::string> commit_config(const std::string& parent_id, const CommitOptions& opts) override;
   Result<std::int64_t> rootfs_usage(const std::string& container_id) override;
 
   // ---- shared helpers (callers hold mu_ where noted) ----

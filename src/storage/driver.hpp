@@ -5,6 +5,7 @@
 //
 //   overlay2  <root>/<id>/{diff,work,link,lower}, <root>/l/<26-char link> -> ../<id>/diff
 //             layers are independent directories, so layers of one image extract in parallel.
+//   btrfs     <root>/subvolumes/<id>: a subvolume; children start as snapshots of the parent.
 //   vfs       <root>/dir/<id>: a full copy of the parent plus the diff (works everywhere).
 //
 // Creation is crash-safe: a layer is built under "<root>/tmp/<id>" and renamed into place; open
@@ -15,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/result.hpp"
@@ -68,8 +70,17 @@ class Driver {
   virtual Result<std::vector<std::string>> list() = 0;
 };
 
-// name: "overlay2" | "vfs" | "" (overlay2 if the kernel and filesystem support it, else vfs).
+// name: "overlay2" | "btrfs" | "vfs" | "" (the driver that created `home`, else overlay2 if the
+// kernel and filesystem support it, else vfs). Refuses a driver other than the one whose data
+// is already under `home` (<home>/overlay2, /btrfs, /vfs), as its layers would be invisible.
+// btrfs needs `home` on a btrfs filesystem.
 Result<std::unique_ptr<Driver>> open_driver(const std::string& name, const std::string& home);
+// Drivers with data under home.
+std::vector<std::string> prior_drivers(const std::string& home);
+// dockerd's DriverStatus pairs for `docker info` (Backing Filesystem, ...).
+std::vector<std::pair<std::string, std::string>> driver_status(const std::string& name, const std::string& home);
+// "extfs", "xfs", "btrfs", "tmpfs", ... of the filesystem holding dir.
+std::string backing_filesystem(const std::string& dir);
 // Probes whether overlayfs with trusted xattrs works under `dir` (needs root).
 bool overlay_supported(const std::string& dir);
 

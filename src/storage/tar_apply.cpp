@@ -174,8 +174,8 @@ class Extractor {
         if (::mknodat(pfd.get(), target.c_str(), S_IFCHR | 0, makedev(0, 0)) != 0)
           return fail_errno("create whiteout", name);
         if (is_root_ && opts_.preserve_owner)
-          ::fchownat(pfd.get(), target.c_str(), static_cast<uid_t>(archive_entry_uid(e)),
-                     static_cast<gid_t>(archive_entry_gid(e)), AT_SYMLINK_NOFOLLOW);
+          ::fchownat(pfd.get(), target.c_str(), uid_of(e),
+                     gid_of(e), AT_SYMLINK_NOFOLLOW);
       } else {
         TRY(remove_at(pfd.get(), target));
       }
@@ -191,6 +191,15 @@ class Extractor {
     // Replace whatever is there, except a directory by a directory.
     struct stat st {};
     bool exists = ::fstatat(bfd, b, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    if (exists && opts_.no_overwrite_dir_nondir) {
+      bool new_dir = type == AE_IFDIR && !(hl && *hl);
+      if (S_ISDIR(st.st_mode) && !new_dir)
+        return fail(Errc::InvalidArgument,
+                    fmt::format("cannot overwrite directory \"{}\" with non-directory \"{}\"", name, name));
+      if (!S_ISDIR(st.st_mode) && new_dir)
+        return fail(Errc::InvalidArgument,
+                    fmt::format("cannot overwrite non-directory \"{}\" with directory \"{}\"", name, name));
+    }
     if (exists && !(type == AE_IFDIR && S_ISDIR(st.st_mode) && !hl)) {
       if (S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode)) drop_cache();
       TRY(remove_at(bfd, base));
@@ -296,10 +305,17 @@ class Extractor {
     return ok();
   }
 
+  uid_t uid_of(struct archive_entry* e) const {
+    return static_cast<uid_t>(opts_.chown_uid >= 0 ? opts_.chown_uid : archive_entry_uid(e));
+  }
+  gid_t gid_of(struct archive_entry* e) const {
+    return static_cast<gid_t>(opts_.chown_gid >= 0 ? opts_.chown_gid : archive_entry_gid(e));
+  }
+
   Status set_owner(int dfd, const char* b, struct archive_entry* e) {
     if (!is_root_ || !opts_.preserve_owner) return ok();
-    if (::fchownat(dfd, b, static_cast<uid_t>(archive_entry_uid(e)),
-                   static_cast<gid_t>(archive_entry_gid(e)), AT_SYMLINK_NOFOLLOW) != 0)
+    if (::fchownat(dfd, b, uid_of(e),
+                   gid_of(e), AT_SYMLINK_NOFOLLOW) != 0)
       return fail_errno("chown", b);
     return ok();
   }
@@ -323,8 +339,8 @@ class Extractor {
   Status set_meta_dir(const std::string& name, struct archive_entry* e) {
     auto fd = TRY(open_in_root(root_, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
     if (is_root_ && opts_.preserve_owner &&
-        ::fchown(fd.get(), static_cast<uid_t>(archive_entry_uid(e)),
-                 static_cast<gid_t>(archive_entry_gid(e))) != 0)
+        ::fchown(fd.get(), uid_of(e),
+                 gid_of(e)) != 0)
       return fail_errno("chown", name);
     if (::fchmod(fd.get(), archive_entry_perm(e)) != 0) return fail_errno("chmod", name);
     TRY(set_xattrs(fd.get(), e, name));

@@ -28,6 +28,12 @@ struct ApplyOptions {
   std::uint64_t max_bytes = 0;   // total regular file bytes allowed, 0 = unlimited
   std::uint64_t max_entries = 0; // 0 = unlimited
   bool preserve_owner = true;    // chown entries (needs CAP_CHOWN; ignored when not root)
+  // Owner given to every entry instead of the tar's (docker cp -a into a container with a
+  // User); -1 = the tar's.
+  long long chown_uid = -1, chown_gid = -1;
+  // docker cp's noOverwriteDirNonDir: refuse to replace a directory by a non-directory and
+  // the other way round.
+  bool no_overwrite_dir_nondir = false;
 };
 
 struct ApplyStats {

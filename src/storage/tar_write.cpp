@@ -123,6 +123,17 @@ class Writer {
     return ok();
   }
 
+  // One entry of `dfd` under a chosen name, then its subtree.
+  Status entry(int dfd, const std::string& n, const std::string& as) {
+    struct stat st {};
+    if (::fstatat(dfd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return fail_errno("stat", n);
+    TRY(emit(dfd, n, as, st));
+    if (!S_ISDIR(st.st_mode)) return ok();
+    UniqueFd sub(::openat(dfd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!sub) return fail_errno("open", n);
+    return walk(sub.get(), as);
+  }
+
  private:
   Status emit_plain(const std::string& name, const struct stat& like) {
     struct archive_entry* e = archive_entry_new();
@@ -233,6 +244,21 @@ Status write_merged_tar(const std::vector<std::string>& dirs, int out_fd) {
   TarWriteOptions opts;
   Writer w(a, opts);
   TRY(w.walk_merged(raw, ""));
+  if (archive_write_close(a) != ARCHIVE_OK)
+    return fail(Errc::Internal, fmt::format("tar: {}", archive_error_string(a)));
+  return ok();
+}
+
+Status write_tar_entry(int parent_fd, const std::string& name, const std::string& as_name, int out_fd) {
+  struct archive* a = archive_write_new();
+  auto free_a = defer([&] { archive_write_free(a); });
+  archive_write_set_format_pax_restricted(a);
+  archive_write_set_bytes_per_block(a, 0);
+  if (archive_write_open_fd(a, out_fd) != ARCHIVE_OK)
+    return fail(Errc::Internal, fmt::format("tar: {}", archive_error_string(a)));
+  TarWriteOptions opts;
+  Writer w(a, opts);
+  TRY(w.entry(parent_fd, name, as_name));
   if (archive_write_close(a) != ARCHIVE_OK)
     return fail(Errc::Internal, fmt::format("tar: {}", archive_error_string(a)));
   return ok();

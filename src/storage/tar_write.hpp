@@ -27,6 +27,11 @@ struct TarWriteOptions {
 // Writes the tree under `dir` as a tar to `out_fd`, names sorted, hardlinks preserved.
 Status write_tar(const std::string& dir, int out_fd, const TarWriteOptions& opts = {});
 
+// Writes the entry `name` of the directory `parent_fd` (never following it when it is a
+// symlink; a directory is walked without following symlinks) as `as_name` and, for a
+// directory, everything below it as `as_name/...` (docker cp's archive of one path).
+Status write_tar_entry(int parent_fd, const std::string& name, const std::string& as_name, int out_fd);
+
 // Writes the merged view of overlay layer dirs (top first: whiteouts and opaque dirs hide
 // lower content) as one tar, without mounting.
 Status write_merged_tar(const std::vector<std::string>& dirs, int out_fd);

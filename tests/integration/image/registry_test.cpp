@@ -192,6 +192,60 @@ TEST_P(RegistryTest, BerthRegistryRoundTrip) {
   EXPECT_EQ(*id, a->resolve(ref)->id);
 }
 
+// berth-registry over TLS with a private CA: the CA comes from certs.d/<host:port>/ca.crt (which
+// also switches a loopback registry to https), and blobs go up in PATCH chunks.
+TEST_P(RegistryTest, CertsDirTlsAndChunkedPush) {
+  std::string bin = test::bin("berth-registry");
+  if (!path_exists(bin)) GTEST_SKIP() << "berth-registry not built: " << bin;
+  if (GetParam() != "overlay2") GTEST_SKIP() << "transport only; run once";
+  std::string d = scratch_->sub("pki");
+  ASSERT_TRUE(mkdir_all(d));
+  auto gen = test::run({"sh", "-c",
+                        "cd " + d + " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 "
+                        "-subj /CN=berth-test-ca 2>/dev/null && openssl req -newkey rsa:2048 -nodes -keyout srv.key "
+                        "-out srv.csr -subj /CN=127.0.0.1 2>/dev/null && printf 'subjectAltName=IP:127.0.0.1\\n' > ext && "
+                        "openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out srv.crt -days 2 "
+                        "-extfile ext 2>/dev/null"});
+  ASSERT_EQ(gen.status, 0) << gen.err;
+  int port = 20000 + static_cast<int>((::getpid() + 7919) % 20000);
+  std::string host = "127.0.0.1:" + std::to_string(port);
+  ASSERT_TRUE(write_file(d + "/reg.yml", "http:\n  tls:\n    certificate: " + d + "/srv.crt\n    key: " + d + "/srv.key\n"));
+  Child reg({bin, "serve", "--addr", host, "--root", scratch_->sub("treg"), "--config", d + "/reg.yml", "--no-accesslog"});
+  bool up = false;
+  for (int i = 0; i < 100 && !up; ++i) {
+    up = test::run({"curl", "-sf", "--cacert", d + "/ca.crt", "https://" + host + "/v2/"}).status == 0;
+    if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (!up) GTEST_SKIP() << "berth-registry (TLS) did not come up on " << host;
+  std::string certs = scratch_->sub("certs.d");
+  ASSERT_TRUE(mkdir_all(certs + "/" + host));
+  ASSERT_EQ(test::run({"cp", d + "/ca.crt", certs + "/" + host + "/ca.crt"}).status, 0);
+  auto open_with = [&](const std::string& name, bool with_certs) {
+    ServiceOptions o;
+    o.root = scratch_->sub(name);
+    o.driver = GetParam();
+    o.certs_dirs = {with_certs ? certs : scratch_->sub("no-certs.d")};
+    o.upload_chunk_size = 64 << 10;  // busybox's ~2 MB layer goes up in many PATCHes
+    auto s = ImageService::open(o);
+    EXPECT_TRUE(s) << s.error().message();
+    return s ? std::move(*s) : nullptr;
+  };
+  auto a = open_with("a", true);
+  auto fd = open_file(test::images_dir() + "/busybox.tar", O_RDONLY);
+  ASSERT_TRUE(a->load(fd->get(), nullptr));
+  std::string ref = host + "/berth-test/tls:1";
+  ASSERT_TRUE(a->tag("busybox", ref));
+  auto st = a->push(ref, "", nullptr);
+  ASSERT_TRUE(st) << st.error().message();
+  auto b = open_with("b", true);
+  auto id = b->pull(ref, {}, nullptr);
+  ASSERT_TRUE(id) << id.error().message();
+  EXPECT_EQ(*id, a->resolve(ref)->id);
+  // Without the CA (and so over plain http) the same registry is unreachable.
+  auto c = open_with("c", false);
+  EXPECT_FALSE(c->pull(ref, {}, nullptr));
+}
+
 TEST_P(RegistryTest, KillDuringPullLeavesConsistentStore) {
   if (test::image_path("debian", "oci").empty()) GTEST_SKIP() << "debian test image missing";
   if (GetParam() != "overlay2") GTEST_SKIP() << "crash consistency is driver-independent; run once";

@@ -43,9 +43,29 @@ class DriverSuite : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root";
     scratch_ = std::make_unique<test::Scratch>("storage-" + GetParam());
+    if (GetParam() == "btrfs") mount_btrfs(scratch_->sub("home"));
     auto d = open_driver(GetParam(), scratch_->sub("home"));
     ASSERT_TRUE(d) << d.error().message();
     drv_ = std::move(*d);
+  }
+  void TearDown() override {
+    drv_.reset();
+    if (!btrfs_home_.empty()) ::umount2(btrfs_home_.c_str(), MNT_DETACH);  // the loop device autoclears
+  }
+  // A btrfs filesystem in a sparse image file, loop-mounted at home (removed with the scratch).
+  void mount_btrfs(const std::string& home) {
+    std::string img = scratch_->sub("btrfs.img");
+    ASSERT_TRUE(mkdir_all(home));
+    auto t = test::run({"truncate", "-s", "320M", img});
+    ASSERT_EQ(t.status, 0) << t.err;
+    auto mk = test::run({"mkfs.btrfs", "-q", img}, {}, 60);
+    if (mk.status == 127) GTEST_SKIP() << "mkfs.btrfs missing (btrfs-progs)";
+    ASSERT_EQ(mk.status, 0) << mk.err;
+    auto m = test::run({"mount", "-o", "loop", img, home}, {}, 60);
+    if (m.status != 0 && m.err.find("unknown filesystem type") != std::string::npos)
+      GTEST_SKIP() << "no btrfs in this kernel";
+    ASSERT_EQ(m.status, 0) << m.err;
+    btrfs_home_ = home;
   }
   Result<LayerStats> create(const std::string& id, const std::string& parent, const std::string& tar) {
     auto r = string_reader(tar);
@@ -62,6 +82,7 @@ class DriverSuite : public ::testing::TestWithParam<std::string> {
   }
   std::unique_ptr<test::Scratch> scratch_;
   std::unique_ptr<Driver> drv_;
+  std::string btrfs_home_;
 };
 
 TEST_P(DriverSuite, LayersWhiteoutsAndRwLayer) {
@@ -200,7 +221,31 @@ TEST_P(DriverSuite, XattrsAndMtimesPreserved) {
   EXPECT_EQ(st.st_mtime, 1600000000);
 }
 
-INSTANTIATE_TEST_SUITE_P(Drivers, DriverSuite, ::testing::Values("overlay2", "vfs"));
+INSTANTIATE_TEST_SUITE_P(Drivers, DriverSuite, ::testing::Values("overlay2", "vfs", "btrfs"));
+
+TEST(DriverSelection, RefusesDataOfAnotherDriverAndUnsupportedDrivers) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  test::Scratch s("storage-select");
+  std::string home = s.sub("root");
+  ASSERT_TRUE(open_driver("vfs", home));
+  auto other = open_driver("overlay2", home);
+  ASSERT_FALSE(other);
+  EXPECT_NE(other.error().message().find("created by storage driver \"vfs\""), std::string::npos)
+      << other.error().message();
+  auto again = open_driver("", home);  // no choice: the driver that created the root
+  ASSERT_TRUE(again) << again.error().message();
+  EXPECT_EQ((*again)->name(), "vfs");
+  auto zfs = open_driver("zfs", s.sub("root2"));
+  ASSERT_FALSE(zfs);
+  EXPECT_NE(zfs.error().message().find("not supported"), std::string::npos);
+  auto notbtrfs = open_driver("btrfs", s.sub("root3"));  // scratch is not on btrfs here
+  if (backing_filesystem(s.path()) != "btrfs") {
+    ASSERT_FALSE(notbtrfs);
+    EXPECT_NE(notbtrfs.error().message().find("not on btrfs"), std::string::npos);
+  }
+  EXPECT_EQ(driver_status("overlay2", home)[0].first, "Backing Filesystem");
+  EXPECT_TRUE(driver_status("vfs", home).empty());
+}
 
 }  // namespace
 }  // namespace berth::storage
