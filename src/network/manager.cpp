@@ -732,8 +732,10 @@ Result<Endpoint> NetworkManager::connect(const std::string& network, EndpointSpe
   // Inside the container's netns.
   {
     auto cnl = TRY(Netlink::open_in(ns.get()));
-    auto drop_inner = defer([&] { (void)cnl.delete_link(tmp); (void)cnl.delete_link(spec.ifname); });
+    bool renamed = false;  // never delete an existing interface of that name (e.g. eth0 on a clash)
+    auto drop_inner = defer([&] { (void)cnl.delete_link(renamed ? spec.ifname : tmp); });
     TRY(cnl.rename(tmp, spec.ifname));
+    renamed = true;
     if (n.driver != "ipvlan") TRY(cnl.set_mac(spec.ifname, e.mac));
     if (n.mtu > 0) (void)cnl.set_mtu(spec.ifname, n.mtu);
     if (e.ipv4) TRY(cnl.add_address(spec.ifname, *e.ipv4));

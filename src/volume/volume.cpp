@@ -106,7 +106,7 @@ Status copy_tree(const std::string& src, const std::string& dst, bool top) {
         break;
       }
     if (r < 0) s = fail_errno("read", src);
-    if (s && ::fsync(out) != 0) s = fail_errno("fsync", dst);
+    // no fsync per file: copy_up syncs the whole filesystem once before renaming into place
     ::close(in);
     ::close(out);
     TRY(s);
@@ -419,7 +419,16 @@ Status VolumeService::copy_up(const std::string& name, const std::string& src_di
   (void)remove_all(stage);
   if (mkdir(stage.c_str(), 0700) != 0) return fail_errno("mkdir", stage);
   Status s = copy_tree(src_dir, stage, true);
-  if (s) s = fsync_dir(stage);
+  if (s) {
+    // One syncfs(2) makes every copied file durable before the rename publishes them (an
+    // fsync per file cost ~1 ms each: 12 s for 10k files on a busy disk).
+    int fd = ::open(stage.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) s = fail_errno("open", stage);
+    else {
+      if (::syncfs(fd) != 0) s = fail_errno("syncfs", stage);
+      ::close(fd);
+    }
+  }
   // rename(2) replaces the empty _data atomically.
   if (s && ::rename(stage.c_str(), v.mountpoint.c_str()) != 0) s = fail_errno("rename", stage);
   if (!s) {
