@@ -260,8 +260,10 @@ Result<Plan> make_plan(const df::ParseResult& parsed, const BuildOptions& opts) 
         if (!o.name.empty() && o.name == lb) {
           st.base_stage = o.index;
           st.deps.push_back(o.index);
+          st.env = o.env;
         }
       }
+      if (!st.base_stage && opts.base_env && lb != "scratch") st.env = df::EnvList::from_strings(opts.base_env(st.base, st.platform));
       plan.stages.push_back(std::move(st));
       cur = &plan.stages.back();
       stage_args = df::EnvList();

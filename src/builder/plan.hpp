@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -58,7 +59,8 @@ struct Stage {
   std::vector<Instruction> instructions;  // after FROM
   std::vector<std::size_t> deps;          // stage indices this stage reads from (sorted, unique)
   std::vector<std::string> external_images;  // COPY --from=<image> / RUN --mount from=<image>
-  dockerfile::EnvList env;                // ENV set in this stage (base image env not included)
+  dockerfile::EnvList env;                // the stage's environment: inherited from the base
+                                          // (BuildOptions::base_env / base stage) + its ENV lines
 };
 
 struct BuildOptions {
@@ -66,6 +68,9 @@ struct BuildOptions {
   std::string target;                                           // --target (empty: last stage)
   std::string build_platform = "linux/amd64";
   std::string target_platform;  // empty: same as build_platform
+  // Environment ("K=V") of an external base image (ref, platform), so that `ENV PATH=$PATH:/x`
+  // and the like see the image's variables. Unset: base images contribute nothing.
+  std::function<std::vector<std::string>(const std::string& ref, const std::string& platform)> base_env;
 };
 
 struct Plan {
