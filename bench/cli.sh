@@ -23,10 +23,13 @@ cleanup() {
     kill "$DPID" 2>/dev/null || true; wait "$DPID" 2>/dev/null || true
   fi
   umount -R "$WORK" 2>/dev/null || true
+  nft delete table inet "berth-bench-cli-$$" 2>/dev/null || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-"$BERTHD" -H "unix://$SOCK" --data-root "$WORK/data" --exec-root "$WORK/exec" >"$WORK/berthd.log" 2>&1 &
+# networking is not measured here: no default bridge, a table of its own (removed in cleanup)
+"$BERTHD" -H "unix://$SOCK" --data-root "$WORK/data" --exec-root "$WORK/exec" --pidfile "$WORK/berthd.pid" \
+  --bridge none --nft-table "berth-bench-cli-$$" >"$WORK/berthd.log" 2>&1 &
 DPID=$!
 for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
 "$BERTH" -H "unix://$SOCK" load -i "$IMG" >/dev/null

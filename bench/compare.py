@@ -7,10 +7,13 @@
 
 Each run executes A then B (alternating which goes first) so that machine noise hits both.
 --setup/--teardown run around every single timed command and are not timed. Commands run via
-/bin/sh. A command that fails aborts the benchmark with its output. Prints one summary line that
+/bin/sh. A command that fails aborts the benchmark with its output. --cpu also reports the CPU
+time (user+sys of the command and its children, /bin/sh included for both sides), which a loaded
+machine disturbs far less than wall-clock time. Prints one summary line that
 bench/run-all.sh collects into docs/benchmarks.md format. Never fails on a wall-clock number.
 """
 import argparse
+import resource
 import statistics
 import subprocess
 import sys
@@ -20,9 +23,12 @@ import time
 def timed(cmd, setup, teardown):
     if setup:
         subprocess.run(setup, shell=True, check=True, stdout=subprocess.DEVNULL)
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     p = subprocess.run(cmd, shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     dt = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    timed.cpu_ms = (r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) * 1000.0
     if teardown:
         subprocess.run(teardown, shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if p.returncode != 0:
@@ -41,18 +47,20 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--setup")
     ap.add_argument("--teardown")
+    ap.add_argument("--cpu", action="store_true", help="also report CPU time (user+sys)")
     args = ap.parse_args()
 
     for _ in range(args.warmup):
         timed(args.a, args.setup, args.teardown)
         if args.b:
             timed(args.b, args.setup, args.teardown)
-    a, b = [], []
+    a, b, ca, cb = [], [], [], []
     for i in range(args.runs):
-        order = [(args.a, a), (args.b, b)] if i % 2 == 0 else [(args.b, b), (args.a, a)]
-        for cmd, out in order:
+        order = [(args.a, a, ca), (args.b, b, cb)] if i % 2 == 0 else [(args.b, b, cb), (args.a, a, ca)]
+        for cmd, out, cpu in order:
             if cmd:
                 out.append(timed(cmd, args.setup, args.teardown))
+                cpu.append(timed.cpu_ms)
 
     def summary(xs):
         return f"min {min(xs):.2f} / median {statistics.median(xs):.2f} / max {max(xs):.2f} ms"
@@ -63,9 +71,18 @@ def main():
         print(f"  {args.b_label:>8}: {summary(b)}")
         ratio = statistics.median(b) / statistics.median(a)
         print(f"  ratio: {args.b_label}/{args.a_label} median = {ratio:.2f}x")
+        if args.cpu:
+            print(f"  {args.a_label:>8} CPU: {summary(ca)}")
+            print(f"  {args.b_label:>8} CPU: {summary(cb)}")
+            cratio = statistics.median(cb) / max(statistics.median(ca), 1e-9)
+            print(f"  ratio: {args.b_label}/{args.a_label} median CPU = {cratio:.2f}x")
         print(f"| {args.name} | {statistics.median(a):.2f} ms | {statistics.median(b):.2f} ms | {ratio:.2f}x |")
+        if args.cpu:
+            print(f"| {args.name} (CPU time) | {statistics.median(ca):.2f} ms | {statistics.median(cb):.2f} ms | {cratio:.2f}x |")
     else:
         print(f"  ({args.b_label} not installed: no ratio)")
+        if args.cpu:
+            print(f"  {args.a_label:>8} CPU: {summary(ca)}")
         print(f"| {args.name} | {statistics.median(a):.2f} ms | n/a | n/a |")
 
 

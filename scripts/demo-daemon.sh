@@ -48,7 +48,7 @@ fi
 
 if [[ ${#CLI[@]} -gt 0 ]]; then
   set -x
-  "${CLI[@]}" version --format 'server {{.Server.Version}} ({{.Server.Os}}/{{.Server.Arch}})'
+  "${CLI[@]}" version --format 'server {{.Server.Version}} (API {{.Server.APIVersion}}, {{.Server.Os}}/{{.Server.Arch}})'
   "${CLI[@]}" load -i "$IMAGES/busybox.tar"
   "${CLI[@]}" run --name berth-demo --network none busybox sh -c 'echo "Hello from berth! I am $(hostname), pid $$, running busybox."'
   "${CLI[@]}" ps -a

@@ -14,9 +14,11 @@ PKGS=(
   # tests
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   # test images and kernel tooling used by tests
-  busybox-static debootstrap iproute2 nftables procps util-linux e2fsprogs
+  busybox-static debootstrap iproute2 nftables procps util-linux e2fsprogs btrfs-progs
+  # benchmarks (bench/network.sh)
+  iperf3 jq
   # real clients for e2e tests
-  python3 python3-docker
+  python3 python3-docker docker-compose skopeo
 )
 
 missing=()

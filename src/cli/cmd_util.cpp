@@ -143,8 +143,9 @@ class RawTerminal {
   explicit RawTerminal(int fd) : fd_(fd) {
     if (::tcgetattr(fd_, &saved_) != 0) return;
     struct termios raw = saved_;
+    // as moby/term's MakeRaw on stdin (which is the same terminal as stdout): output processing
+    // off too, the container's pty already turns \n into \r\n
     ::cfmakeraw(&raw);
-    raw.c_oflag = saved_.c_oflag;  // keep output processing like docker's MakeRaw on input only
     if (::tcsetattr(fd_, TCSANOW, &raw) == 0) active_ = true;
   }
   ~RawTerminal() {
@@ -278,6 +279,13 @@ Result<bool> pump_attach(App& app, Hijacked& conn, const AttachOptions& o) {
         if (match) {
           fwd.append(keys, 0, match);
           match = 0;
+          if (in_tty && c == keys[0]) {  // this byte may start the sequence again
+            if (++match == keys.size()) {
+              detached = true;
+              break;
+            }
+            continue;
+          }
         }
         fwd += c;
       }

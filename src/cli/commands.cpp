@@ -13,7 +13,7 @@ namespace berth::cli {
   X(network_create) X(network_ls) X(network_inspect) X(network_rm) X(network_prune)              \
   X(network_connect) X(network_disconnect) X(system_df) X(system_prune) X(system_dial_stdio)     \
   X(events) X(context_create) X(context_ls) X(context_use) X(context_rm) X(context_inspect)      \
-  X(context_show) X(completion) X(container_prune) X(image_prune)
+  X(context_show) X(completion) X(container_prune) X(image_prune) X(build)
 
 #define DECLARE(n) const Command& cmd_##n();
 BERTH_CMDS(DECLARE)

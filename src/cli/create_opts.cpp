@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cctype>
 #include <cstdlib>
 
 #include <nlohmann/json.hpp>
@@ -37,6 +38,12 @@ std::vector<FlagSpec> container_create_flags(bool for_run) {
       {"env-file", 0, FlagKind::List, "Read in a file of environment variables"},
       {"expose", 0, FlagKind::List, "Expose a port or a range of ports"},
       {"group-add", 0, FlagKind::List, "Add additional groups to join"},
+      {"health-cmd", 0, FlagKind::String, "Command to run to check health"},
+      {"health-interval", 0, FlagKind::String, "Time between running the check (ms|s|m|h) (default 0s)", "duration"},
+      {"health-retries", 0, FlagKind::Int, "Consecutive failures needed to report unhealthy"},
+      {"health-start-interval", 0, FlagKind::String, "Time between running the check during the start period (ms|s|m|h) (default 0s)", "duration"},
+      {"health-start-period", 0, FlagKind::String, "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)", "duration"},
+      {"health-timeout", 0, FlagKind::String, "Maximum time to allow one check to run (ms|s|m|h) (default 0s)", "duration"},
       {"hostname", 'h', FlagKind::String, "Container host name"},
       {"init", 0, FlagKind::Bool, "Run an init inside the container that forwards signals and reaps processes"},
       {"interactive", 'i', FlagKind::Bool, "Keep STDIN open even if not attached"},
@@ -51,6 +58,7 @@ std::vector<FlagSpec> container_create_flags(bool for_run) {
       {"name", 0, FlagKind::String, "Assign a name to the container"},
       {"network", 0, FlagKind::String, "Connect a container to a network", "network"},
       {"network-alias", 0, FlagKind::List, "Add network-scoped alias for the container"},
+      {"no-healthcheck", 0, FlagKind::Bool, "Disable any container-specified HEALTHCHECK"},
       {"oom-kill-disable", 0, FlagKind::Bool, "Disable OOM Killer"},
       {"oom-score-adj", 0, FlagKind::Int, "Tune host's OOM preferences (-1000 to 1000)"},
       {"pid", 0, FlagKind::String, "PID namespace to use"},
@@ -93,6 +101,69 @@ std::vector<FlagSpec> container_create_flags(bool for_run) {
 namespace {
 
 Error bad(std::string m) { return Error(Errc::InvalidArgument, std::move(m)); }
+
+// Go's time.ParseDuration for the --health-* flags: "1m30s", "300ms", "1.5s", "0".
+Result<std::int64_t> parse_go_duration(const std::string& flag, const std::string& in) {
+  auto err = [&] { return bad("invalid argument \"" + in + "\" for \"--" + flag + "\" flag: time: invalid duration \"" + in + "\""); };
+  std::string s = in;
+  bool neg = !s.empty() && s[0] == '-';
+  if (neg || (!s.empty() && s[0] == '+')) s = s.substr(1);
+  if (s == "0") return std::int64_t{0};
+  if (s.empty()) return fail(err());
+  long double total = 0;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    std::size_t j = i;
+    while (j < s.size() && (std::isdigit(static_cast<unsigned char>(s[j])) || s[j] == '.')) ++j;
+    if (j == i) return fail(err());
+    std::string num = s.substr(i, j - i);
+    char* end = nullptr;
+    long double v = std::strtold(num.c_str(), &end);
+    if (num == "." || !end || *end) return fail(err());
+    std::size_t k = j;
+    while (k < s.size() && !std::isdigit(static_cast<unsigned char>(s[k])) && s[k] != '.') ++k;
+    std::string unit = s.substr(j, k - j);
+    static const std::pair<const char*, long double> units[] = {
+        {"ns", 1}, {"us", 1e3}, {"µs", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+    bool found = false;
+    for (const auto& [u, mul] : units)
+      if (unit == u) {
+        total += v * mul;
+        found = true;
+      }
+    if (!found) return fail(err());
+    i = k;
+  }
+  auto ns = static_cast<std::int64_t>(total);
+  return neg ? -ns : ns;
+}
+
+// Config.Healthcheck from the --health-* flags (null when none is given), as the docker CLI.
+Result<Json> healthcheck_from_flags(const ParsedFlags& f) {
+  bool any = f.has("health-cmd") || f.has("health-interval") || f.has("health-timeout") || f.has("health-retries") ||
+             f.has("health-start-period") || f.has("health-start-interval");
+  if (f.flag("no-healthcheck")) {
+    if (any) return fail(bad("--no-healthcheck conflicts with --health-* options"));
+    return Json{{"Test", Json::array({"NONE"})}};
+  }
+  if (!any) return Json(nullptr);
+  Json h = Json::object();
+  if (f.has("health-cmd") && !f.str("health-cmd").empty()) h["Test"] = Json::array({"CMD-SHELL", f.str("health-cmd")});
+  for (const auto& [flag, key] : std::vector<std::pair<std::string, std::string>>{
+           {"health-interval", "Interval"}, {"health-timeout", "Timeout"},
+           {"health-start-period", "StartPeriod"}, {"health-start-interval", "StartInterval"}}) {
+    if (!f.has(flag)) continue;
+    std::int64_t ns = TRY(parse_go_duration(flag, f.str(flag)));
+    if (ns < 0) return fail(bad("--" + flag + " cannot be negative"));
+    h[key] = ns;
+  }
+  if (f.has("health-retries")) {
+    auto r = f.integer("health-retries", 0);
+    if (r < 0) return fail(bad("--health-retries cannot be negative"));
+    h["Retries"] = r;
+  }
+  return h;
+}
 
 // "8080:80", "127.0.0.1:53:53/udp", "80", "1.2.3.4::80", "[::1]:80:80"
 Status add_port(const std::string& spec, Json& exposed, Json& bindings) {
@@ -254,6 +325,7 @@ Result<CreateRequest> build_create_request(const ParsedFlags& f, bool for_run) {
   b["Labels"] = sorted_object(labels);
   if (f.has("stop-signal")) b["StopSignal"] = f.str("stop-signal");
   if (f.has("stop-timeout")) b["StopTimeout"] = f.integer("stop-timeout", 0);
+  if (auto hc = TRY(healthcheck_from_flags(f)); !hc.is_null()) b["Healthcheck"] = hc;
 
   // Binds: bind mounts and named volumes with a destination; anonymous ones go to Volumes.
   std::vector<std::string> binds;

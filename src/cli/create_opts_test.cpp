@@ -80,5 +80,42 @@ TEST(CreateOpts, InteractiveRunAttachesStdin) {
   EXPECT_EQ(r->body["Cmd"], Json::array({"sh"}));
 }
 
+TEST(CreateOpts, HealthFlags) {
+  ParseOptions o;
+  o.interspersed = false;
+  auto f = parse_flags(container_create_flags(true),
+                       {"--health-cmd", "curl -f localhost", "--health-interval", "1m30s", "--health-timeout", "300ms",
+                        "--health-retries", "4", "--health-start-period", "1.5s", "--health-start-interval", "2s", "busybox"},
+                       o);
+  ASSERT_TRUE(f);
+  auto r = build_create_request(*f, true);
+  ASSERT_TRUE(r) << r.error().message();
+  const auto& h = r->body["Healthcheck"];
+  EXPECT_EQ(h["Test"], Json::array({"CMD-SHELL", "curl -f localhost"}));
+  EXPECT_EQ(h["Interval"].get<std::int64_t>(), 90000000000LL);
+  EXPECT_EQ(h["Timeout"].get<std::int64_t>(), 300000000LL);
+  EXPECT_EQ(h["StartPeriod"].get<std::int64_t>(), 1500000000LL);
+  EXPECT_EQ(h["StartInterval"].get<std::int64_t>(), 2000000000LL);
+  EXPECT_EQ(h["Retries"].get<int>(), 4);
+  f = parse_flags(container_create_flags(true), {"--no-healthcheck", "busybox"}, o);
+  ASSERT_TRUE(f);
+  r = build_create_request(*f, true);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body["Healthcheck"]["Test"], Json::array({"NONE"}));
+  f = parse_flags(container_create_flags(true), {"--no-healthcheck", "--health-cmd", "x", "busybox"}, o);
+  ASSERT_TRUE(f);
+  r = build_create_request(*f, true);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message(), "--no-healthcheck conflicts with --health-* options");
+  f = parse_flags(container_create_flags(true), {"--health-interval", "5x", "busybox"}, o);
+  ASSERT_TRUE(f);
+  EXPECT_FALSE(build_create_request(*f, true));
+  f = parse_flags(container_create_flags(true), {"busybox"}, o);
+  ASSERT_TRUE(f);
+  r = build_create_request(*f, true);
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->body.contains("Healthcheck"));
+}
+
 }  // namespace
 }  // namespace berth::cli

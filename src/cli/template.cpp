@@ -528,6 +528,20 @@ class Exec {
     return ok();
   }
 
+  // docker's CLI formats its Go types, whose field names differ from the API's JSON keys only
+  // in case (APIVersion/ApiVersion, ID/Id): an exact key wins, else one equal ignoring case.
+  static Json::const_iterator find_key(const Json& obj, const std::string& f) {
+    auto it = obj.find(f);
+    if (it != obj.end()) return it;
+    for (auto j = obj.begin(); j != obj.end(); ++j)
+      if (j.key().size() == f.size() &&
+          std::equal(f.begin(), f.end(), j.key().begin(), [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+          }))
+        return j;
+    return obj.end();
+  }
+
   // A lone field that misses in its map prints "<no value>" (Go's invalid reflect.Value).
   static bool misses(const Pipeline& p, const Json& dot) {
     if (p.cmds.size() != 1 || p.cmds[0].args.size() != 1) return false;
@@ -536,7 +550,7 @@ class Exec {
     const Json* cur = &dot;
     for (const auto& f : a.path) {
       if (!cur->is_object()) return false;
-      auto it = cur->find(f);
+      auto it = find_key(*cur, f);
       if (it == cur->end()) return true;
       cur = &*it;
     }
@@ -567,7 +581,7 @@ class Exec {
   static Result<Json> field_chain(Json v, const std::vector<std::string>& path) {
     for (const auto& f : path) {
       if (v.is_object()) {
-        auto it = v.find(f);
+        auto it = find_key(v, f);
         if (it == v.end()) return Json();  // map miss: "<no value>" (marked below)
         Json next = *it;
         v = std::move(next);

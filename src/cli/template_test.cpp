@@ -23,6 +23,9 @@ TEST(Template, Fields) {
   EXPECT_EQ(run("{{.Id}}", kCtr), "abc");
   EXPECT_EQ(run("{{.State.Status}} {{.State.Pid}}", kCtr), "running 42");
   EXPECT_EQ(run("x{{.Missing}}y", kCtr), "x<no value>y");
+  // Go field names of docker's types differ from the JSON keys only in case.
+  EXPECT_EQ(run("{{.ID}} {{.state.status}}", kCtr), "abc running");
+  EXPECT_EQ(run("{{.Server.APIVersion}}", Json::parse(R"({"Server":{"ApiVersion":"1.47"}})")), "1.47");
   EXPECT_EQ(run("{{.Null}}", kCtr), "<nil>");
   EXPECT_EQ(run("{{.Num}}", kCtr), "1.5");
   EXPECT_EQ(run("{{.State.Running}}", kCtr), "true");

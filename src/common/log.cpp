@@ -58,7 +58,9 @@ bool parse_level(std::string_view s, Level* out) {
 
 void write(Level l, std::string_view msg) {
   std::string line;
-  if (static_cast<Format>(g_format.load()) == Format::Json) {
+  if (static_cast<Format>(g_format.load()) == Format::Logfmt) {
+    line = fmt::format(R"(time="{}" level={} msg="{}")", now_rfc3339(), level_name(l), json_escape(msg));
+  } else if (static_cast<Format>(g_format.load()) == Format::Json) {
     line = fmt::format(R"({{"level":"{}","time":"{}","msg":"{}"}})", level_name(l), now_rfc3339(),
                        json_escape(msg));
   } else {

@@ -12,7 +12,8 @@
 namespace berth::log {
 
 enum class Level { Debug = 0, Info = 1, Warn = 2, Error = 3 };
-enum class Format { Text, Json };
+// Logfmt: logrus' text format, `time="..." level=debug msg="..."` (what runc prints).
+enum class Format { Text, Json, Logfmt };
 
 void set_level(Level l);
 Level level();

@@ -19,127 +19,21 @@
 #include "common/file.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
+#include "daemon/build_backend.hpp"
+#include "daemon/api_util.hpp"
 #include "daemon/api_version.hpp"
+#include "daemon/attach.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/health.hpp"
+#include "daemon/routes.hpp"
+#include "storage/driver.hpp"
+#include "daemon/networking.hpp"
 
 namespace berth::daemon {
 
 namespace {
 
 constexpr const char* kServerVersion = "28.2.2-berth";
-constexpr std::size_t kMaxJsonBody = 4 << 20;
-
-void send_json(http::ResponseWriter& w, int status, const json& j) {
-  (void)w.send(status, j.dump(), "application/json");
-}
-
-void send_error(http::ResponseWriter& w, int status, const std::string& msg) {
-  if (w.started()) return;
-  send_json(w, status, json{{"message", msg}});
-}
-
-void send_error(http::ResponseWriter& w, const Error& e) { send_error(w, http_status(e), e.message()); }
-
-ApiVersion req_version(const http::Request& q) {
-  auto v = parse_api_version(q.param("_api"));
-  return v ? *v : *parse_api_version(kMaxApiVersion);
-}
-
-// Reads a JSON body; an empty body yields null.
-Result<json> read_json(http::Request& q) {
-  auto body = q.body().read_all(kMaxJsonBody);
-  if (!body) {
-    if (body.error().message() == "body too large") return fail(Errc::InvalidArgument, "request body too large");
-    return fail(std::move(body).error());
-  }
-  if (trim(*body).empty()) return json(nullptr);
-  std::string ct = q.headers.value("Content-Type");
-  if (!ct.empty() && ct.rfind("application/json", 0) != 0)
-    return fail(Errc::InvalidArgument, "unsupported Content-Type header (" + ct + "): must be 'application/json'");
-  try {
-    return json::parse(*body);
-  } catch (const std::exception& e) {
-    std::string m = e.what();
-    auto p = m.find("]: ");
-    return fail(Errc::InvalidArgument, "invalid JSON: " + (p == std::string::npos ? m : m.substr(p + 3)));
-  }
-}
-
-// filters={"status":["running"],"label":{"a=b":true}} (both map and list forms)
-std::map<std::string, std::vector<std::string>> parse_filters(const http::Request& q, Error* err) {
-  std::map<std::string, std::vector<std::string>> out;
-  auto f = q.query_value("filters");
-  if (!f || f->empty()) return out;
-  try {
-    auto j = json::parse(*f);
-    for (auto& [k, v] : j.items()) {
-      if (v.is_array()) {
-        for (auto& x : v) out[k].push_back(x.get<std::string>());
-      } else if (v.is_object()) {
-        for (auto& [x, b] : v.items())
-          if (!b.is_boolean() || b.get<bool>()) out[k].push_back(x);
-      }
-    }
-  } catch (const std::exception& e) {
-    *err = Error(Errc::InvalidArgument, std::string("invalid filter: ") + e.what());
-  }
-  return out;
-}
-
-std::int64_t parse_rfc3339_nanos(const std::string& s) {
-  struct tm tm{};
-  const char* rest = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-  if (!rest) return 0;
-  std::int64_t ns = static_cast<std::int64_t>(timegm(&tm)) * 1000000000;
-  if (*rest == '.') {
-    ++rest;
-    std::int64_t frac = 0;
-    int digits = 0;
-    while (*rest >= '0' && *rest <= '9') {
-      if (digits < 9) {
-        frac = frac * 10 + (*rest - '0');
-        ++digits;
-      }
-      ++rest;
-    }
-    while (digits++ < 9) frac *= 10;
-    ns += frac;
-  }
-  return ns;
-}
-
-// "1700000000", "1700000000.5", RFC3339, or durations like "10m" (relative to now).
-std::optional<std::int64_t> parse_time_param(const std::string& s) {
-  if (s.empty()) return std::nullopt;
-  if (s.find('T') != std::string::npos) return parse_rfc3339_nanos(s);
-  auto [a, b] = split_once(s, '.');
-  if (auto sec = parse_int(a)) {
-    std::int64_t ns = *sec * 1000000000;
-    if (!b.empty()) {
-      std::string frac(b.substr(0, 9));
-      while (frac.size() < 9) frac += '0';
-      ns += parse_int(frac).value_or(0);
-    }
-    return ns;
-  }
-  char unit = s.back();
-  auto n = parse_int(std::string_view(s).substr(0, s.size() - 1));
-  if (!n) return std::nullopt;
-  std::int64_t mul = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : 0;
-  if (!mul) return std::nullopt;
-  return static_cast<std::int64_t>(std::time(nullptr) - *n * mul) * 1000000000;
-}
-
-std::string human_duration(std::int64_t secs) {
-  if (secs < 1) return "Less than a second";
-  if (secs < 60) return std::to_string(secs) + " second" + (secs == 1 ? "" : "s");
-  std::int64_t m = secs / 60;
-  if (m < 60) return m == 1 ? "About a minute" : std::to_string(m) + " minutes";
-  std::int64_t h = m / 60;
-  if (h < 48) return h == 1 ? "About an hour" : std::to_string(h) + " hours";
-  return std::to_string(h / 24) + " days";
-}
-
 struct LogRecord {
   int stream = 1;
   std::string log;
@@ -160,17 +54,16 @@ bool parse_log_line(std::string_view line, LogRecord* r) {
   }
 }
 
-std::string frame(int stream, std::string_view data, bool raw) {
-  if (raw) return std::string(data);
-  std::string f(8, '\0');
-  f[0] = static_cast<char>(stream);
-  auto n = static_cast<std::uint32_t>(data.size());
-  f[4] = static_cast<char>(n >> 24);
-  f[5] = static_cast<char>(n >> 16);
-  f[6] = static_cast<char>(n >> 8);
-  f[7] = static_cast<char>(n);
-  f.append(data);
-  return f;
+// h= and w= of the resize endpoints (dockerd: 400 on a non-number).
+Result<std::pair<unsigned, unsigned>> parse_resize(const http::Request& q) {
+  auto num = [&](const char* k) -> Result<unsigned> {
+    std::string v = q.query_value(k).value_or("0");
+    auto n = parse_int(v.empty() ? "0" : v);
+    if (!n || *n < 0 || *n > 65535) return fail(Errc::InvalidArgument, std::string("invalid resize parameter ") + k + ": " + v);
+    return static_cast<unsigned>(*n);
+  };
+  unsigned h = TRY(num("h")), wd = TRY(num("w"));
+  return std::make_pair(h, wd);
 }
 
 struct LogOpts {
@@ -235,6 +128,12 @@ void stream_log(Daemon& d, const std::shared_ptr<Container>& c, const LogOpts& o
   if (!o.follow) return;
   UniqueFd ino(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
   int wd = -1;
+  // the container's end wakes us at once (no polling); the timeout only checks for a gone client
+  UniqueFd state = subscribe_state_change();
+  struct Unsub {
+    int fd;
+    ~Unsub() { unsubscribe_state_change(fd); }
+  } unsub{state.get()};
   auto finished = [&] {
     std::lock_guard lk(d.mu);
     if (c->removed) return true;
@@ -271,11 +170,15 @@ void stream_log(Daemon& d, const std::shared_ptr<Container>& c, const LogOpts& o
     }
     if (fin) return;
     if (gone && gone()) return;
-    pollfd p{ino ? ino.get() : -1, POLLIN, 0};
-    ::poll(&p, 1, wd >= 0 ? 100 : 50);
-    if (ino && (p.revents & POLLIN)) {
+    pollfd p[2] = {{ino ? ino.get() : -1, POLLIN, 0}, {state.get(), POLLIN, 0}};
+    ::poll(p, 2, wd >= 0 && state ? 500 : 50);
+    if (ino && (p[0].revents & POLLIN)) {
       char ebuf[4096];
       while (::read(ino.get(), ebuf, sizeof ebuf) > 0) {}
+    }
+    if (p[1].revents & POLLIN) {
+      std::uint64_t v;
+      (void)!::read(state.get(), &v, sizeof v);
     }
   }
 }
@@ -286,6 +189,7 @@ std::string container_status_text(const Container& c) {
     std::int64_t started = parse_rfc3339_nanos(c.state.started_at) / 1000000000;
     std::string s = "Up " + human_duration(now - started);
     if (c.state.status == "paused") s += " (Paused)";
+    else if (auto h = health_status(c.id); !h.empty()) s += h == "starting" ? " (health: starting)" : " (" + h + ")";
     return s;
   }
   if (c.state.status == "restarting") return "Restarting (" + std::to_string(c.state.exit_code) + ") Less than a second ago";
@@ -311,11 +215,6 @@ Result<std::string> capture(const std::vector<std::string>& argv) {
   auto p = run_capture(argv);
   if (p.status != 0) return fail(Errc::Internal, std::string(trim(p.err)));
   return p.out;
-}
-
-std::string read_small(const std::string& p) {
-  auto r = read_file(p, 1 << 16);
-  return r ? std::string(trim(*r)) : std::string();
 }
 
 }  // namespace
@@ -350,6 +249,7 @@ json Daemon::inspect_json(const Container& c, bool /*size*/) {
                 {"Error", s.error},
                 {"StartedAt", s.started_at},
                 {"FinishedAt", s.finished_at}};
+  if (auto h = health_json(c); !h.is_null()) j["State"]["Health"] = h;
   j["Image"] = c.image_id;
   std::string dd = cfg_.data_root + "/containers/" + c.id;
   j["ResolvConfPath"] = dd + "/resolv.conf";
@@ -358,40 +258,19 @@ json Daemon::inspect_json(const Container& c, bool /*size*/) {
   j["LogPath"] = log_path(c);
   j["Name"] = "/" + c.name;
   j["RestartCount"] = c.restart_count;
-  j["Driver"] = "overlay2";
+  j["Driver"] = images_->driver_name();
   j["Platform"] = "linux";
   j["MountLabel"] = "";
   j["ProcessLabel"] = "";
   j["AppArmorProfile"] = "";
   j["ExecIDs"] = c.exec_ids.empty() ? json(nullptr) : json(c.exec_ids);
   j["HostConfig"] = c.host_config;
-  j["GraphDriver"] = {{"Name", "overlay2"},
-                      {"Data", {{"UpperDir", cfg_.data_root + "/images-builtin/containers/" + c.id + "/diff"},
-                                {"WorkDir", cfg_.data_root + "/images-builtin/containers/" + c.id + "/work"}}}};
-  json mounts = json::array();
-  if (c.host_config.contains("Binds") && c.host_config["Binds"].is_array())
-    for (auto& b : c.host_config["Binds"]) {
-      auto p = split(b.get<std::string>(), ':');
-      if (p.size() < 2) continue;
-      bool ro = p.size() > 2 && p[2].find("ro") != std::string::npos;
-      mounts.push_back({{"Type", "bind"}, {"Source", p[0]}, {"Destination", p[1]}, {"Mode", p.size() > 2 ? p[2] : ""},
-                        {"RW", !ro}, {"Propagation", "rprivate"}});
-    }
-  if (c.host_config.contains("Mounts") && c.host_config["Mounts"].is_array())
-    for (auto& m : c.host_config["Mounts"])
-      mounts.push_back({{"Type", m.value("Type", "")}, {"Source", m.value("Source", "")},
-                        {"Destination", m.value("Target", "")}, {"Mode", ""}, {"RW", !m.value("ReadOnly", false)},
-                        {"Propagation", m.value("Type", "") == "bind" ? "rprivate" : ""}});
-  j["Mounts"] = mounts;
+  j["GraphDriver"] = graph_driver_json(*images_, c.id, bundle_dir(c.id) + "/rootfs");
+  j["Mounts"] = mounts_json(c);
   json cfg = c.config;
   cfg["Image"] = c.image;
   j["Config"] = cfg;
-  std::string nm = c.host_config.value("NetworkMode", "none");
-  j["NetworkSettings"] = {{"Bridge", ""}, {"SandboxID", ""}, {"SandboxKey", ""}, {"Ports", json::object()},
-                          {"HairpinMode", false}, {"LinkLocalIPv6Address", ""}, {"LinkLocalIPv6PrefixLen", 0},
-                          {"Gateway", ""}, {"IPAddress", ""}, {"IPPrefixLen", 0}, {"MacAddress", ""},
-                          {"Networks", {{nm, {{"NetworkID", ""}, {"EndpointID", ""}, {"Gateway", ""},
-                                              {"IPAddress", ""}, {"IPPrefixLen", 0}, {"MacAddress", ""}}}}}};
+  j["NetworkSettings"] = net_->settings(c);
   return j;
 }
 
@@ -403,13 +282,13 @@ json Daemon::summary_json(const Container& c) {
   j["ImageID"] = c.image_id;
   j["Command"] = command_line(c);
   j["Created"] = parse_rfc3339_nanos(c.created) / 1000000000;
-  j["Ports"] = json::array();
+  j["Ports"] = net_->summary_ports(c);
   j["Labels"] = c.config.value("Labels", json::object());
   j["State"] = c.state.status;
   j["Status"] = container_status_text(c);
   j["HostConfig"] = {{"NetworkMode", c.host_config.value("NetworkMode", "none")}};
-  j["NetworkSettings"] = {{"Networks", json::object()}};
-  j["Mounts"] = json::array();
+  j["NetworkSettings"] = {{"Networks", net_->summary_networks(c)}};
+  j["Mounts"] = mounts_json(c);
   return j;
 }
 
@@ -422,6 +301,8 @@ void register_routes(Daemon& d, http::Router& r) {
     (void)q;
     (void)w.send(200, "OK", "text/plain; charset=utf-8");
   };
+  register_build_routes(d, r);
+  register_volume_routes(d, r);
   r.add("GET", "/_ping", ping);
   r.add("HEAD", "/_ping", ping);
 
@@ -475,10 +356,15 @@ void register_routes(Daemon& d, http::Router& r) {
            {"ContainersRunning", running},
            {"ContainersPaused", paused},
            {"ContainersStopped", stopped},
-           {"Images", d.images().list().size()},
-           {"Driver", "overlay2"},
-           {"DriverStatus", json::array({json::array({"Backing Filesystem", "builtin"})})},
-           {"Plugins", {{"Volume", {"local"}}, {"Network", {"host", "null"}}, {"Authorization", nullptr},
+           {"Images", d.images().list(image::ListFilters{}).value_or(std::vector<image::ImageSummary>{}).size()},
+           {"Driver", d.images().driver_name()},
+           {"DriverStatus", [&] {
+              json st = json::array();
+              for (auto& [k, v] : storage::driver_status(d.images().driver_name(), cfg.data_root))
+                st.push_back(json::array({k, v}));
+              return st;
+            }()},
+           {"Plugins", {{"Volume", {"local"}}, {"Network", {"bridge", "host", "ipvlan", "macvlan", "null"}}, {"Authorization", nullptr},
                         {"Log", {"json-file", "local", "none"}}}},
            {"MemoryLimit", true},
            {"SwapLimit", true},
@@ -557,6 +443,17 @@ void register_routes(Daemon& d, http::Router& r) {
       if (!all && !running && filters.empty() && limit <= 0) continue;
       bool keep = true;
       for (auto& [k, vals] : filters) {
+        if (k == "label") {  // every label filter must match (dockerd); other keys: any value
+          auto labels = c->config.value("Labels", json::object());
+          for (auto& v : vals) {
+            auto [lk2, lv] = split_once(v, '=');
+            auto it = labels.find(std::string(lk2));
+            bool match = it != labels.end() && (v.find('=') == std::string::npos ||
+                                                (it->is_string() && it->get<std::string>() == lv));
+            keep = keep && match;
+          }
+          continue;
+        }
         bool any = false;
         for (auto& v : vals) {
           if (k == "status") any |= c->state.status == v;
@@ -564,12 +461,7 @@ void register_routes(Daemon& d, http::Router& r) {
           else if (k == "id") any |= c->id.rfind(v, 0) == 0;
           else if (k == "ancestor") any |= c->image == v || c->image_id == v || normalize_ref(c->image) == normalize_ref(v);
           else if (k == "exited") any |= c->state.status == "exited" && std::to_string(c->state.exit_code) == v;
-          else if (k == "label") {
-            auto [lk2, lv] = split_once(v, '=');
-            auto labels = c->config.value("Labels", json::object());
-            if (labels.contains(std::string(lk2)))
-              any |= v.find('=') == std::string::npos || labels[std::string(lk2)] == std::string(lv);
-          } else any = true;
+          else any = true;
         }
         keep = keep && any;
       }
@@ -646,8 +538,10 @@ void register_routes(Daemon& d, http::Router& r) {
   });
 
   r.add("POST", "/containers/{id}/resize", [&d](http::Request& q, http::ResponseWriter& w) {
-    auto c = d.find(q.param("id"));
-    if (!c) return send_error(w, c.error());
+    auto hw = parse_resize(q);
+    if (!hw) return send_error(w, hw.error());
+    auto st = resize_container(d, q.param("id"), hw->first, hw->second);
+    if (!st) return send_error(w, st.error());
     (void)w.send(200);
   });
 
@@ -673,6 +567,16 @@ void register_routes(Daemon& d, http::Router& r) {
     auto c = d.find(q.param("id"));
     if (!c) return send_error(w, c.error());
     bool tty = (*c)->config.value("Tty", false);
+    AttachOptions ao;
+    ao.in = q.query_bool("stdin") && (*c)->config.value("OpenStdin", false);
+    ao.out = q.query_bool("stdout");
+    ao.err = q.query_bool("stderr");
+    ao.tty = tty;
+    ao.close_stdin_on_eof = (*c)->config.value("StdinOnce", false) && !tty;
+    auto keys = parse_detach_keys(q.query_value("detachKeys").value_or("").empty() ? d.config().detach_keys
+                                                                               : *q.query_value("detachKeys"));
+    if (!keys) return send_error(w, keys.error());
+    ao.detach_keys = *keys;
     bool upgrade = q.wants_upgrade();
     std::string ct = tty ? "application/vnd.docker.raw-stream"
                          : (req_version(q).at_least(1, 42) ? "application/vnd.docker.multiplexed-stream"
@@ -682,13 +586,23 @@ void register_routes(Daemon& d, http::Router& r) {
     if (!h) return;
     int fd = h->fd.get();
     LogOpts o;
-    o.want_out = q.query_bool("stdout");
-    o.want_err = q.query_bool("stderr");
+    o.want_out = ao.out;
+    o.want_err = ao.err;
     o.follow = q.query_bool("stream");
-    o.from_end = !q.query_bool("logs");
-    if (!o.follow && !q.query_bool("logs")) return;
-    // stdin is not wired to the container yet: read and drop it so the client never blocks
-    // (half-close from the client keeps the output flowing).
+    if (q.query_bool("logs")) {
+      LogOpts past = o;
+      past.follow = false;
+      stream_log(d, *c, past, tty, [&](std::string_view data) { return static_cast<bool>(write_all(fd, data)); }, {});
+    }
+    if (!o.follow) return;
+    bool detached = false;
+    auto st = attach_live(d, *c, fd, std::move(h->pending), ao, &detached);
+    if (st || !st.error().is(Errc::Unavailable)) {
+      ::shutdown(fd, SHUT_WR);
+      return;
+    }
+    // A shim without an attach socket (started by an older berthd): follow the log, drop stdin.
+    o.from_end = true;
     std::atomic<bool> closed{false};
     auto alive = [&]() {
       pollfd p{fd, POLLIN, 0};
@@ -696,10 +610,7 @@ void register_routes(Daemon& d, http::Router& r) {
         if (p.revents & (POLLHUP | POLLERR)) return false;
         char buf[4096];
         ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n <= 0) {
-          // EOF: half-close of stdin; stop polling for input
-          return n == 0 ? true : errno == EAGAIN;
-        }
+        if (n <= 0) return n == 0 ? true : errno == EAGAIN;
       }
       return true;
     };
@@ -861,81 +772,7 @@ void register_routes(Daemon& d, http::Router& r) {
     send_json(w, 200, json{{"Titles", titles}, {"Processes", procs}});
   });
 
-  r.add("GET", "/containers/{id}/stats", [&d](http::Request& q, http::ResponseWriter& w) {
-    auto c = d.find(q.param("id"));
-    if (!c) return send_error(w, c.error());
-    bool stream = q.query_bool("stream", true) && !q.query_bool("one-shot");
-    std::string id = (*c)->id;
-    auto sample = [&]() {
-      bool v2 = path_exists("/sys/fs/cgroup/cgroup.controllers");
-      json j;
-      j["read"] = rfc3339_now();
-      j["name"] = "/" + (*c)->name;
-      j["id"] = id;
-      std::int64_t mem = 0, limit = 0, cpu = 0, pids = 0;
-      if (v2) {
-        std::string base = "/sys/fs/cgroup/berth/" + id;
-        mem = parse_int(read_small(base + "/memory.current")).value_or(0);
-        limit = parse_int(read_small(base + "/memory.max")).value_or(0);
-        pids = parse_int(read_small(base + "/pids.current")).value_or(0);
-        for (auto& line : split(read_small(base + "/cpu.stat"), '\n'))
-          if (line.rfind("usage_usec ", 0) == 0) cpu = parse_int(line.substr(11)).value_or(0) * 1000;
-      } else {
-        mem = parse_int(read_small("/sys/fs/cgroup/memory/berth/" + id + "/memory.usage_in_bytes")).value_or(0);
-        limit = parse_int(read_small("/sys/fs/cgroup/memory/berth/" + id + "/memory.limit_in_bytes")).value_or(0);
-        cpu = parse_int(read_small("/sys/fs/cgroup/cpuacct/berth/" + id + "/cpuacct.usage")).value_or(0);
-        if (cpu == 0) cpu = parse_int(read_small("/sys/fs/cgroup/cpu,cpuacct/berth/" + id + "/cpuacct.usage")).value_or(0);
-        pids = parse_int(read_small("/sys/fs/cgroup/pids/berth/" + id + "/pids.current")).value_or(0);
-      }
-      struct sysinfo si{};
-      ::sysinfo(&si);
-      std::int64_t total = static_cast<std::int64_t>(si.totalram) * si.mem_unit;
-      if (limit <= 0 || limit > total) limit = total;
-      std::int64_t sys_cpu = 0;
-      if (auto st = read_file("/proc/stat")) {
-        auto line = split(split(*st, '\n')[0], ' ');
-        std::int64_t ticks = 0;
-        for (std::size_t i = 1; i < line.size(); ++i) ticks += parse_int(line[i]).value_or(0);
-        sys_cpu = ticks * (1000000000 / ::sysconf(_SC_CLK_TCK));
-      }
-      int ncpu = static_cast<int>(std::thread::hardware_concurrency());
-      j["cpu_stats"] = {{"cpu_usage", {{"total_usage", cpu}, {"usage_in_kernelmode", 0}, {"usage_in_usermode", 0}}},
-                        {"system_cpu_usage", sys_cpu}, {"online_cpus", ncpu},
-                        {"throttling_data", {{"periods", 0}, {"throttled_periods", 0}, {"throttled_time", 0}}}};
-      j["memory_stats"] = {{"usage", mem}, {"limit", limit}, {"stats", json::object()}};
-      j["pids_stats"] = {{"current", pids}};
-      j["blkio_stats"] = {{"io_service_bytes_recursive", nullptr}};
-      j["networks"] = json::object();
-      j["num_procs"] = 0;
-      return j;
-    };
-    json prev = sample();
-    prev["precpu_stats"] = {{"cpu_usage", {{"total_usage", 0}}}, {"system_cpu_usage", 0}, {"online_cpus", 0}};
-    prev["preread"] = "0001-01-01T00:00:00Z";
-    if (!stream) {
-      if (!q.query_bool("one-shot")) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(500));
-        json cur = sample();
-        cur["precpu_stats"] = prev["cpu_stats"];
-        cur["preread"] = prev["read"];
-        return send_json(w, 200, cur);
-      }
-      return send_json(w, 200, prev);
-    }
-    if (!w.begin_stream(200, "application/json")) return;
-    if (!w.write(prev.dump() + "\n")) return;
-    while (!w.peer_closed()) {
-      std::this_thread::sleep_for(std::chrono::seconds(1));
-      json cur = sample();
-      cur["precpu_stats"] = prev["cpu_stats"];
-      cur["preread"] = prev["read"];
-      if (!w.write(cur.dump() + "\n")) return;
-      prev = cur;
-      std::lock_guard lk(d.mu);
-      if ((*c)->removed) break;
-    }
-    (void)w.end_stream();
-  });
+  register_stats_routes(d, r);
 
   // ---------------- exec ----------------
   r.add("POST", "/containers/{id}/exec", [&d](http::Request& q, http::ResponseWriter& w) {
@@ -959,13 +796,16 @@ void register_routes(Daemon& d, http::Router& r) {
     }
     if (detach) {
       auto sess = *s;
-      std::thread([&d, sess] { (void)d.exec_run(sess, -1, {}, false); }).detach();
+      std::thread([&d, sess, tty] { (void)d.exec_run(sess, -1, {}, tty); }).detach();
       return (void)w.send(200);
     }
+    auto keys = parse_detach_keys((*s)->config.value("DetachKeys", "").empty() ? d.config().detach_keys
+                                                                            : (*s)->config.value("DetachKeys", ""));
+    if (!keys) return send_error(w, keys.error());
     w.set_header("Content-Type", tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream");
     auto h = w.hijack(q.wants_upgrade() ? 101 : 200);
     if (!h) return;
-    auto st = d.exec_run(*s, h->fd.get(), std::move(h->pending), tty);
+    auto st = d.exec_run(*s, h->fd.get(), std::move(h->pending), tty, *keys);
     if (!st) {
       std::string msg = st.error().message() + "\r\n";
       (void)write_all(h->fd.get(), frame(2, msg, tty));
@@ -973,8 +813,10 @@ void register_routes(Daemon& d, http::Router& r) {
   });
 
   r.add("POST", "/exec/{id}/resize", [&d](http::Request& q, http::ResponseWriter& w) {
-    auto s = d.find_exec(q.param("id"));
-    if (!s) return send_error(w, s.error());
+    auto hw = parse_resize(q);
+    if (!hw) return send_error(w, hw.error());
+    auto st = d.exec_resize(q.param("id"), hw->first, hw->second);
+    if (!st) return send_error(w, st.error());
     (void)w.send(200);
   });
 
@@ -993,78 +835,9 @@ void register_routes(Daemon& d, http::Router& r) {
                            {"ContainerID", e.container_id}, {"DetachKeys", ""}, {"Pid", e.pid}});
   });
 
-  // ---------------- images ----------------
-  r.add("POST", "/images/load", [&d](http::Request& q, http::ResponseWriter& w) {
-    bool quiet = q.query_bool("quiet");
-    auto refs = d.images().load_from([&q](char* buf, std::size_t n) { return q.body().read(buf, n); });
-    if (!refs) return send_error(w, refs.error());
-    std::string out;
-    for (auto& ref : *refs) {
-      std::string line = ref.rfind("sha256:", 0) == 0 ? "Loaded image ID: " + ref : "Loaded image: " + ref;
-      out += json{{"stream", line + "\n"}}.dump() + "\n";
-      d.emit("image", "load", ref);
-    }
-    (void)quiet;
-    (void)w.send(200, out, "application/json");
-  });
-
-  r.add("GET", "/images/json", [&d](http::Request& q, http::ResponseWriter& w) {
-    Error ferr;
-    auto filters = parse_filters(q, &ferr);
-    if (!ferr.message().empty()) return send_error(w, ferr);
-    json out = json::array();
-    for (auto& img : d.images().list()) {
-      if (filters.count("reference")) {
-        bool any = false;
-        for (auto& ref : filters["reference"])
-          for (auto& t : img.tags) any |= t == normalize_ref(ref) || t.rfind(ref + ":", 0) == 0;
-        if (!any) continue;
-      }
-      if (filters.count("dangling") && (filters["dangling"][0] == "true") != img.tags.empty()) continue;
-      json labels = json::object();
-      try {
-        auto cfg = json::parse(img.config_json).value("config", json::object());
-        if (cfg.contains("Labels") && cfg["Labels"].is_object()) labels = cfg["Labels"];
-      } catch (...) {
-      }
-      out.push_back({{"Id", img.id}, {"ParentId", ""}, {"RepoTags", img.tags}, {"RepoDigests", json::array()},
-                     {"Created", img.created}, {"Size", img.size}, {"SharedSize", -1}, {"VirtualSize", img.size},
-                     {"Labels", labels}, {"Containers", -1}});
-    }
-    send_json(w, 200, out);
-  });
-
-  r.add("POST", "/images/create", [&d](http::Request& q, http::ResponseWriter& w) {
-    std::string from = q.query_value("fromImage").value_or("");
-    std::string tag = q.query_value("tag").value_or("");
-    std::string ref = tag.empty() ? from : from + ":" + tag;
-    if (d.images().resolve(ref)) {
-      std::string out = json{{"status", "Status: Image is up to date for " + normalize_ref(ref)}}.dump() + "\n";
-      return (void)w.send(200, out, "application/json");
-    }
-    send_error(w, 404, "pull access denied for " + from + ": pulling images is not supported by this berthd yet (load it with docker load)");
-  });
-
-  r.add("GET", "/images/{name*}", [&d](http::Request& q, http::ResponseWriter& w) {
-    std::string name = q.param("name");
-    if (name.size() > 5 && name.compare(name.size() - 5, 5, "/json") == 0) {
-      auto j = d.images().inspect(name.substr(0, name.size() - 5));
-      if (!j) return send_error(w, j.error());
-      return (void)w.send(200, *j, "application/json");
-    }
-    send_error(w, 404, "page not found");
-  });
-
-  r.add("DELETE", "/images/{name*}", [&d](http::Request& q, http::ResponseWriter& w) {
-    auto res = d.images().remove(q.param("name"), q.query_bool("force"));
-    if (!res) return send_error(w, res.error());
-    json out = json::array();
-    for (auto& x : *res) {
-      auto [k, v] = split_once(x, ':');
-      out.push_back({{k == "untagged" ? "Untagged" : "Deleted", std::string(v)}});
-    }
-    send_json(w, 200, out);
-  });
+  // ---------------- images, archives (routes_images.cpp, routes_archive.cpp) ----------------
+  register_image_routes(d, r);
+  register_archive_routes(d, r);
 
   // ---------------- system ----------------
   r.add("GET", "/events", [&d](http::Request& q, http::ResponseWriter& w) {
@@ -1081,10 +854,11 @@ void register_routes(Daemon& d, http::Router& r) {
           else if (k == "event") any |= e.action == v || e.action.rfind(v + ":", 0) == 0;
           else if (k == "container") any |= e.type == "container" && (e.id.rfind(v, 0) == 0 || (e.attrs.count("name") && e.attrs.at("name") == v));
           else if (k == "image") any |= e.from == v || (e.attrs.count("image") && e.attrs.at("image") == v);
-          else if (k == "label") {
+          else if (k == "label") {  // every label filter must match (dockerd's MatchKVList)
             auto [lk, lv] = split_once(v, '=');
             auto it = e.attrs.find(std::string(lk));
-            any |= it != e.attrs.end() && (v.find('=') == std::string::npos || it->second == lv);
+            if (it == e.attrs.end() || (v.find('=') != std::string::npos && it->second != lv)) return false;
+            any = true;
           } else any = true;
         }
         if (!any) return false;
@@ -1113,22 +887,36 @@ void register_routes(Daemon& d, http::Router& r) {
   r.add("GET", "/system/df", [&d](http::Request&, http::ResponseWriter& w) {
     json images = json::array(), ctrs = json::array();
     std::int64_t layers = 0;
-    for (auto& img : d.images().list()) {
-      layers += img.size;
-      images.push_back({{"Id", img.id}, {"ParentId", ""}, {"RepoTags", img.tags}, {"RepoDigests", json::array()},
-                        {"Created", img.created}, {"Size", img.size}, {"SharedSize", 0}, {"VirtualSize", img.size},
-                        {"Labels", json::object()}, {"Containers", 0}});
+    std::map<std::string, int> users;
+    auto all = d.all();
+    for (auto& c : all) {
+      std::lock_guard lk(d.mu);
+      users[c->image_id]++;
     }
-    for (auto& c : d.all()) {
+    auto list = d.images().list(image::ListFilters{.all = true});
+    if (!list) return send_error(w, list.error());
+    for (auto& img : *list) {
+      layers += img.size;
+      json labels = json::object();
+      for (auto& [k, v] : img.labels) labels[k] = v;
+      images.push_back({{"Id", img.id}, {"ParentId", img.parent_id}, {"RepoTags", img.repo_tags},
+                        {"RepoDigests", img.repo_digests}, {"Created", img.created}, {"Size", img.size},
+                        {"SharedSize", 0}, {"VirtualSize", img.size}, {"Labels", labels},
+                        {"Containers", users[img.id]}});
+    }
+    for (auto& c : all) {
+      std::int64_t rw = d.images().rootfs_usage(c->id).value_or(0);
       std::lock_guard lk(d.mu);
       json s = d.summary_json(*c);
-      s["SizeRw"] = 0;
-      s["SizeRootFs"] = 0;
+      s["SizeRw"] = rw;
+      s["SizeRootFs"] = rw;
       ctrs.push_back(s);
     }
     send_json(w, 200, json{{"LayersSize", layers}, {"Images", images}, {"Containers", ctrs},
-                           {"Volumes", json::array()}, {"BuildCache", json::array()}});
+                           {"Volumes", volumes_df_json(d)}, {"BuildCache", json::parse(build_cache_df_json(d))}});
   });
+
+  register_network_routes(d, r);
 }
 
 // ---------------- server ----------------

@@ -30,7 +30,12 @@ std::string usage() {
          "      --storage-driver string  Storage driver to use\n"
          "      --tls, --tlsverify, --tlscacert, --tlscert, --tlskey   TLS for tcp:// hosts\n"
          "      --insecure-tcp         Allow tcp:// without TLS (dangerous)\n"
-         "      --shim string          Path of berth-shim\n";
+         "      --shim string          Path of berth-shim\n"
+         "  -b, --bridge string        Default bridge interface (default \"berth0\"; \"none\": no default network)\n"
+         "      --bip string           Default bridge address and subnet (e.g. 172.17.0.1/16)\n"
+         "      --default-address-pool base=CIDR,size=N   Pools for new networks (repeatable)\n"
+         "      --nft-table string     nftables table (inet family) for berth's rules (default \"berth\")\n"
+         "      --ip-forward           Enable net.ipv4.ip_forward (default true)\n";
 }
 
 std::string Config::runtime_path(const std::string& name) const {
@@ -139,6 +144,21 @@ Result<Config> parse_flags(int argc, char** argv) {
       c.allow_insecure_tcp = boolean();
     } else if (a == "--shim") {
       c.shim_path = TRY(need());
+    } else if (a == "-b" || a == "--bridge") {
+      c.bridge = TRY(need());
+      c.flags_given.insert("bridge");
+    } else if (a == "--bip") {
+      c.bip = TRY(need());
+      c.flags_given.insert("bip");
+    } else if (a == "--default-address-pool") {
+      c.default_address_pools.push_back(TRY(need()));
+      c.flags_given.insert("default-address-pools");
+    } else if (a == "--nft-table") {
+      c.nft_table = TRY(need());
+      c.flags_given.insert("nft-table");
+    } else if (a == "--ip-forward") {
+      c.ip_forward = boolean();
+      c.flags_given.insert("ip-forward");
     } else {
       return fail(Errc::InvalidArgument, "unknown flag: " + a);
     }
@@ -183,11 +203,34 @@ Status apply_config_json(Config& c, const std::string& text, bool reload) {
     TRY(str("default-runtime", c.default_runtime, true));
     TRY(str("log-driver", c.log_driver, true));
     TRY(str("storage-driver", c.storage_driver, false));
+    TRY(str("detach-keys", c.detach_keys, true));
     TRY(strlist("insecure-registries", c.insecure_registries, true));
     TRY(strlist("registry-mirrors", c.registry_mirrors, true));
     if (j.contains("hosts") && !reload) {
       if (c.flags_given.count("hosts")) both.push_back("hosts");
       else TRY(strlist("hosts", c.hosts, false));
+    }
+    if (!reload) {
+      TRY(str("bridge", c.bridge, false));
+      TRY(str("bip", c.bip, false));
+      TRY(str("nft-table", c.nft_table, false));
+      if (j.contains("ip-forward") && j["ip-forward"].is_boolean()) c.ip_forward = j["ip-forward"].get<bool>();
+      if (j.contains("default-address-pools")) {
+        if (c.flags_given.count("default-address-pools")) both.push_back("default-address-pools");
+        else if (!j["default-address-pools"].is_array())
+          return fail(Errc::InvalidArgument, "daemon.json: default-address-pools must be a list");
+        else {
+          c.default_address_pools.clear();
+          for (const auto& p : j["default-address-pools"]) {
+            if (!p.is_object() || !p.contains("base") || !p["base"].is_string() || !p.contains("size") ||
+                !p["size"].is_number_integer())
+              return fail(Errc::InvalidArgument,
+                          "daemon.json: default-address-pools entries need \"base\" (string) and \"size\" (number)");
+            c.default_address_pools.push_back("base=" + p["base"].get<std::string>() +
+                                              ",size=" + std::to_string(p["size"].get<int>()));
+          }
+        }
+      }
     }
     if (j.contains("debug") && j["debug"].is_boolean()) c.debug = j["debug"].get<bool>();
     if (j.contains("live-restore") && j["live-restore"].is_boolean()) c.live_restore = j["live-restore"].get<bool>();

@@ -35,7 +35,14 @@ struct Config {
   std::string tlscacert, tlscert, tlskey;
   bool allow_insecure_tcp = false;  // --insecure-tcp: plain TCP without TLS (warned)
   std::string shim_path;             // default: berth-shim next to berthd, else PATH
+  std::string detach_keys;           // daemon.json "detach-keys" ("" = ctrl-p,ctrl-q)
   std::set<std::string> flags_given;  // long names of flags set on the command line
+  // networking (dockerd's names; see docs/design/network.md)
+  std::string bridge;                 // -b/--bridge: default bridge interface ("" = berth0, "none" = no default network)
+  std::string bip;                    // --bip: default bridge address, e.g. 172.17.0.1/16
+  std::vector<std::string> default_address_pools;  // "base=10.10.0.0/16,size=24"
+  std::string nft_table = "berth";    // --nft-table / "nft-table": berth's nftables table (inet family)
+  bool ip_forward = true;             // --ip-forward: set net.ipv4.ip_forward=1
 
   // Runtime executable for a runtime name ("" = default).
   std::string runtime_path(const std::string& name) const;

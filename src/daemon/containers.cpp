@@ -6,6 +6,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -17,10 +18,15 @@
 #include <ctime>
 #include <regex>
 
+#include "common/defer.hpp"
 #include "common/file.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
+#include "daemon/attach.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/health.hpp"
+#include "daemon/routes.hpp"
+#include "daemon/networking.hpp"
 #include "daemon/spec.hpp"
 
 namespace berth::daemon {
@@ -39,6 +45,43 @@ std::string random_name() {
 }
 
 int pidfd_open(int pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+
+// Files regenerated on every start (bundle config, /etc files): replaced atomically but not
+// fsynced — they are rewritten before the next start anyway, and fsync is the slow part of a start.
+Status replace_file(const std::string& path, std::string_view data, mode_t mode = 0644) {
+  std::string tmp = path + ".tmp";
+  TRY(write_file(tmp, data, mode));
+  if (::rename(tmp.c_str(), path.c_str()) < 0) return fail_errno("rename", path);
+  return ok();
+}
+
+// The previous shim of a container may still be running the runtime's delete after it reported
+// the exit: a new start waits for it (bounded).
+void wait_previous_shim(const std::string& bundle, const std::string& id) {
+  auto pid_s = read_file(bundle + "/shim.pid");
+  int pid = pid_s ? static_cast<int>(parse_int(trim(*pid_s)).value_or(0)) : 0;
+  if (pid <= 0) return;
+  // (a recycled pid is not our shim: it must name this container)
+  auto cmd = read_file("/proc/" + std::to_string(pid) + "/cmdline");
+  if (!cmd || cmd->find("berth-shim") == std::string::npos || cmd->find(id) == std::string::npos) return;
+  UniqueFd fd(pidfd_open(pid));
+  if (!fd) return;
+  pollfd p{fd.get(), POLLIN, 0};
+  (void)::poll(&p, 1, 10000);
+}
+
+// berth-init (for --init): next to berthd, else on PATH.
+std::string init_path() {
+  char self[PATH_MAX] = {0};
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0) {
+    std::string next = dirname(std::string(self, static_cast<std::size_t>(n))) + "/berth-init";
+    if (::access(next.c_str(), X_OK) == 0) return next;
+  }
+  for (const char* d : {"/usr/local/bin/berth-init", "/usr/bin/berth-init", "/usr/libexec/berth/berth-init"})
+    if (::access(d, X_OK) == 0) return d;
+  return "";
+}
 
 bool valid_name(const std::string& n) {
   static const std::regex re("^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$");
@@ -148,6 +191,12 @@ json merge_image_config(json cfg, const std::string& image_config_json) {
   if (cfg.contains("Labels") && cfg["Labels"].is_object())
     for (auto& [k, v] : cfg["Labels"].items()) labels[k] = v;
   cfg["Labels"] = labels;
+  if (ic.contains("Healthcheck") && ic["Healthcheck"].is_object())
+    cfg["Healthcheck"] = merge_healthcheck(cfg.value("Healthcheck", json()), ic["Healthcheck"]);
+  if (ic.contains("ExposedPorts") && ic["ExposedPorts"].is_object()) {
+    if (!cfg.contains("ExposedPorts") || !cfg["ExposedPorts"].is_object()) cfg["ExposedPorts"] = json::object();
+    for (auto& [k, v] : ic["ExposedPorts"].items()) cfg["ExposedPorts"][k] = json::object();
+  }
   return cfg;
 }
 
@@ -334,11 +383,12 @@ void Daemon::restore(const std::shared_ptr<Container>& c) {
   int shim = pid_s ? static_cast<int>(parse_int(trim(*pid_s)).value_or(0)) : 0;
   if (shim > 0 && ::kill(shim, 0) == 0) {
     auto cmd = read_file("/proc/" + std::to_string(shim) + "/cmdline");
-    if (cmd && cmd->find("berth-shim") != std::string::npos) {
+    if (cmd && cmd->find("berth-shim") != std::string::npos && cmd->find(c->id) != std::string::npos) {
       c->shim_pid = shim;
       c->rootfs_mounted = true;
       log::info("restored running container {} (shim {})", c->id.substr(0, 12), shim);
       watch_shim(c->id, shim);
+      std::thread([this, c] { health_start(*this, c); }).detach();  // we hold mu here
       return;
     }
   }
@@ -349,7 +399,10 @@ void Daemon::restore(const std::shared_ptr<Container>& c) {
 }
 
 void Daemon::watch_shim(const std::string& id, int shim_pid) {
-  int fd = pidfd_open(shim_pid);
+  // The shim's attach socket tells the exit as soon as it is recorded (before the runtime's
+  // delete); a shim without one is watched through a pidfd.
+  int fd = shim_connect(bundle_dir(id), "m").release();
+  if (fd < 0) fd = pidfd_open(shim_pid);
   if (fd < 0) {
     std::thread([this, id] { on_shim_exit(id); }).detach();
     return;
@@ -423,6 +476,8 @@ void Daemon::on_shim_exit(const std::string& id) {
     }());
   }
   (void)unmount_rootfs(*c);
+  stop_volumes(*c);
+  net_->teardown(id);
   bool auto_remove = false;
   bool restart = false;
   int delay = 0;
@@ -447,9 +502,11 @@ void Daemon::on_shim_exit(const std::string& id) {
       c->state.status = "restarting";
       delay = std::min(100 << std::min(c->restart_count, 10), 60000);
     }
-    (void)save(*c);
+    if (!auto_remove) (void)save(*c);  // an AutoRemove record is deleted next: no fsync on the way
   }
   cv.notify_all();
+  notify_state_change();
+  health_stop(id);
   emit("container", "die", id, {{"exitCode", std::to_string(code)}});
   if (restart) schedule_restart(c, delay);
   else if (auto_remove) {
@@ -506,14 +563,8 @@ Result<std::pair<std::string, std::vector<std::string>>> Daemon::create(const st
   if (!has_cmd) return fail(Errc::InvalidArgument, "no command specified");
   // validate what the spec generator validates, early (400 at create as dockerd)
   TRY(effective_capabilities(hc));
+  json net_plan = TRY(net_->validate_create(hc, body.contains("NetworkingConfig") ? body["NetworkingConfig"] : json(), &warnings));
   std::string netmode = hc.value("NetworkMode", "");
-  if (netmode.empty() || netmode == "default" || netmode == "bridge") {
-    if (netmode.empty() || netmode == "default") hc["NetworkMode"] = "bridge";
-    warnings.push_back("bridge networking is not available yet: the container gets a private network namespace with loopback only");
-  } else if (netmode != "none" && netmode != "host" && netmode.rfind("container:", 0) != 0) {
-    return fail(Errc::NotFound, "network " + netmode + " not found");
-  }
-  if (hc.value("Init", false)) warnings.push_back("--init is not supported yet and was ignored");
   if (hc.contains("RestartPolicy") && hc["RestartPolicy"].is_object()) {
     std::string p = hc["RestartPolicy"].value("Name", "");
     if (!p.empty() && p != "no" && p != "always" && p != "unless-stopped" && p != "on-failure")
@@ -546,6 +597,13 @@ Result<std::pair<std::string, std::vector<std::string>>> Daemon::create(const st
                                     : json(cfg_.log_opts)}};
   c->config = cfg;
   c->host_config = hc;
+  TRY(setup_volumes(*c, img->config_json));
+  bool registered = false;
+  auto undo_volumes = defer([&] {
+    if (registered) return;
+    release_volumes(*c, true);
+    (void)remove_all(cfg_.data_root + "/containers/" + c->id);
+  });
   {
     std::lock_guard lk(mu);
     if (name.empty()) {
@@ -562,7 +620,9 @@ Result<std::pair<std::string, std::vector<std::string>>> Daemon::create(const st
                                         x->id + "\". You have to remove (or rename) that container to be able to reuse that name.");
     c->name = name;
     TRY(save(*c));
+    TRY(net_->save_plan(c->id, net_plan));
     containers_[c->id] = c;
+    registered = true;
   }
   emit("container", "create", c->id, {{"image", image}, {"name", name}}, image);
   return std::make_pair(c->id, warnings);
@@ -587,6 +647,8 @@ Status Daemon::start_locked(const std::shared_ptr<Container>& c) {
   TRY(mkdir_all(dd, 0710));
   auto fail_start = [&](Error e) -> Status {
     (void)unmount_rootfs(*c);
+    stop_volumes(*c);
+    net_->teardown(c->id);
     bool auto_remove = false;
     {
       std::lock_guard lk(mu);
@@ -626,12 +688,17 @@ Status Daemon::start_locked(const std::shared_ptr<Container>& c) {
     ::gethostname(hn, sizeof hn - 1);
     hostname = hn;
   }
-  if (auto st = atomic_write_file(dd + "/hostname", hostname + "\n"); !st) return fail_start(st.error());
-  if (auto st = atomic_write_file(dd + "/hosts", hosts_file(hostname, c->host_config, host_net) +
+  auto netns = net_->setup(*c, hostname);  // networking.cpp: netns, veths, addresses, ports
+  if (!netns) return fail_start(std::move(netns).error());
+  if (auto st = replace_file(dd + "/hostname", hostname + "\n"); !st) return fail_start(st.error());
+  if (auto st = replace_file(dd + "/hosts", !netns->hosts.empty() ? netns->hosts
+                                                 : hosts_file(hostname, c->host_config, host_net) +
                                                      (host_net ? "" : "127.0.0.1\t" + hostname + "\n"));
       !st)
     return fail_start(st.error());
-  if (auto st = atomic_write_file(dd + "/resolv.conf", resolv_file(c->host_config)); !st) return fail_start(st.error());
+  if (auto st = replace_file(dd + "/resolv.conf", !netns->resolv.empty() ? netns->resolv : resolv_file(c->host_config));
+      !st)
+    return fail_start(st.error());
   std::vector<std::string> group_add;
   if (c->host_config.contains("GroupAdd") && c->host_config["GroupAdd"].is_array())
     for (const auto& g : c->host_config["GroupAdd"]) group_add.push_back(g.get<std::string>());
@@ -648,17 +715,26 @@ Status Daemon::start_locked(const std::shared_ptr<Container>& c) {
   in.resolv_path = dd + "/resolv.conf";
   in.user = *user;
   in.cgroups_path = "/berth/" + c->id;
+  if (c->host_config.value("Init", false)) {
+    in.init_path = init_path();
+    if (in.init_path.empty()) return fail_start(Error(Errc::InvalidArgument, "berth-init not found: --init is not available"));
+  }
+  in.netns_path = netns->netns_path;
   in.container_pid = [this](const std::string& r) { return container_init_pid(r); };
+  auto user_mounts = start_volumes(*c, b + "/rootfs");
+  if (!user_mounts) return fail_start(std::move(user_mounts).error());
+  in.user_mounts = &*user_mounts;
   std::vector<std::string> warnings;
   auto spec = generate_spec(in, &warnings);
   if (!spec) return fail_start(std::move(spec).error());
-  if (auto st = atomic_write_file(b + "/config.json", *spec, 0600); !st) return fail_start(st.error());
+  if (auto st = replace_file(b + "/config.json", *spec, 0600); !st) return fail_start(st.error());
   ::unlink((b + "/exit.json").c_str());
   ::unlink((b + "/runtime.log").c_str());
 
+  wait_previous_shim(b, c->id);
   // spawn the shim
   int rp[2];
-  if (::pipe2(rp, O_CLOEXEC) < 0) return fail_start(Error::from_errno(errno, "pipe"));
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, rp) < 0) return fail_start(Error::from_errno(errno, "socketpair"));
   std::string rt = cfg_.runtime_path(c->runtime);
   TRY(mkdir_all(runtime_root(rt), 0700));
   json lc = c->host_config.value("LogConfig", json::object());
@@ -677,7 +753,9 @@ Status Daemon::start_locked(const std::shared_ptr<Container>& c) {
                                    "--runtime", rt, "--runtime-root", runtime_root(rt),
                                    "--log-driver", driver, "--log-path", log_path(*c),
                                    "--log-max-size", std::to_string(max_size),
-                                   "--log-max-file", std::to_string(max_file), "--ready-fd", "3"};
+                                   "--log-max-file", std::to_string(max_file), "--ready-fd", "3", "--wait-start"};
+  if (c->config.value("Tty", false)) argv.push_back("--tty");
+  if (c->config.value("OpenStdin", false)) argv.push_back("--stdin");
   pid_t pid = ::fork();
   if (pid < 0) {
     ::close(rp[0]);
@@ -711,6 +789,13 @@ Status Daemon::start_locked(const std::shared_ptr<Container>& c) {
       ssize_t n = ::read(rp[0], buf, sizeof buf);
       if (n <= 0) break;
       reply.append(buf, static_cast<std::size_t>(n));
+      if (reply.rfind("created ", 0) == 0 && reply.find('\n') != std::string::npos) {
+        // created, not started: attach sessions waiting for the start connect now, so they
+        // see all of the output
+        reply.erase(0, reply.find('\n') + 1);
+        connect_early_attachers(c->id, b);
+        (void)write_all(rp[0], "start\n");
+      }
     }
     ::close(rp[0]);
   }
@@ -745,7 +830,9 @@ Status Daemon::start_locked(const std::shared_ptr<Container>& c) {
     else std::thread([this, id = c->id] { on_shim_exit(id); }).detach();
   }
   cv.notify_all();
+  notify_state_change();
   emit("container", "start", c->id);
+  health_start(*this, c);
   return ok();
 }
 
@@ -873,7 +960,9 @@ Status Daemon::remove_locked(const std::shared_ptr<Container>& c) {
     if (c->removed) return ok();
     c->state.status = "removing";
   }
+  net_->teardown(c->id);
   (void)unmount_rootfs(*c);
+  release_volumes(*c, c->rm_volumes || c->host_config.value("AutoRemove", false));
   (void)images_->remove_rootfs(c->id);
   (void)remove_all(bundle_dir(c->id));
   (void)remove_all(cfg_.data_root + "/containers/" + c->id);
@@ -884,12 +973,14 @@ Status Daemon::remove_locked(const std::shared_ptr<Container>& c) {
     for (auto& e : c->exec_ids) execs_.erase(e);
   }
   cv.notify_all();
+  notify_state_change();
   emit("container", "destroy", c->id);
   return ok();
 }
 
-Status Daemon::remove(const std::string& ref, bool force, bool /*volumes*/) {
+Status Daemon::remove(const std::string& ref, bool force, bool volumes) {
   auto c = TRY(find(ref));
+  c->rm_volumes = volumes;
   {
     std::lock_guard lk(mu);
     if (c->state.status == "running" || c->state.status == "paused" || c->state.status == "restarting") {
@@ -965,127 +1056,7 @@ Result<std::shared_ptr<ExecSession>> Daemon::find_exec(const std::string& id) {
   return it->second;
 }
 
-static void put_frame(int fd, int stream, const char* data, std::size_t n, bool raw) {
-  if (raw) {
-    (void)write_all(fd, std::string_view(data, n));
-    return;
-  }
-  unsigned char h[8] = {static_cast<unsigned char>(stream), 0, 0, 0,
-                        static_cast<unsigned char>(n >> 24), static_cast<unsigned char>(n >> 16),
-                        static_cast<unsigned char>(n >> 8), static_cast<unsigned char>(n)};
-  std::string frame(reinterpret_cast<char*>(h), 8);
-  frame.append(data, n);
-  (void)write_all(fd, frame);
-}
-
-Status Daemon::exec_run(const std::shared_ptr<ExecSession>& s, int fd, std::string pending, bool tty) {
-  auto c = TRY(find(s->container_id));
-  std::string b = bundle_dir(c->id);
-  json spec;
-  try {
-    spec = json::parse(TRY(read_file(b + "/config.json")));
-  } catch (const std::exception& e) {
-    return fail(Errc::Internal, e.what());
-  }
-  json proc = spec["process"];
-  const json& ec = s->config;
-  proc["args"] = ec["Cmd"];
-  proc["terminal"] = false;
-  if (ec.contains("Env") && ec["Env"].is_array())
-    for (const auto& e : ec["Env"]) proc["env"].push_back(e);
-  if (!ec.value("WorkingDir", "").empty()) proc["cwd"] = ec["WorkingDir"];
-  if (!ec.value("User", "").empty()) {
-    auto u = TRY(resolve_user(b + "/rootfs", ec["User"].get<std::string>()));
-    proc["user"] = {{"uid", u.uid}, {"gid", u.gid}};
-    if (!u.additional_gids.empty()) proc["user"]["additionalGids"] = u.additional_gids;
-  }
-  if (ec.value("Privileged", false)) {
-    json caps = json::array();
-    auto all = TRY(effective_capabilities(json{{"Privileged", true}}));
-    for (auto& x : all) caps.push_back(x);
-    proc["capabilities"] = {{"bounding", caps}, {"effective", caps}, {"permitted", caps}};
-  }
-  std::string pfile = b + "/exec-" + s->id.substr(0, 12) + ".json";
-  TRY(atomic_write_file(pfile, proc.dump(), 0600));
-  bool attach_in = ec.value("AttachStdin", false);
-  int in[2] = {-1, -1}, out[2], err[2];
-  if (attach_in && ::pipe2(in, O_CLOEXEC) < 0) return fail_errno("pipe");
-  if (::pipe2(out, O_CLOEXEC) < 0 || ::pipe2(err, O_CLOEXEC) < 0) return fail_errno("pipe");
-  auto argv = runtime_base(*c);
-  argv.insert(argv.end(), {"exec", "--process", pfile, c->id});
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int null = ::open("/dev/null", O_RDONLY);
-    ::dup2(attach_in ? in[0] : null, 0);
-    ::dup2(out[1], 1);
-    ::dup2(err[1], 2);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    std::vector<char*> a;
-    for (const auto& x : argv) a.push_back(const_cast<char*>(x.c_str()));
-    a.push_back(nullptr);
-    ::execvp(a[0], a.data());
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  ::close(err[1]);
-  if (attach_in) ::close(in[0]);
-  {
-    std::lock_guard lk(mu);
-    s->running = true;
-    s->pid = pid;
-  }
-  emit("container", "exec_start: " + join([&] {
-         std::vector<std::string> v;
-         for (auto& a : ec["Cmd"]) v.push_back(a.get<std::string>());
-         return v;
-       }(), " "),
-       c->id);
-  int win = attach_in ? in[1] : -1;
-  if (win >= 0 && !pending.empty()) (void)write_all(win, pending);
-  pollfd p[3] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}, {win >= 0 ? fd : -1, POLLIN, 0}};
-  int open_n = 2;
-  char buf[32768];
-  while (open_n > 0) {
-    if (::poll(p, 3, -1) < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    for (int i = 0; i < 2; ++i) {
-      if (p[i].fd < 0 || !p[i].revents) continue;
-      ssize_t n = ::read(p[i].fd, buf, sizeof buf);
-      if (n > 0) {
-        if (fd >= 0) put_frame(fd, i + 1, buf, static_cast<std::size_t>(n), tty);
-      } else {
-        ::close(p[i].fd);
-        p[i].fd = -1;
-        --open_n;
-      }
-    }
-    if (p[2].fd >= 0 && p[2].revents) {
-      ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n > 0) (void)write_all(win, std::string_view(buf, static_cast<std::size_t>(n)));
-      else {
-        ::close(win);
-        win = -1;
-        p[2].fd = -1;
-      }
-    }
-  }
-  if (win >= 0) ::close(win);
-  int st = 0;
-  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
-  ::unlink(pfile.c_str());
-  {
-    std::lock_guard lk(mu);
-    s->running = false;
-    s->has_exit = true;
-    s->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  }
-  emit("container", "exec_die", c->id, {{"execID", s->id}, {"exitCode", std::to_string(s->exit_code)}});
-  return ok();
-}
+// exec_run, exec_resize: exec_io.cpp
 
 // ---------------- events ----------------
 
@@ -1170,8 +1141,17 @@ Status Daemon::init() {
   TRY(mkdir_all(cfg_.data_root + "/containers", 0710));
   TRY(mkdir_all(cfg_.exec_root + "/containers", 0711));
   start_time = rfc3339_now();
-  images_ = TRY(ImageStore::open(cfg_.data_root, cfg_.storage_driver));
-  log::info("image backend: {}", images_->backend());
+  cleanup_rootfs_views(cfg_.exec_root);
+  images_ = TRY(open_image_store(cfg_));
+  images_->set_in_use_hook([this](const std::string& image_id) {
+    std::vector<std::string> ids;
+    std::lock_guard lk(mu);
+    for (auto& [id, c] : containers_)
+      if (c->image_id == image_id && !c->removed) ids.push_back(id);
+    return ids;
+  });
+  log::info("storage driver: {}", images_->driver_name());
+  volumes_ = std::make_unique<volume::VolumeService>(TRY(volume::VolumeService::open(cfg_.data_root)));
   shim_path_ = cfg_.shim_path;
   if (shim_path_.empty()) {
     char self[PATH_MAX] = {0};
@@ -1186,9 +1166,14 @@ Status Daemon::init() {
   ev.events = EPOLLIN;
   ev.data.fd = wake_.get();
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_.get(), &ev);
+  net_ = Networking::open(cfg_);
   {
     std::lock_guard lk(mu);
     TRY(load_containers());
+    std::set<std::string> running;
+    for (auto& [id, c] : containers_)
+      if (c->shim_pid > 0 && (c->state.status == "running" || c->state.status == "paused")) running.insert(id);
+    net_->reconcile(running);  // endpoints of containers that died while we were down
   }
   monitor_ = std::thread([this] { monitor_loop(); });
   return ok();

@@ -30,6 +30,7 @@
 #include "daemon/config.hpp"
 #include "daemon/images.hpp"
 #include "http/http.hpp"
+#include "volume/volume.hpp"
 
 namespace berth::daemon {
 
@@ -52,6 +53,7 @@ struct ExecSession {
   int exit_code = -1;
   bool has_exit = false;
   int pid = 0;
+  int pty_master = -1;  // Tty exec: the pty master while it runs (for resizes); guarded by Daemon::mu
 };
 
 struct Container {
@@ -67,6 +69,7 @@ struct Container {
   bool removed = false;
   bool rootfs_mounted = false;
   std::vector<std::string> exec_ids;
+  bool rm_volumes = false;  // remove anonymous volumes with the container (rm -v, --rm)
   std::mutex op;  // serializes start/stop/remove of this container
 };
 
@@ -87,6 +90,8 @@ Proc run_capture(const std::vector<std::string>& argv);
 // Maps an Error to dockerd's HTTP status.
 int http_status(const Error& e);
 std::string rfc3339_now();
+
+class Networking;
 
 class Daemon {
  public:
@@ -123,7 +128,10 @@ class Daemon {
   Result<std::string> exec_create(const std::string& ref, json body);
   Result<std::shared_ptr<ExecSession>> find_exec(const std::string& id);
   // Runs an exec session streaming to fd (hijacked); blocks until the process exits.
-  Status exec_run(const std::shared_ptr<ExecSession>& s, int fd, std::string pending, bool tty);
+  // detach_keys: bytes (parse_detach_keys); the session ends early when the client types them.
+  Status exec_run(const std::shared_ptr<ExecSession>& s, int fd, std::string pending, bool tty,
+                  const std::string& detach_keys = {});
+  Status exec_resize(const std::string& id, unsigned rows, unsigned cols);
 
   // events
   void emit(const std::string& type, const std::string& action, const std::string& id,
@@ -133,7 +141,25 @@ class Daemon {
   // Waits for events after cursor (up to timeout); returns new events.
   std::vector<Event> events_wait(std::uint64_t* cursor, int timeout_ms);
 
+  // ---- volumes of containers (container_volumes.cpp); volume_mu guards volumes() ----
+  volume::VolumeService& volumes() { return *volumes_; }
+  std::mutex volume_mu;
+  // At create: parses Binds/Mounts/VolumesFrom/image VOLUMEs, creates and acquires volumes,
+  // writes <data-root>/containers/<id>/mounts.json.
+  Status setup_volumes(Container& c, const std::string& image_config_json);
+  // At start (rootfs mounted): copy-up, host mounts of volumes with driver opts; the OCI mounts.
+  Result<json> start_volumes(Container& c, const std::string& rootfs);
+  // When the container stops (or its start failed): unmounts host mounts nobody uses any more.
+  void stop_volumes(const Container& c);
+  // At remove: releases the volumes; removes the anonymous ones when asked.
+  void release_volumes(const Container& c, bool remove_anonymous);
+  json mounts_json(const Container& c);  // inspect "Mounts"
+
   ImageStore& images() { return *images_; }
+  Networking& networking() { return *net_; }  // networking.hpp
+  // /networks/{id}/connect|disconnect (routes_networks.cpp)
+  Status network_connect(const std::string& network, const std::string& ref, const json& endpoint_config);
+  Status network_disconnect(const std::string& network, const std::string& ref, bool force);
   std::mutex mu;
   std::condition_variable cv;  // any container state change
   std::string start_time;
@@ -153,6 +179,8 @@ class Daemon {
 
   Config cfg_;
   std::unique_ptr<ImageStore> images_;
+  std::unique_ptr<volume::VolumeService> volumes_;
+  std::unique_ptr<Networking> net_;
   std::map<std::string, std::shared_ptr<Container>> containers_;
   std::map<std::string, std::shared_ptr<ExecSession>> execs_;
   std::unique_ptr<http::Server> server_;
@@ -172,5 +200,7 @@ class Daemon {
 };
 
 void register_routes(Daemon& d, http::Router& r);
+void register_stats_routes(Daemon& d, http::Router& r);  // stats.cpp
+void register_network_routes(Daemon& d, http::Router& r);  // routes_networks.cpp
 
 }  // namespace berth::daemon

@@ -5,7 +5,11 @@
 
 #include "common/file.hpp"
 #include "daemon/api_version.hpp"
+#include "daemon/attach.hpp"
+#include "daemon/health.hpp"
 #include "daemon/config.hpp"
+#include "daemon/container_volumes.hpp"
+#include "shim/attach_proto.hpp"
 #include "daemon/spec.hpp"
 
 namespace berth::daemon {
@@ -107,6 +111,11 @@ TEST(Spec, GeneratesDockerDefaults) {
   in.rootfs = "/r";
   in.hostname = "h1";
   in.cgroups_path = "/berth/abc";
+  auto mps = parse_mounts(hc, {});
+  ASSERT_TRUE(mps) << mps.error().message();
+  json um = json::array();
+  for (auto& m : *mps) um.push_back(oci_mount(m, m.type == "tmpfs" ? "tmpfs" : m.source));
+  in.user_mounts = &um;
   std::vector<std::string> warnings;
   auto s = generate_spec(in, &warnings);
   ASSERT_TRUE(s) << s.error().message();
@@ -142,11 +151,61 @@ TEST(Spec, GeneratesDockerDefaults) {
   for (auto& n : hj["linux"]["namespaces"]) EXPECT_NE(n["type"], "network");
   EXPECT_FALSE(hj["linux"].contains("seccomp"));
   EXPECT_FALSE(hj["linux"].contains("maskedPaths"));
-  json bad{{"Binds", {"relative:/x"}}};
-  in.host_config = &bad;
-  auto bs = generate_spec(in, nullptr);
-  ASSERT_FALSE(bs);
-  EXPECT_EQ(bs.error().code(), Errc::InvalidArgument);
+}
+
+TEST(Mounts, ParsesDockerSyntaxAndErrors) {
+  auto d = TempDir::create("/tmp", "berth-test-mounts-");
+  ASSERT_TRUE(d);
+  auto bad = [](const json& hc) {
+    auto r = parse_mounts(hc, {});
+    EXPECT_FALSE(r);
+    return r ? std::string() : r.error().message();
+  };
+  EXPECT_NE(bad(json{{"Binds", {"relative/x:/x"}}}).find("invalid volume specification"), std::string::npos);
+  EXPECT_NE(bad(json{{"Binds", {"vol:rel"}}}).find("mount path must be absolute"), std::string::npos);
+  EXPECT_EQ(bad(json{{"Binds", {"vol:/x:bogus"}}}), "invalid mode: bogus");
+  EXPECT_EQ(bad(json{{"Binds", {"aa:/x", "bb:/x/"}}}), "Duplicate mount point: /x");
+  EXPECT_NE(bad(json{{"Mounts", {{{"Type", "bind"}, {"Source", "/nonexistent-berth"}, {"Target", "/x"}}}}})
+                .find("bind source path does not exist: /nonexistent-berth"), std::string::npos);
+  EXPECT_NE(bad(json{{"Mounts", {{{"Type", "tmpfs"}, {"Source", "x"}, {"Target", "/x"}}}}})
+                .find("field Source must not be specified"), std::string::npos);
+  EXPECT_NE(bad(json{{"Mounts", {{{"Type", "nope"}, {"Target", "/x"}}}}}).find("mount type unknown"), std::string::npos);
+  EXPECT_NE(bad(json{{"Mounts", {{{"Type", "volume"}, {"Source", "vv"}, {"Target", "/x"},
+                                  {"VolumeOptions", {{"Subpath", "../etc"}}}}}}})
+                .find("subpath"), std::string::npos);
+
+  json hc{{"Binds", {"data:/data:ro,nocopy", d->path() + ":/host:rshared", "/new-dir-berth:/n"}},
+          {"Mounts", {{{"Type", "volume"}, {"Target", "/anon"}},
+                      {{"Type", "tmpfs"}, {"Target", "/t"}, {"TmpfsOptions", {{"SizeBytes", 1048576}, {"Mode", 01770}}}},
+                      {{"Type", "bind"}, {"Source", d->path()}, {"Target", "/ro"}, {"ReadOnly", true},
+                       {"BindOptions", {{"ReadOnlyForceRecursive", true}}}}}}};
+  auto r = parse_mounts(hc, {"/img", "/data"});
+  ASSERT_TRUE(r) << r.error().message();
+  std::map<std::string, MountPoint> by;
+  for (auto& m : *r) by[m.destination] = m;
+  ASSERT_EQ(by.size(), 7u);
+  EXPECT_EQ(by["/data"].type, "volume");
+  EXPECT_EQ(by["/data"].name, "data");
+  EXPECT_FALSE(by["/data"].rw);
+  EXPECT_FALSE(by["/data"].copy_data);
+  EXPECT_EQ(by["/host"].propagation, "rshared");
+  EXPECT_TRUE(by["/n"].create_source);  // -v creates a missing host dir, --mount does not
+  EXPECT_TRUE(by["/anon"].anonymous);
+  EXPECT_TRUE(by["/img"].anonymous);
+  EXPECT_TRUE(by["/img"].copy_data);
+  auto t = oci_mount(by["/t"], "tmpfs");
+  EXPECT_NE(std::find(t["options"].begin(), t["options"].end(), "size=1048576"), t["options"].end());
+  EXPECT_NE(std::find(t["options"].begin(), t["options"].end(), "mode=1770"), t["options"].end());
+  auto ro = oci_mount(by["/ro"], d->path());
+  EXPECT_NE(std::find(ro["options"].begin(), ro["options"].end(), "rro"), ro["options"].end());
+  auto i = inspect_mount(by["/data"]);
+  EXPECT_EQ(i["Type"], "volume");
+  EXPECT_EQ(i["Mode"], "ro,nocopy");
+  EXPECT_EQ(i["RW"], false);
+  auto vf = parse_volumes_from("other:ro");
+  ASSERT_TRUE(vf);
+  EXPECT_EQ(vf->second, "ro");
+  EXPECT_FALSE(parse_volumes_from("other:xx"));
 }
 
 TEST(Spec, ResolveUser) {
@@ -168,6 +227,59 @@ TEST(Spec, ResolveUser) {
   auto r = resolve_user(d->path(), "");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->uid, 0u);
+}
+
+TEST(Attach, DetachKeys) {
+  EXPECT_EQ(*parse_detach_keys(""), std::string("\x10\x11", 2));
+  EXPECT_EQ(*parse_detach_keys("ctrl-a,x"), std::string("\x01x", 2));
+  EXPECT_EQ(*parse_detach_keys("ctrl-@,ctrl-[,ctrl-_"), std::string("\0\x1b\x1f", 3));
+  auto bad = parse_detach_keys("ctrl-1");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message(), "Invalid detach keys (ctrl-1) provided");
+  EXPECT_FALSE(parse_detach_keys("abc"));
+
+  DetachScanner s(std::string("\x10\x11", 2));
+  bool det = false;
+  EXPECT_EQ(s.feed("ls\r", &det), "ls\r");
+  EXPECT_FALSE(det);
+  // a partial sequence is held back, then passed on when it does not complete
+  EXPECT_EQ(s.feed("a\x10", &det), "a");
+  EXPECT_EQ(s.feed("b", &det), std::string("\x10") + "b");
+  // split across reads
+  EXPECT_EQ(s.feed("x\x10", &det), "x");
+  EXPECT_EQ(s.feed("\x11tail", &det), "");
+  EXPECT_TRUE(det);
+  // a repeated first key restarts the match
+  DetachScanner t(std::string("\x10\x11", 2));
+  EXPECT_EQ(t.feed("\x10\x10\x11", &det), "\x10");
+  EXPECT_TRUE(det);
+}
+
+TEST(Attach, ShimFrames) {
+  std::string buf = shim::proto::frame(shim::proto::kStdout, "hello") + shim::proto::frame(shim::proto::kExit, "3");
+  buf += std::string("\x01\0\0\0\0\0\0\x09par", 11);  // incomplete
+  unsigned char kind;
+  std::string payload;
+  ASSERT_TRUE(shim::proto::pop_frame(buf, &kind, &payload));
+  EXPECT_EQ(kind, 1);
+  EXPECT_EQ(payload, "hello");
+  ASSERT_TRUE(shim::proto::pop_frame(buf, &kind, &payload));
+  EXPECT_EQ(kind, 'E');
+  EXPECT_EQ(payload, "3");
+  EXPECT_FALSE(shim::proto::pop_frame(buf, &kind, &payload));
+  EXPECT_EQ(buf.size(), 11u);
+}
+
+TEST(Health, MergeWithImage) {
+  json image{{"Test", {"CMD-SHELL", "true"}}, {"Interval", 5000000000LL}, {"Retries", 2}};
+  auto m = merge_healthcheck(json(), image);
+  EXPECT_EQ(m, image);
+  m = merge_healthcheck(json{{"Interval", 1000000000LL}}, image);
+  EXPECT_EQ(m["Test"], image["Test"]);
+  EXPECT_EQ(m["Interval"].get<long long>(), 1000000000LL);
+  EXPECT_EQ(m["Retries"].get<int>(), 2);
+  m = merge_healthcheck(json{{"Test", {"NONE"}}}, image);
+  EXPECT_EQ(m["Test"], json({"NONE"}));
 }
 
 }  // namespace

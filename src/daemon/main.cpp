@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // berthd: thin main over src/daemon. Signals: SIGTERM/SIGINT stop cleanly (containers keep
 // running with live-restore, the default), SIGHUP reloads daemon.json.
+#include <malloc.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -35,6 +36,8 @@ static void sd_notify_ready() {
 }
 
 int main(int argc, char** argv) {
+  // a thread per connection: without a cap every thread gets its own malloc arena (idle RSS)
+  ::mallopt(M_ARENA_MAX, 2);
   log::set_tag("berthd");
   auto cfg = daemon::parse_flags(argc - 1, argv + 1);
   if (!cfg) {

@@ -269,7 +269,14 @@ Result<std::string> generate_spec(const SpecInput& in, std::vector<std::string>*
     json spec;
     spec["ociVersion"] = "1.0.2";
     json proc;
-    proc["terminal"] = false;  // TTY: see docs/design/daemon.md (not yet: output goes through pipes)
+    // Tty: the runtime sends the pty master to berth-shim's console socket
+    proc["terminal"] = hc<bool>(c, "Tty", false);
+    if (proc["terminal"].get<bool>()) {
+      auto cs = hc<json>(h, "ConsoleSize", json::array());
+      if (cs.is_array() && cs.size() == 2 && cs[0].is_number_unsigned() && cs[1].is_number_unsigned() &&
+          cs[0].get<unsigned>() > 0 && cs[1].get<unsigned>() > 0)
+        proc["consoleSize"] = {{"height", cs[0]}, {"width", cs[1]}};
+    }
     proc["user"] = {{"uid", in.user.uid}, {"gid", in.user.gid}};
     if (!in.user.additional_gids.empty()) proc["user"]["additionalGids"] = in.user.additional_gids;
     std::vector<std::string> args;
@@ -278,6 +285,7 @@ Result<std::string> generate_spec(const SpecInput& in, std::vector<std::string>*
         for (const auto& a : c[k]) args.push_back(a.get<std::string>());
     }
     if (args.empty()) return fail(Errc::InvalidArgument, "no command specified");
+    if (hc<bool>(h, "Init", false) && !in.init_path.empty()) args.insert(args.begin(), {"/sbin/docker-init", "--"});
     proc["args"] = args;
     std::vector<std::string> env = hc<std::vector<std::string>>(c, "Env", {});
     bool has_path = false, has_home = false;
@@ -288,6 +296,9 @@ Result<std::string> generate_spec(const SpecInput& in, std::vector<std::string>*
     if (!has_path) env.insert(env.begin(), "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
     if (!in.hostname.empty()) env.insert(env.begin() + 1, "HOSTNAME=" + in.hostname);
     if (!has_home) env.push_back(in.user.uid == 0 ? "HOME=/root" : "HOME=/");
+    if (hc<bool>(c, "Tty", false) &&
+        std::none_of(env.begin(), env.end(), [](const std::string& e) { return e.rfind("TERM=", 0) == 0; }))
+      env.push_back("TERM=xterm");
     proc["env"] = env;
     std::string cwd = hc<std::string>(c, "WorkingDir", "");
     proc["cwd"] = cwd.empty() ? "/" : cwd;
@@ -340,68 +351,15 @@ Result<std::string> generate_spec(const SpecInput& in, std::vector<std::string>*
     mounts.push_back(mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}));
     mounts.push_back(mount("/dev/shm", "tmpfs", "shm",
                            {"nosuid", "noexec", "nodev", "mode=1777", "size=" + std::to_string(shm)}));
+    if (hc<bool>(h, "Init", false) && !in.init_path.empty())
+      mounts.push_back(mount("/sbin/docker-init", "bind", in.init_path, {"bind", "ro", "nosuid", "nodev"}));
     std::set<std::string> user_dsts;
     json user_mounts = json::array();
-    for (const auto& b : hc<std::vector<std::string>>(h, "Binds", {})) {
-      auto parts = split(b, ':');
-      if (parts.size() < 2 || parts[0].empty() || parts[1].empty())
-        return fail(Errc::InvalidArgument, "invalid volume specification: '" + b + "'");
-      if (parts[0][0] != '/')
-        return fail(Errc::InvalidArgument, "invalid volume specification: '" + b + "': named volumes are not supported yet");
-      if (parts[1][0] != '/')
-        return fail(Errc::InvalidArgument, "invalid volume specification: '" + b + "': mount path must be absolute");
-      if (!path_exists(parts[0]))
-        return fail(Errc::InvalidArgument, "invalid mount config for type \"bind\": bind source path does not exist: " + parts[0]);
-      std::vector<std::string> o{"rbind"};
-      bool ro = false;
-      if (parts.size() > 2)
-        for (const auto& x : split(parts[2], ','))
-          if (x == "ro") ro = true;
-      o.push_back(ro ? "ro" : "rw");
-      o.push_back("rprivate");
-      user_dsts.insert(parts[1]);
-      user_mounts.push_back(mount(parts[1], "bind", parts[0], o));
-    }
-    for (const auto& m : hc<json>(h, "Mounts", json::array())) {
-      std::string type = m.value("Type", "");
-      std::string target = m.value("Target", "");
-      if (target.empty() || target[0] != '/') return fail(Errc::InvalidArgument, "invalid mount config: Target must be an absolute path");
-      bool ro = m.value("ReadOnly", false);
-      if (type == "bind") {
-        std::string src = m.value("Source", "");
-        if (src.empty() || !path_exists(src))
-          return fail(Errc::InvalidArgument,
-                      "invalid mount config for type \"bind\": bind source path does not exist: " + src);
-        user_mounts.push_back(mount(target, "bind", src, {"rbind", ro ? "ro" : "rw", "rprivate"}));
-      } else if (type == "tmpfs") {
-        std::vector<std::string> o{"nosuid", "nodev", "noexec"};
-        if (m.contains("TmpfsOptions") && m["TmpfsOptions"].is_object()) {
-          auto& t = m["TmpfsOptions"];
-          if (t.contains("SizeBytes") && t["SizeBytes"].is_number() && t["SizeBytes"].get<std::int64_t>() > 0)
-            o.push_back("size=" + std::to_string(t["SizeBytes"].get<std::int64_t>()));
-          if (t.contains("Mode") && t["Mode"].is_number()) {
-            char b[16];
-            std::snprintf(b, sizeof b, "mode=%o", t["Mode"].get<unsigned>());
-            o.push_back(b);
-          }
-        }
-        if (ro) o.push_back("ro");
-        user_mounts.push_back(mount(target, "tmpfs", "tmpfs", o));
-      } else {
-        return fail(Errc::InvalidArgument, "mount type \"" + type + "\" is not supported");
+    if (in.user_mounts)
+      for (const auto& m : *in.user_mounts) {
+        user_dsts.insert(m.value("destination", ""));
+        user_mounts.push_back(m);
       }
-      user_dsts.insert(target);
-    }
-    if (h.contains("Tmpfs") && h["Tmpfs"].is_object()) {
-      for (auto& [dst, optv] : h["Tmpfs"].items()) {
-        std::vector<std::string> o{"nosuid", "nodev", "noexec"};
-        std::string os = optv.is_string() ? optv.get<std::string>() : "";
-        for (const auto& x : split(os, ','))
-          if (!x.empty()) o.push_back(x);
-        user_mounts.push_back(mount(dst, "tmpfs", "tmpfs", o));
-        user_dsts.insert(dst);
-      }
-    }
     auto etc = [&](const std::string& dst, const std::string& src) {
       if (src.empty() || user_dsts.count(dst)) return;
       mounts.push_back(mount(dst, "bind", src, {"rbind", "rprivate", hc<bool>(h, "ReadonlyRootfs", false) ? "ro" : "rw"}));
@@ -417,6 +375,10 @@ Result<std::string> generate_spec(const SpecInput& in, std::vector<std::string>*
     json ns = json::array({{{"type", "mount"}}});
     auto ns_mode = [&](const char* key, const char* type, bool default_private) -> Status {
       std::string mode = hc<std::string>(h, key, "");
+      if (std::string(type) == "network" && !in.netns_path.empty()) {
+        ns.push_back({{"type", type}, {"path", in.netns_path}});
+        return ok();
+      }
       if (mode == "host") return ok();
       if (mode.rfind("container:", 0) == 0) {
         if (!in.container_pid) return fail(Errc::InvalidArgument, std::string(key) + " container mode unsupported");

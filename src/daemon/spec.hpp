@@ -34,6 +34,10 @@ struct SpecInput {
   std::string hosts_path, hostname_path, resolv_path;  // files bind-mounted into /etc
   ResolvedUser user;
   std::string cgroups_path;  // "/berth/<id>"
+  std::string init_path;     // HostConfig.Init: berth-init, bind-mounted at /sbin/docker-init as PID 1
+  // OCI mounts of the container's volumes, binds and tmpfs (container_volumes.hpp), in order.
+  const nlohmann::json* user_mounts = nullptr;
+  std::string netns_path;    // network namespace prepared by the daemon (bridge / user networks)
   // "container:<x>" modes: returns the pid of that container's init, or an error.
   std::function<Result<int>(const std::string&)> container_pid;
 };

@@ -428,6 +428,11 @@ Result<std::string> ConnIO::read_head(std::size_t max) {
       return head;
     }
     if (buf_.size() - pos_ > max) return fail(Errc::InvalidArgument, "header too large");
+    // A TLS ClientHello (record type 0x16) on a plain-HTTP connection: fail at once, so a client
+    // probing https first (docker, skopeo) sees the connection close and falls back to http
+    // instead of waiting out its handshake timeout.
+    if (buf_.size() > pos_ && static_cast<unsigned char>(buf_[pos_]) == 0x16 && !is_tls())
+      return fail(Errc::InvalidArgument, "TLS handshake on a plain HTTP connection");
     scan_from = buf_.size() >= 3 ? std::max(pos_, buf_.size() - 3) : pos_;
     bool empty = pos_ == buf_.size();
     std::size_t before_pos = pos_;

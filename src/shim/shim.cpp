@@ -3,23 +3,34 @@
 //
 //   berthd                       berth-shim (daemonized: setsid, reparented)
 //     │ fork+exec --ready-fd 3 ────►│ fork; parent exits 0 (berthd reaps it)
-//     │                             │ PR_SET_CHILD_SUBREAPER, pipes for stdout/stderr
+//     │   (a socketpair)            │ PR_SET_CHILD_SUBREAPER; stdio: pipes, or a pty whose
+//     │                             │ master comes through <runtime> --console-socket
 //     │                             │ <runtime> create --bundle B --pid-file P <id>
-//     │                             │ <runtime> start <id>
-//     │ ◄──── "ok <pid>\n" | "error <msg>\n" on ready fd, then close
-//     │                             │ copies output into the log (json-file/local/none)
+//     │                             │ listens on <state>/attach.sock
+//     │ ◄──── "created <pid>\n"      │ (with --wait-start; berthd connects early attachers)
+//     │ ───── "start\n" ───────────►│ <runtime> start <id>
+//     │ ◄──── "ok <pid>\n" | "error <msg>\n" on the ready fd, then close
+//     │                             │ copies output into the log (json-file/local/none) and to
+//     │                             │ attach clients; stdin and resizes from them (attach_proto)
 //     │                             │ reaps; on init exit: drains output, writes
-//     │                             │ <state>/exit.json atomically, <runtime> delete, exits
+//     │                             │ <state>/exit.json atomically, sends kExit to every client
+//     │                             │ (berthd's monitor learns of the exit there), <runtime>
+//     │                             │ delete, exits
 //
-// The shim keeps nothing but pipes and its log file; it never links Boost or a JSON library so
-// its RSS stays near 1 MB. Files in --state-dir: shim.pid, init.pid, exit.json, runtime.log.
+// The shim keeps nothing but pipes, sockets and its log file; it never links Boost, threads or a
+// JSON library so its RSS stays near 1 MB. Files in --state-dir: shim.pid, init.pid, exit.json,
+// runtime.log, attach.sock (console.sock while a tty container is created).
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,9 +41,12 @@
 #include <string>
 #include <vector>
 
+#include "shim/attach_proto.hpp"
 #include "shim/shim_log.hpp"
 
 namespace {
+
+namespace proto = berth::shim::proto;
 
 struct Opts {
   std::string id, bundle, runtime = "berth-runtime", runtime_root, state_dir;
@@ -41,13 +55,23 @@ struct Opts {
   int log_max_file = 3;
   int ready_fd = -1;
   bool foreground = false;
+  bool tty = false, open_stdin = false, wait_start = false;
 };
 
-void ready(const Opts& o, const std::string& msg) {
+void ready(Opts& o, const std::string& msg, bool close_it = true) {
   if (o.ready_fd < 0) return;
   std::string m = msg + "\n";
   (void)!::write(o.ready_fd, m.data(), m.size());
-  ::close(o.ready_fd);
+  if (close_it) {
+    ::close(o.ready_fd);
+    o.ready_fd = -1;
+  }
+}
+
+long long now_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<long long>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
 std::string slurp(const std::string& path, size_t max = 65536) {
@@ -65,20 +89,24 @@ bool write_atomic(const std::string& path, const std::string& data) {
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return false;
+  // no fsync: rename is atomic against crashes of processes, and a host crash ends the
+  // containers anyway; fsync would delay the exit report
   bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
-  ok = ok && ::fsync(fd) == 0;
   ::close(fd);
   return ok && ::rename(tmp.c_str(), path.c_str()) == 0;
 }
 
-// Runs argv with the given stdio; returns the wait status (or -1).
-int run(const std::vector<std::string>& argv, int in, int out, int err) {
+void set_nonblock(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
+
+// Runs argv with the given stdio (in cwd when given); returns the wait status (or -1).
+int run(const std::vector<std::string>& argv, int in, int out, int err, const char* cwd = nullptr) {
   pid_t pid = ::fork();
   if (pid < 0) return -1;
   if (pid == 0) {
     if (in >= 0) ::dup2(in, 0);
     if (out >= 0) ::dup2(out, 1);
     if (err >= 0) ::dup2(err, 2);
+    if (cwd && ::chdir(cwd) < 0) ::_exit(127);
     std::vector<char*> a;
     for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
     a.push_back(nullptr);
@@ -95,15 +123,23 @@ int run(const std::vector<std::string>& argv, int in, int out, int err) {
   return st;
 }
 
-std::vector<std::string> runtime_argv(const Opts& o) {
+std::vector<std::string> runtime_argv(const Opts& o, const std::string& log = {}) {
   std::vector<std::string> a{o.runtime};
   if (!o.runtime_root.empty()) {
     a.push_back("--root");
     a.push_back(o.runtime_root);
   }
   a.push_back("--log");
-  a.push_back(o.state_dir + "/runtime.log");
+  a.push_back(log.empty() ? o.state_dir + "/runtime.log" : log);
   return a;
+}
+
+// `delete --force` logs to /dev/null: berthd may remove the state dir meanwhile.
+void runtime_delete(const Opts& o, int devnull) {
+  auto del = runtime_argv(o, "/dev/null");
+  for (const char* s : {"delete", "--force"}) del.push_back(s);
+  del.push_back(o.id);
+  run(del, devnull, devnull, devnull);
 }
 
 std::string last_runtime_error(const Opts& o, const std::string& fallback) {
@@ -130,13 +166,238 @@ std::string last_runtime_error(const Opts& o, const std::string& fallback) {
   return msg.empty() ? fallback : msg;
 }
 
+// A listening unix socket at dir/name (bound relative to dir: exec roots can be deep).
+int listen_in(const std::string& dir, const char* name) {
+  int s = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (s < 0) return -1;
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::snprintf(a.sun_path, sizeof a.sun_path, "%s", name);
+  int cwd = ::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  bool ok = ::chdir(dir.c_str()) == 0;
+  if (ok) {
+    ::unlink(name);
+    ok = ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(s, 64) == 0;
+    ::chmod(name, 0600);
+  }
+  if (cwd >= 0) {
+    (void)!::fchdir(cwd);
+    ::close(cwd);
+  }
+  if (!ok) {
+    ::close(s);
+    return -1;
+  }
+  return s;
+}
+
+// Receives the pty master the runtime sent on the console socket.
+int recv_console(int listen_fd) {
+  pollfd p{listen_fd, POLLIN, 0};
+  if (::poll(&p, 1, 5000) <= 0) return -1;
+  int c = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+  if (c < 0) return -1;
+  char data[256];
+  iovec iov{data, sizeof data};
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))]{};
+  msghdr m{};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = cbuf;
+  m.msg_controllen = sizeof cbuf;
+  int fd = -1;
+  p = {c, POLLIN, 0};
+  if (::poll(&p, 1, 5000) > 0 && ::recvmsg(c, &m, MSG_CMSG_CLOEXEC) >= 0) {
+    for (cmsghdr* h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h))
+      if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) std::memcpy(&fd, CMSG_DATA(h), sizeof fd);
+  }
+  ::close(c);
+  return fd;
+}
+
+struct Client {
+  int fd = -1;
+  bool hello = false, in = false, out = false, err = false;
+  std::string rbuf, wbuf;
+};
+
+constexpr std::size_t kClientHighWater = 1 << 20;  // output waits while a client lags this much
+constexpr std::size_t kStdinHighWater = 1 << 16;
+
+class Io {
+ public:
+  Io(Opts& o, berth::shim::LogWriter& log) : o_(o), log_(log) {}
+  int src[2] = {-1, -1};  // stdout (or the pty master), stderr
+  int stdin_fd = -1;      // the container's stdin: pipe write end, or the pty master
+  int master = -1;        // tty: the pty master (for resizes)
+  int listen_fd = -1;
+  std::vector<Client> clients;
+
+  void accept_clients() {
+    for (;;) {
+      int c = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (c < 0) return;
+      Client cl;
+      cl.fd = c;
+      clients.push_back(std::move(cl));
+      // the hello is normally there already: handle it before any output is fanned out
+      read_client(clients.back());
+    }
+  }
+
+  void output(int stream, const char* data, std::size_t n) {
+    log_.write(stream, std::string_view(data, n));
+    for (auto& c : clients) {
+      if (c.fd < 0 || !c.hello || (stream == 1 ? !c.out : !c.err)) continue;
+      char h[proto::kHeader];
+      proto::put_header(h, static_cast<unsigned char>(stream), static_cast<std::uint32_t>(n));
+      c.wbuf.append(h, sizeof h);
+      c.wbuf.append(data, n);
+      flush(c);
+    }
+  }
+
+  void send_all(unsigned char kind, const std::string& payload) {
+    for (auto& c : clients) {
+      if (c.fd < 0) continue;
+      c.wbuf += proto::frame(kind, payload);
+      flush(c);
+    }
+  }
+
+  void flush(Client& c) {
+    while (c.fd >= 0 && !c.wbuf.empty()) {
+      ssize_t n = ::send(c.fd, c.wbuf.data(), c.wbuf.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        c.wbuf.erase(0, static_cast<std::size_t>(n));
+        continue;
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+      drop(c);
+    }
+  }
+
+  void drop(Client& c) {
+    if (c.fd >= 0) ::close(c.fd);
+    c.fd = -1;
+    c.wbuf.clear();
+  }
+
+  void read_client(Client& c) {
+    char buf[32768];
+    for (;;) {
+      ssize_t n = ::recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
+      if (n > 0) {
+        c.rbuf.append(buf, static_cast<std::size_t>(n));
+        if (!handle_frames(c)) return;
+        if (stdin_buf_.size() > kStdinHighWater) return;
+        continue;
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+      drop(c);  // EOF or error: the client went away (a detach)
+      return;
+    }
+  }
+
+  bool handle_frames(Client& c) {
+    unsigned char kind;
+    std::string payload;
+    while (proto::pop_frame(c.rbuf, &kind, &payload)) {
+      switch (kind) {
+        case proto::kHello:
+          c.hello = true;
+          c.in = payload.find('i') != std::string::npos;
+          c.out = payload.find('o') != std::string::npos;
+          c.err = payload.find('e') != std::string::npos;
+          break;
+        case proto::kStdin:
+          if (stdin_fd >= 0 && !stdin_closing_) stdin_buf_ += payload;
+          break;
+        case proto::kCloseStdin:
+          stdin_closing_ = true;
+          break;
+        case proto::kResize: {
+          unsigned rows = 0, cols = 0;
+          if (master >= 0 && std::sscanf(payload.c_str(), "%u %u", &rows, &cols) == 2) {
+            winsize ws{};
+            ws.ws_row = static_cast<unsigned short>(rows);
+            ws.ws_col = static_cast<unsigned short>(cols);
+            ::ioctl(master, TIOCSWINSZ, &ws);
+          }
+          break;
+        }
+        case proto::kDetach:
+          drop(c);
+          return false;
+        default: break;
+      }
+    }
+    if (c.rbuf.size() > proto::kHeader + proto::kMaxFrame) {
+      drop(c);
+      return false;
+    }
+    return true;
+  }
+
+  void flush_stdin() {
+    while (stdin_fd >= 0 && !stdin_buf_.empty()) {
+      ssize_t n = ::write(stdin_fd, stdin_buf_.data(), stdin_buf_.size());
+      if (n > 0) {
+        stdin_buf_.erase(0, static_cast<std::size_t>(n));
+        continue;
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+      stdin_buf_.clear();  // the container closed its stdin
+      close_stdin();
+    }
+    if (stdin_closing_ && stdin_buf_.empty()) close_stdin();
+  }
+
+  void close_stdin() {
+    // a tty's input is the master, which carries the output too: keep it
+    if (stdin_fd >= 0 && stdin_fd != master) ::close(stdin_fd);
+    stdin_fd = -1;
+  }
+
+  bool lagging() const {
+    for (const auto& c : clients)
+      if (c.fd >= 0 && c.wbuf.size() > kClientHighWater) return true;
+    return false;
+  }
+  bool stdin_pending() const { return stdin_fd >= 0 && !stdin_buf_.empty(); }
+  bool stdin_full() const { return stdin_buf_.size() > kStdinHighWater; }
+
+  // Sends what is buffered to every client (bounded wait), then closes them.
+  void close_clients(int budget_ms) {
+    long long until = now_ms() + budget_ms;
+    for (;;) {
+      std::vector<pollfd> p;
+      for (auto& c : clients)
+        if (c.fd >= 0 && !c.wbuf.empty()) p.push_back({c.fd, POLLOUT, 0});
+      long long left = until - now_ms();
+      if (p.empty() || left <= 0) break;
+      ::poll(p.data(), p.size(), static_cast<int>(left));
+      for (auto& c : clients) flush(c);
+    }
+    for (auto& c : clients) drop(c);
+    clients.clear();
+  }
+
+  void compact() {
+    std::erase_if(clients, [](const Client& c) { return c.fd < 0; });
+  }
+
+ private:
+  Opts& o_;
+  berth::shim::LogWriter& log_;
+  std::string stdin_buf_;
+  bool stdin_closing_ = false;
+};
+
 int shim_main(Opts& o) {
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   ::mkdir(o.state_dir.c_str(), 0711);
-  {
-    std::string pid = std::to_string(::getpid());
-    write_atomic(o.state_dir + "/shim.pid", pid);
-  }
+  write_atomic(o.state_dir + "/shim.pid", std::to_string(::getpid()));
   sigset_t mask;
   sigemptyset(&mask);
   sigaddset(&mask, SIGCHLD);
@@ -147,14 +408,19 @@ int shim_main(Opts& o) {
   ::sigprocmask(SIG_BLOCK, &mask, nullptr);
   int sfd = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
-  int outp[2], errp[2];
-  if (::pipe2(outp, O_CLOEXEC) < 0 || ::pipe2(errp, O_CLOEXEC) < 0) {
+  int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  berth::shim::LogWriter log(o.log_driver, o.log_path, o.log_max_size, o.log_max_file);
+  Io io(o, log);
+
+  // The container's stdio for `create`: pipes, or (tty) a console socket the runtime sends the
+  // pty master to. errp also catches the runtime's own error output.
+  int outp[2] = {-1, -1}, errp[2] = {-1, -1}, inp[2] = {-1, -1};
+  if (::pipe2(errp, O_CLOEXEC) < 0 || (!o.tty && ::pipe2(outp, O_CLOEXEC) < 0) ||
+      (!o.tty && o.open_stdin && ::pipe2(inp, O_CLOEXEC) < 0)) {
     ready(o, std::string("error pipe: ") + std::strerror(errno));
     return 1;
   }
-  int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  berth::shim::LogWriter log(o.log_driver, o.log_path, o.log_max_size, o.log_max_file);
-
+  int console_listen = -1;
   auto create = runtime_argv(o);
   std::string init_pid_file = o.state_dir + "/init.pid";
   ::unlink(init_pid_file.c_str());
@@ -162,10 +428,25 @@ int shim_main(Opts& o) {
   create.push_back(o.bundle);
   create.push_back("--pid-file");
   create.push_back(init_pid_file);
+  if (o.tty) {
+    console_listen = listen_in(o.state_dir, "console.sock");
+    if (console_listen < 0) {
+      ready(o, std::string("error console socket: ") + std::strerror(errno));
+      return 1;
+    }
+    create.push_back("--console-socket");
+    create.push_back("console.sock");  // relative to the runtime's cwd (the state dir)
+  }
   create.push_back(o.id);
-  int st = run(create, devnull, outp[1], errp[1]);
-  ::close(outp[1]);
+  int st = run(create, inp[0] >= 0 ? inp[0] : devnull, o.tty ? devnull : outp[1], errp[1], o.state_dir.c_str());
+  if (outp[1] >= 0) ::close(outp[1]);
+  if (inp[0] >= 0) ::close(inp[0]);
   ::close(errp[1]);
+  auto fail_create = [&](const std::string& msg) {
+    ready(o, "error " + msg);
+    runtime_delete(o, devnull);
+    return 1;
+  };
   if (st != 0) {
     // the runtime's stderr went into the error pipe: include it
     std::string err;
@@ -173,53 +454,106 @@ int shim_main(Opts& o) {
     ::fcntl(errp[0], F_SETFL, O_NONBLOCK);
     ssize_t n;
     while ((n = ::read(errp[0], buf, sizeof buf)) > 0 && err.size() < 8192) err.append(buf, static_cast<size_t>(n));
-    std::string msg = last_runtime_error(o, err.empty() ? "runtime create failed" : err);
-    ready(o, "error " + msg);
+    ready(o, "error " + last_runtime_error(o, err.empty() ? "runtime create failed" : err));
     return 1;
   }
+  if (o.tty) {
+    ::close(errp[0]);
+    errp[0] = -1;
+    io.master = recv_console(console_listen);
+    ::close(console_listen);
+    ::unlink((o.state_dir + "/console.sock").c_str());
+    if (io.master < 0) return fail_create("no pty master from the runtime's console socket");
+    set_nonblock(io.master);
+    io.src[0] = io.master;
+    io.stdin_fd = o.open_stdin ? io.master : -1;
+  } else {
+    io.src[0] = outp[0];
+    io.src[1] = errp[0];
+    set_nonblock(outp[0]);
+    set_nonblock(errp[0]);
+    if (inp[1] >= 0) {
+      io.stdin_fd = inp[1];
+      set_nonblock(inp[1]);
+    }
+  }
+  io.listen_fd = listen_in(o.state_dir, proto::kAttachSocket);
   pid_t init = static_cast<pid_t>(std::atol(slurp(init_pid_file).c_str()));
+
+  if (o.wait_start) {
+    // berthd connects the attachers that were waiting for the start, then says "start"
+    ready(o, "created " + std::to_string(init), false);
+    std::string line;
+    pollfd p{o.ready_fd, POLLIN, 0};
+    while (line.find('\n') == std::string::npos && ::poll(&p, 1, 60000) > 0) {
+      char buf[64];
+      ssize_t n = ::read(o.ready_fd, buf, sizeof buf);
+      if (n <= 0) break;
+      line.append(buf, static_cast<size_t>(n));
+    }
+    if (line.rfind("start", 0) != 0) return fail_create("aborted before start");
+    io.accept_clients();
+  }
   auto start = runtime_argv(o);
   start.push_back("start");
   start.push_back(o.id);
   st = run(start, devnull, devnull, devnull);
-  if (st != 0) {
-    ready(o, "error " + last_runtime_error(o, "runtime start failed"));
-    auto del = runtime_argv(o);
-    for (const char* s : {"delete", "--force"}) del.push_back(s);
-    del.push_back(o.id);
-    run(del, devnull, devnull, devnull);
-    return 1;
-  }
+  if (st != 0) return fail_create(last_runtime_error(o, "runtime start failed"));
   ready(o, "ok " + std::to_string(init));
 
   int exit_status = -1;
   bool init_done = false;
   long long done_at_ms = 0;
-  int fds_open = 2;
-  pollfd p[3] = {{outp[0], POLLIN, 0}, {errp[0], POLLIN, 0}, {sfd, POLLIN, 0}};
-  auto now_ms = [] {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<long long>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-  };
   char buf[32768];
   for (;;) {
-    if (init_done && (fds_open == 0 || now_ms() - done_at_ms > 2000)) break;
-    int r = ::poll(p, 3, init_done ? 100 : -1);
+    bool srcs_open = io.src[0] >= 0 || io.src[1] >= 0;
+    if (init_done && (!srcs_open || now_ms() - done_at_ms > 2000)) break;
+    std::vector<pollfd> p;
+    p.push_back({sfd, POLLIN, 0});
+    p.push_back({io.listen_fd, POLLIN, 0});
+    bool lag = io.lagging();
+    for (int i = 0; i < 2; ++i) p.push_back({lag ? -1 : io.src[i], POLLIN, 0});
+    p.push_back({io.stdin_pending() && io.stdin_fd != io.master ? io.stdin_fd : -1, POLLOUT, 0});
+    std::size_t first_client = p.size();
+    for (auto& c : io.clients) {
+      short ev = io.stdin_full() ? 0 : POLLIN;
+      if (!c.wbuf.empty()) ev |= POLLOUT;
+      p.push_back({c.fd, ev, 0});
+    }
+    // a tty master takes input and gives output on one fd: POLLOUT only when input waits
+    if (io.master >= 0 && io.stdin_pending() && !lag) p[2].events |= POLLOUT;
+    int timeout = -1;
+    if (init_done) timeout = static_cast<int>(std::max(0LL, 2000 - (now_ms() - done_at_ms)));
+    else if (io.stdin_pending() && io.master >= 0 && lag) timeout = 50;
+    int r = ::poll(p.data(), p.size(), timeout);
     if (r < 0 && errno != EINTR) break;
+    if (r < 0) continue;
     for (int i = 0; i < 2; ++i) {
-      if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      ssize_t n = ::read(p[i].fd, buf, sizeof buf);
+      const pollfd& sp = p[2 + i];
+      if (sp.fd < 0 || !(sp.revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      ssize_t n = ::read(sp.fd, buf, sizeof buf);
       if (n > 0) {
-        log.write(i == 0 ? 1 : 2, std::string_view(buf, static_cast<size_t>(n)));
+        io.output(i + 1, buf, static_cast<size_t>(n));
       } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-        log.flush_partial(i == 0 ? 1 : 2);
-        ::close(p[i].fd);
-        p[i].fd = -1;
-        --fds_open;
+        // EOF (a pty master gives EIO once every slave is closed)
+        log.flush_partial(i + 1);
+        if (sp.fd != io.master) ::close(sp.fd);
+        io.src[i] = -1;
       }
     }
-    if (p[2].revents & POLLIN) {
+    if (io.stdin_pending() || p[4].revents) io.flush_stdin();
+    for (std::size_t k = first_client; k < p.size(); ++k) {
+      if (!p[k].revents) continue;
+      for (auto& c : io.clients) {
+        if (c.fd != p[k].fd || c.fd < 0) continue;
+        if (p[k].revents & POLLOUT) io.flush(c);
+        if (c.fd >= 0 && (p[k].revents & (POLLIN | POLLHUP | POLLERR))) io.read_client(c);
+      }
+    }
+    io.flush_stdin();
+    if (p[1].revents & POLLIN) io.accept_clients();
+    io.compact();
+    if (p[0].revents & POLLIN) {
       signalfd_siginfo si;
       while (::read(sfd, &si, sizeof si) == sizeof si) {
         if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
@@ -240,15 +574,19 @@ int shim_main(Opts& o) {
   }
   log.flush_partial(1);
   log.flush_partial(2);
+  // No new attachers from here on; the exit is recorded before anything slow happens.
+  if (io.listen_fd >= 0) ::close(io.listen_fd);
+  ::unlink((o.state_dir + "/" + proto::kAttachSocket).c_str());
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
   std::string ex = "{\"ExitCode\":" + std::to_string(exit_status) +
                    ",\"FinishedAt\":\"" + berth::shim::rfc3339nano(ts) + "\",\"Pid\":" + std::to_string(init) + "}\n";
   write_atomic(o.state_dir + "/exit.json", ex);
-  auto del = runtime_argv(o);
-  for (const char* s : {"delete", "--force"}) del.push_back(s);
-  del.push_back(o.id);
-  run(del, devnull, devnull, devnull);
+  io.send_all(proto::kExit, std::to_string(exit_status));
+  io.close_clients(1000);
+  if (io.master >= 0) ::close(io.master);
+  io.close_stdin();
+  runtime_delete(o, devnull);
   ::unlink((o.state_dir + "/shim.pid").c_str());
   return 0;
 }
@@ -277,13 +615,16 @@ int main(int argc, char** argv) {
     else if (a == "--log-max-file") o.log_max_file = std::atoi(val().c_str());
     else if (a == "--ready-fd") o.ready_fd = std::atoi(val().c_str());
     else if (a == "--foreground") o.foreground = true;
+    else if (a == "--tty") o.tty = true;
+    else if (a == "--stdin") o.open_stdin = true;
+    else if (a == "--wait-start") o.wait_start = true;
     else {
       std::fprintf(stderr, "berth-shim: unknown argument %s\n", a.c_str());
       return 2;
     }
   }
   if (o.id.empty() || o.bundle.empty() || o.state_dir.empty()) {
-    std::fprintf(stderr, "usage: berth-shim --id ID --bundle DIR --state-dir DIR [--runtime PATH]\n");
+    std::fprintf(stderr, "usage: berth-shim --id ID --bundle DIR --state-dir DIR [--runtime PATH] [--tty] [--stdin]\n");
     return 2;
   }
   if (o.ready_fd >= 0) ::fcntl(o.ready_fd, F_SETFD, FD_CLOEXEC);

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // berth attach [--no-stdin] [--sig-proxy] [--detach-keys K] CONTAINER
+#include <cstdio>
+
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
@@ -33,7 +35,11 @@ static int run_attach(App& app, const ParsedFlags& f) {
   if (f.flag("sig-proxy") && !tty) o.signal_path = "/containers/" + id + "/kill";
   auto det = pump_attach(app, *conn, o);
   if (!det) return report(app, det.error());
-  if (*det) return 0;
+  if (*det) {
+    // as the docker CLI: the detach is reported as "read escape sequence", status 1
+    std::fputs("read escape sequence\n", stderr);  // the terminal is restored by now
+    return 1;
+  }
   auto w = app.call_json("POST", "/containers/" + id + "/wait?condition=not-running", Json());
   if (!w) return 0;
   return w->value("StatusCode", 0);

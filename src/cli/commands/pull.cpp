@@ -42,11 +42,17 @@ Status pull_image(App& app, const std::string& image, const std::string& platfor
 
 static int run_pull(App& app, const ParsedFlags& f) {
   const std::string& ref = f.args[0];
-  Status st = f.flag("quiet") ? run_progress(app, "POST",
-                                              "/images/create?fromImage=" + url_escape(ref), "",
-                                              {{"X-Registry-Auth", registry_auth(app, registry_of(ref))}},
-                                              -1, true)
-                              : pull_image(app, ref, f.str("platform"), false);
+  if (f.flag("all-tags"))
+    return report(app, Error(Errc::Unimplemented, "pulling all tags (--all-tags) is not supported by berthd"));
+  Status st = ok();
+  if (f.flag("quiet")) {
+    auto [name, tag] = split_tag(ref);
+    std::string path = "/images/create?fromImage=" + url_escape(name) + "&tag=" + url_escape(tag.empty() ? "latest" : tag);
+    if (!f.str("platform").empty()) path += "&platform=" + url_escape(f.str("platform"));
+    st = run_progress(app, "POST", path, "", {{"X-Registry-Auth", registry_auth(app, registry_of(name))}}, -1, true);
+  } else {
+    st = pull_image(app, ref, f.str("platform"), false);
+  }
   if (!st) return report(app, st.error());
   app.out(normalize_ref(ref) + "\n");
   return 0;

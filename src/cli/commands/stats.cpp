@@ -1,5 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// berth stats --no-stream [CONTAINER...]: one sample per container, docker's columns.
+// berth stats [--no-stream] [CONTAINER...]: docker's columns, refreshed every second (the
+// screen is redrawn on a terminal); CPU % from two one-shot samples a second apart.
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <thread>
+
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
@@ -60,34 +66,80 @@ Json stats_row(const Json& s, const std::string& name_hint) {
           {"PIDs", std::to_string(static_cast<long long>(num(s, {"pids_stats", "current"})))}};
 }
 
-static int run_stats(App& app, const ParsedFlags& f) {
-  std::vector<std::string> names = f.args;
-  if (names.empty()) {
-    auto list = app.get_json(std::string("/containers/json?all=") + (f.flag("all") ? "1" : "0"));
-    if (!list) return report(app, list.error());
-    for (const auto& c : *list) names.push_back(c.value("Id", ""));
-  }
-  if (!f.flag("no-stream"))
-    app.err("berth: streaming stats is not implemented; showing one sample (as --no-stream)\n");
-  std::vector<Json> rows;
-  int rc = 0;
-  for (const auto& n : names) {
-    auto s = app.get_json("/containers/" + url_escape(n) + "/stats?stream=0&one-shot=0");
-    if (!s) {
-      app.err(s.error().message() + "\n");
-      rc = kExitError;
-      continue;
+namespace {
+
+// One-shot samples of every container; a container that vanished is dropped from the stream
+// (docker does the same) unless it was named on the command line (then it is an error).
+struct Sampler {
+  App& app;
+  std::map<std::string, Json> prev;  // by name as given
+
+  Result<Json> take(const std::string& n) {
+    Json s = TRY(app.get_json("/containers/" + url_escape(n) + "/stats?stream=0&one-shot=1"));
+    if (auto it = prev.find(n); it != prev.end() && it->second.contains("cpu_stats")) {
+      s["precpu_stats"] = it->second["cpu_stats"];
+      s["preread"] = it->second.value("read", "");
     }
-    rows.push_back(stats_row(*s, n));
+    prev[n] = s;
+    return s;
   }
+};
+
+}  // namespace
+
+static int run_stats(App& app, const ParsedFlags& f) {
+  const bool named = !f.args.empty();
+  auto list_names = [&]() -> Result<std::vector<std::string>> {
+    if (named) return f.args;
+    std::vector<std::string> out;
+    Json list = TRY(app.get_json(std::string("/containers/json?all=") + (f.flag("all") ? "1" : "0")));
+    for (const auto& c : list) out.push_back(c.value("Id", ""));
+    return out;
+  };
   Json headers = {{"BlockIO", "BLOCK I/O"}, {"CPUPerc", "CPU %"},  {"Container", "CONTAINER"},
                   {"ID", "CONTAINER ID"},   {"MemPerc", "MEM %"},  {"MemUsage", "MEM USAGE / LIMIT"},
                   {"Name", "NAME"},         {"NetIO", "NET I/O"},  {"PIDs", "PIDS"}};
   const char* def = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}";
-  auto out = render_list(parse_list_format(f.str("format"), def), rows, headers);
-  if (!out) return report(app, out.error());
-  app.out(*out);
-  return rc;
+  auto fmt = parse_list_format(f.str("format"), def);
+  Sampler sampler{app, {}};
+  const bool stream = !f.flag("no-stream");
+  const bool tty = app.stdout_tty();
+  for (int tick = 0;; ++tick) {
+    auto names = list_names();
+    if (!names) return report(app, names.error());
+    std::vector<Json> rows;
+    int rc = 0;
+    for (const auto& n : *names) {
+      auto s = sampler.take(n);
+      if (!s) {
+        if (named) {
+          app.err(s.error().message() + "\n");
+          rc = kExitError;
+        }
+        continue;
+      }
+      rows.push_back(stats_row(*s, n));
+    }
+    if (!named) {  // forget containers that went away
+      for (auto it = sampler.prev.begin(); it != sampler.prev.end();)
+        it = std::find(names->begin(), names->end(), it->first) == names->end() ? sampler.prev.erase(it) : std::next(it);
+    }
+    // The first round has no previous CPU sample: like docker --no-stream, take a second one
+    // a second later before printing.
+    if (tick == 0 && !rows.empty()) {
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      rows.clear();
+      for (const auto& n : *names)
+        if (auto s = sampler.take(n)) rows.push_back(stats_row(*s, n));
+    }
+    auto out = render_list(fmt, rows, headers);
+    if (!out) return report(app, out.error());
+    if (stream && tty) app.out("\033[2J\033[H");
+    app.out(*out);
+    if (!stream) return rc;
+    if (named && rows.empty()) return rc ? rc : kExitError;
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
 }
 
 const Command& cmd_stats() {

@@ -38,7 +38,9 @@ class Daemon {
     std::vector<std::string> argv = {test::bin("berthd"), "-H", "unix://" + sock_, "--data-root", s.sub("data"),
                                      "--exec-root", s.sub("exec"), "--pidfile", s.sub("berthd.pid"),
                                      "--config-file", s.sub("daemon.json"), "-G", "",
-                                     "--add-runtime", "test=" + rt, "--default-runtime", "test"};
+                                     "--add-runtime", "test=" + rt, "--default-runtime", "test",
+                                     // networking is not the subject: no default bridge, own nft table
+                                     "--bridge", "none", "--nft-table", table_};
     pid_ = ::fork();
     if (pid_ == 0) {
       int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -60,6 +62,7 @@ class Daemon {
       ::kill(pid_, SIGTERM);
       int st;
       ::waitpid(pid_, &st, 0);
+      test::run({"nft", "delete", "table", "inet", table_}, {}, 10);
     }
   }
   bool ready() const { return path_exists(sock_); }
@@ -79,6 +82,7 @@ class Daemon {
 
  private:
   const test::Scratch& s_;
+  std::string table_ = "berth-test-cli-" + std::to_string(::getpid());
   std::string sock_;
   pid_t pid_ = -1;
 };

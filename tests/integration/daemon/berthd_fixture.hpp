@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Starts a private berthd (own socket, data root, exec root under /tmp/berth-test-…) for
-// integration and e2e tests, and tears everything down (containers, shims, mounts) at the end.
+// integration and e2e tests, and tears everything down (containers, shims, mounts, networks) at
+// the end. Networking: by default the daemon runs with `--bridge none` (no default bridge) and its
+// own nftables table `berth-test-<hex>` and address pool 10.2xx.0.0/16; enable_bridge() gives it a
+// default bridge `bt<hex>` with a unique 10.2xx.yyy.1/24, so concurrent test daemons never share
+// an interface, a subnet or a table.
 #pragma once
 
 #include <fcntl.h>
@@ -9,6 +13,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -40,6 +45,13 @@ class Berthd {
     sock_ = scratch_.sub("s.sock");
     data_ = scratch_.sub("data");
     exec_ = scratch_.sub("exec");
+    std::random_device rd;
+    unsigned r = rd();
+    char hex[16];
+    std::snprintf(hex, sizeof hex, "%08x", r);
+    tag_ = hex;
+    net_a_ = 200 + static_cast<int>((r >> 8) % 50);
+    net_b_ = static_cast<int>(r % 256);
   }
   ~Berthd() { teardown(); }
 
@@ -48,6 +60,11 @@ class Berthd {
   const std::string& data_root() const { return data_; }
   const std::string& exec_root() const { return exec_; }
   pid_t pid() const { return pid_; }
+  // Call before start(): the daemon gets a default bridge network on bt<hex>.
+  void enable_bridge() { bridge_ = true; }
+  std::string bridge_name() const { return "bt" + tag_; }
+  std::string bridge_ip() const { return "10." + std::to_string(net_a_) + "." + std::to_string(net_b_) + ".1"; }
+  std::string nft_table() const { return "berth-test-" + tag_; }
   http::Client client() const { return http::Client(http::ClientOptions{.unix_path = sock_, .timeout_ms = 60000}); }
 
   // Starts berthd and waits until /_ping answers.
@@ -57,6 +74,10 @@ class Berthd {
                                      "-G", ""};
     std::string rt = test_runtime();
     if (!rt.empty()) argv.insert(argv.end(), {"--add-runtime", "test=" + rt, "--default-runtime", "test"});
+    argv.insert(argv.end(), {"--nft-table", nft_table(), "--default-address-pool",
+                             "base=10." + std::to_string(net_a_) + ".0.0/16,size=24"});
+    if (bridge_) argv.insert(argv.end(), {"--bridge", bridge_name(), "--bip", bridge_ip() + "/24"});
+    else argv.insert(argv.end(), {"--bridge", "none"});
     argv.insert(argv.end(), extra.begin(), extra.end());
     if (!path_exists(scratch_.sub("daemon.json"))) (void)write_file(scratch_.sub("daemon.json"), "{}");
     pid_ = ::fork();
@@ -128,8 +149,23 @@ class Berthd {
         } catch (...) {
         }
       }
+      (void)c.request("POST", "/networks/prune");
       term();
     }
+    // this daemon's networking: netns mounts, bridges it created, its nftables table
+    for (auto& id : list_dir(exec_ + "/netns")) {
+      run({"umount", "-l", exec_ + "/netns/" + id}, {}, 10);
+      ::unlink((exec_ + "/netns/" + id).c_str());
+    }
+    for (auto& f : list_dir(data_ + "/network/networks")) {
+      try {
+        auto j = nlohmann::json::parse(read_file(data_ + "/network/networks/" + f).value_or("{}"));
+        std::string ifname = j.value("interface", "");
+        if (j.value("driver", "") == "bridge" && !ifname.empty()) run({"ip", "link", "del", ifname}, {}, 10);
+      } catch (...) {
+      }
+    }
+    run({"nft", "delete", "table", "inet", nft_table()}, {}, 10);
     // leftover shims and their containers (daemon crashed, or killed on purpose)
     std::string rt = test_runtime();
     auto dir = exec_ + "/containers";
@@ -162,6 +198,9 @@ class Berthd {
   Scratch scratch_;
   std::string sock_, data_, exec_;
   pid_t pid_ = -1;
+  std::string tag_;
+  int net_a_ = 200, net_b_ = 0;
+  bool bridge_ = false;
 };
 
 }  // namespace berth::test

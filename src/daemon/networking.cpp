@@ -1,0 +1,658 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "daemon/networking.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/defer.hpp"
+#include "common/digest.hpp"
+#include "common/file.hpp"
+#include "common/log.hpp"
+#include "common/strings.hpp"
+#include "daemon/daemon.hpp"
+#include "network/etc_files.hpp"
+#include "network/manager.hpp"
+#include "network/netlink.hpp"
+#include "network/netns.hpp"
+
+namespace berth::daemon {
+
+namespace {
+
+bool is_pseudo_mode(const std::string& m) {
+  return m == "host" || m == "none" || m.rfind("container:", 0) == 0;
+}
+
+std::string str_of(const json& o, const char* k) {
+  if (!o.is_object()) return {};
+  auto it = o.find(k);
+  return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::vector<std::string> strs_of(const json& o, const char* k) {
+  std::vector<std::string> out;
+  if (!o.is_object()) return out;
+  auto it = o.find(k);
+  if (it == o.end() || !it->is_array()) return out;
+  for (const auto& v : *it)
+    if (v.is_string()) out.push_back(v.get<std::string>());
+  return out;
+}
+
+bool is_default_bridge(const net::Network& n) {
+  return n.options.count("com.docker.network.bridge.default_bridge") > 0;
+}
+
+std::string endpoint_id(const std::string& net_id, const std::string& cid) {
+  return digest_of(net_id + "/" + cid).hex();
+}
+
+// A netns held by a bind mount at `path`, with lo up.
+Status make_netns(const std::string& path) {
+  TRY(mkdir_all(dirname(path), 0711));
+  {
+    int fd = ::open(path.c_str(), O_CREAT | O_RDONLY | O_CLOEXEC, 0444);
+    if (fd < 0) return fail_errno("create", path);
+    ::close(fd);
+  }
+  return net::run_in_netns(-1, [&]() -> Status {
+    if (::unshare(CLONE_NEWNET) != 0) return fail_errno("unshare", "CLONE_NEWNET");
+    if (::mount("/proc/thread-self/ns/net", path.c_str(), "none", MS_BIND, nullptr) != 0)
+      return fail_errno("bind-mount netns", path);
+    auto nl = TRY(net::Netlink::open());
+    return nl.set_up("lo", true);
+  });
+}
+
+void drop_netns(const std::string& path) {
+  if (::umount2(path.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
+    log::warn("unmount netns {}: {}", path, std::strerror(errno));
+  ::unlink(path.c_str());
+}
+
+// HostConfig.PortBindings + PublishAllPorts/ExposedPorts -> port specs.
+Result<std::vector<net::PortSpec>> port_specs(const json& cfg, const json& hc) {
+  std::vector<net::PortSpec> out;
+  std::set<std::string> bound;
+  auto key_parse = [](const std::string& key, net::PortSpec* p) -> Status {
+    auto [port, proto] = split_once(key, '/');
+    if (!proto.empty()) p->proto = TRY(net::parse_proto(proto));
+    auto [a, b] = split_once(port, '-');
+    auto pa = parse_uint(a);
+    if (!pa || *pa == 0 || *pa > 65535) return fail(Errc::InvalidArgument, "invalid port \"" + key + "\"");
+    p->container_port_start = static_cast<std::uint16_t>(*pa);
+    if (!b.empty()) {
+      auto pb = parse_uint(b);
+      if (!pb || *pb < *pa || *pb > 65535) return fail(Errc::InvalidArgument, "invalid port range \"" + key + "\"");
+      p->container_port_end = static_cast<std::uint16_t>(*pb);
+    }
+    return ok();
+  };
+  if (hc.contains("PortBindings") && hc["PortBindings"].is_object()) {
+    for (auto& [key, list] : hc["PortBindings"].items()) {
+      bound.insert(key);
+      if (!list.is_array()) continue;
+      for (const auto& b : list) {
+        net::PortSpec p;
+        TRY(key_parse(key, &p));
+        std::string ip = str_of(b, "HostIp"), hp = str_of(b, "HostPort");
+        if (!ip.empty()) {
+          if (ip.size() > 2 && ip.front() == '[') ip = ip.substr(1, ip.size() - 2);
+          p.host_ip = TRYC(net::IpAddr::parse(ip), "invalid host IP");
+        }
+        if (!hp.empty()) {
+          auto [x, y] = split_once(hp, '-');
+          auto xa = parse_uint(x);
+          if (!xa || *xa > 65535) return fail(Errc::InvalidArgument, "invalid host port \"" + hp + "\"");
+          p.host_port_start = static_cast<std::uint16_t>(*xa);
+          if (!y.empty()) {
+            auto yb = parse_uint(y);
+            if (!yb || *yb < *xa || *yb > 65535) return fail(Errc::InvalidArgument, "invalid host port range \"" + hp + "\"");
+            p.host_port_end = static_cast<std::uint16_t>(*yb);
+          }
+        }
+        out.push_back(p);
+      }
+    }
+  }
+  bool all = hc.contains("PublishAllPorts") && hc["PublishAllPorts"].is_boolean() && hc["PublishAllPorts"].get<bool>();
+  if (all && cfg.contains("ExposedPorts") && cfg["ExposedPorts"].is_object()) {
+    for (auto& [key, v] : cfg["ExposedPorts"].items()) {
+      if (bound.count(key)) continue;
+      net::PortSpec p;
+      TRY(key_parse(key, &p));
+      out.push_back(p);
+    }
+  }
+  return out;
+}
+
+std::string host_resolv_conf() {
+  auto text = read_file("/etc/resolv.conf").value_or("");
+  // systemd-resolved's stub (127.0.0.53) is unreachable from a container: use its upstream list.
+  if (text.find("127.0.0.53") != std::string::npos)
+    if (auto up = read_file("/run/systemd/resolve/resolv.conf")) return *up;
+  return text;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+std::unique_ptr<Networking> Networking::open(const Config& cfg) {
+  std::unique_ptr<Networking> n(new Networking());
+  n->cfg_ = cfg;
+  net::ManagerConfig mc;
+  mc.state_dir = cfg.data_root + "/network";
+  mc.default_bridge = cfg.bridge.empty() || cfg.bridge == "none" ? "berth0" : cfg.bridge;
+  mc.create_default_network = cfg.bridge != "none";
+  mc.ip_forward = cfg.ip_forward;
+  mc.firewall.table = cfg.nft_table.empty() ? "berth" : cfg.nft_table;
+  auto setup = [&]() -> Status {
+    if (!cfg.bip.empty()) {
+      auto p = TRYC(net::IpPrefix::parse(cfg.bip), "invalid --bip");
+      if (!p.addr.is_v4()) return fail(Errc::InvalidArgument, "--bip must be an IPv4 address/prefix");
+      mc.default_bridge_ip = p;
+    }
+    if (!cfg.default_address_pools.empty()) {
+      std::vector<net::AddressPool> v4, v6;
+      for (const auto& s : cfg.default_address_pools) {
+        auto p = TRYC(net::parse_pool(s), "invalid default address pool");
+        (p.base.addr.is_v4() ? v4 : v6).push_back(p);
+      }
+      if (!v4.empty()) mc.pools_v4 = v4;
+      if (!v6.empty()) mc.pools_v6 = v6;
+    }
+    if (mc.default_bridge.size() > 15) return fail(Errc::InvalidArgument, "bridge name too long: " + mc.default_bridge);
+    n->nm_ = TRY(net::NetworkManager::open(mc));
+    return ok();
+  };
+  if (auto st = setup(); !st) {
+    n->error_ = st.error().message();
+    n->nm_.reset();
+    log::warn("networking disabled: {} (containers get a loopback-only network namespace)", n->error_);
+  } else {
+    log::info("networking: bridge {}, nftables table inet {}",
+              mc.create_default_network ? mc.default_bridge : std::string("none"), mc.firewall.table);
+  }
+  return n;
+}
+
+Networking::~Networking() = default;
+
+std::string Networking::plan_path(const std::string& id) const {
+  return cfg_.data_root + "/containers/" + id + "/networks.json";
+}
+std::string Networking::netns_path(const std::string& id) const { return cfg_.exec_root + "/netns/" + id; }
+bool Networking::has_netns(const std::string& id) const { return path_exists(netns_path(id)); }
+
+std::string Networking::pseudo_id(const std::string& name) const {
+  return digest_of("berth-network:" + cfg_.data_root + ":" + name).hex();
+}
+
+Status Networking::save_plan(const std::string& id, const json& plan) {
+  std::lock_guard lk(plan_mu_);
+  return atomic_write_file(plan_path(id), plan.dump(), 0600);
+}
+
+json Networking::load_plan(const std::string& id) const {
+  auto text = read_file(plan_path(id));
+  if (!text) return json::array();
+  try {
+    auto j = json::parse(*text);
+    return j.is_array() ? j : json::array();
+  } catch (...) {
+    return json::array();
+  }
+}
+
+Result<json> Networking::plan_entry(const std::string& network, const json& ec_in) {
+  json ec = ec_in.is_object() ? ec_in : json::object();
+  auto n = TRY(nm_->network(network));
+  auto ipam = ec.contains("IPAMConfig") && ec["IPAMConfig"].is_object() ? ec["IPAMConfig"] : json::object();
+  std::string v4 = str_of(ipam, "IPv4Address"), v6 = str_of(ipam, "IPv6Address");
+  if (!v4.empty()) {
+    auto a = TRYC(net::IpAddr::parse(v4), "invalid IPv4 address");
+    if (!a.is_v4()) return fail(Errc::InvalidArgument, "invalid IPv4 address: " + v4);
+  }
+  if (!v6.empty()) {
+    auto a = TRYC(net::IpAddr::parse(v6), "invalid IPv6 address");
+    if (!a.is_v6()) return fail(Errc::InvalidArgument, "invalid IPv6 address: " + v6);
+  }
+  if (is_default_bridge(n)) {
+    if (!v4.empty() || !v6.empty())
+      return fail(Errc::InvalidArgument, "user specified IP address is supported on user defined networks only");
+    if (!strs_of(ec, "Aliases").empty())
+      return fail(Errc::InvalidArgument, "network-scoped alias is supported only for containers in user defined networks");
+  }
+  if (auto mac = str_of(ec, "MacAddress"); !mac.empty()) TRYC(net::parse_mac(mac), "invalid MAC address");
+  return json{{"NetworkID", n.id}, {"Name", n.name}, {"Config", ec}};
+}
+
+Result<json> Networking::validate_create(json& hc, const json& ncfg, std::vector<std::string>* warnings) {
+  std::string mode = hc.value("NetworkMode", "");
+  std::string given = mode;
+  if (mode.empty() || mode == "default") mode = "bridge";
+  hc["NetworkMode"] = mode;
+  json eps = ncfg.is_object() && ncfg.contains("EndpointsConfig") && ncfg["EndpointsConfig"].is_object()
+                 ? ncfg["EndpointsConfig"]
+                 : json::object();
+  json plan = json::array();
+  if (is_pseudo_mode(mode)) {
+    if (mode == "host" && hc.contains("PortBindings") && hc["PortBindings"].is_object() && !hc["PortBindings"].empty())
+      warnings->push_back("Published ports are discarded when using host network mode");
+    return plan;
+  }
+  // Unknown networks are 400 here, not 404: the docker CLI answers a 404 from create by pulling
+  // the image (and then reports the pull error instead).
+  auto fallback = [&]() -> Result<json> {
+    warnings->push_back("bridge networking is not available (" +
+                        (nm_ ? std::string("the daemon runs with --bridge none") : error_) +
+                        "): the container gets a private network namespace with loopback only");
+    return plan;
+  };
+  if (!nm_) {
+    if (mode == "bridge") return fallback();
+    return fail(Errc::InvalidArgument, "network " + mode + " not found");
+  }
+  auto primary = nm_->network(mode);
+  if (!primary) {
+    if (mode == "bridge") return fallback();
+    return fail(Errc::InvalidArgument, "network " + mode + " not found");
+  }
+  // The primary network's EndpointSettings may be keyed by name or id.
+  json pec = json::object();
+  std::vector<std::pair<std::string, json>> others;
+  for (auto& [k, v] : eps.items()) {
+    auto n = nm_->network(k);
+    if (k == mode || k == given || k == "default" || (n && n->id == primary->id)) pec = v;
+    else if (k == "host" || k == "none") return fail(Errc::InvalidArgument, "container cannot be connected to network " + k + " and " + mode);
+    else if (!n) return fail(Errc::InvalidArgument, "network " + k + " not found");
+    else others.emplace_back(k, v);
+  }
+  // API < 1.44 put the MAC address into Config; the CLI 28 sends it per endpoint.
+  plan.push_back(TRY(plan_entry(primary->id, pec)));
+  for (auto& [k, v] : others) plan.push_back(TRY(plan_entry(k, v)));
+  return plan;
+}
+
+Status Networking::connect_entry(const Container& c, const json& entry, bool primary, const std::string& ns_path) {
+  const json& ec = entry.contains("Config") ? entry["Config"] : json::object();
+  std::string net_ref = entry.value("NetworkID", "");
+  auto n = nm_->network(net_ref);
+  if (!n) n = nm_->network(entry.value("Name", ""));
+  if (!n) return fail(Errc::NotFound, "network " + entry.value("Name", net_ref) + " not found");
+  net::EndpointSpec s;
+  s.container_id = c.id;
+  s.netns_path = ns_path;
+  // eth0, eth1, …: the lowest name no endpoint of this container uses.
+  std::set<std::string> used;
+  for (const auto& e : nm_->endpoints())
+    if (e.container_id == c.id) used.insert(e.ifname);
+  for (int i = 0; used.count(s.ifname = "eth" + std::to_string(i)); ++i) {}
+  auto ipam = ec.contains("IPAMConfig") && ec["IPAMConfig"].is_object() ? ec["IPAMConfig"] : json::object();
+  if (auto v = str_of(ipam, "IPv4Address"); !v.empty()) s.ipv4 = TRY(net::IpAddr::parse(v));
+  if (auto v = str_of(ipam, "IPv6Address"); !v.empty()) s.ipv6 = TRY(net::IpAddr::parse(v));
+  std::string mac = str_of(ec, "MacAddress");
+  if (mac.empty() && primary) mac = str_of(c.config, "MacAddress");
+  if (!mac.empty()) s.mac = TRY(net::parse_mac(mac));
+  s.aliases.push_back(c.name);
+  for (auto& a : strs_of(ec, "Aliases")) s.aliases.push_back(a);
+  if (auto h = str_of(c.config, "Hostname"); !h.empty()) s.aliases.push_back(h);
+  s.aliases.push_back(c.id.substr(0, 12));
+  if (primary && n->driver == "bridge" && !n->internal) s.ports = TRY(port_specs(c.config, c.host_config));
+  TRY(nm_->connect(n->id, std::move(s)));
+  return ok();
+}
+
+std::string Networking::hosts_text(const Container& c, const std::string& hostname) {
+  net::HostsConfig h;
+  h.hostname = hostname;
+  h.domainname = str_of(c.config, "Domainname");
+  net::IpAddr gw4;
+  if (nm_) {
+    auto plan = load_plan(c.id);
+    auto eps = nm_->endpoints();
+    // The planned order (primary first).
+    for (const auto& entry : plan)
+      for (const auto& e : eps)
+        if (e.container_id == c.id && e.network_id == entry.value("NetworkID", "")) {
+          if (e.ipv4) h.addresses.push_back(e.ipv4->addr);
+          if (e.ipv6) h.addresses.push_back(e.ipv6->addr);
+          if (!gw4.valid() && e.gateway4.valid()) gw4 = e.gateway4;
+        }
+  }
+  for (const auto& x : strs_of(c.host_config, "ExtraHosts")) {
+    auto col = x.find(':');
+    if (col == std::string::npos) continue;
+    std::string ip = x.substr(col + 1);
+    if (ip == "host-gateway") ip = gw4.valid() ? gw4.str() : "127.0.0.1";
+    h.extra.push_back({ip, {x.substr(0, col)}});
+  }
+  return net::hosts_content(h);
+}
+
+std::string Networking::resolv_text(const Container& c) {
+  net::ResolvConfig r;
+  r.nameservers = strs_of(c.host_config, "Dns");
+  r.search = strs_of(c.host_config, "DnsSearch");
+  r.options = strs_of(c.host_config, "DnsOptions");
+  if (nm_) {
+    for (const auto& e : nm_->endpoints())
+      if (e.container_id == c.id && e.ipv6) r.ipv6 = true;
+    if (nm_->uses_embedded_dns(c.id)) r.embedded_dns = "127.0.0.11";
+  }
+  return net::resolv_content(host_resolv_conf(), r);
+}
+
+Result<NetSetup> Networking::setup(const Container& c, const std::string& hostname) {
+  NetSetup out;
+  if (!nm_) return out;
+  std::string mode = c.host_config.value("NetworkMode", "bridge");
+  if (is_pseudo_mode(mode)) return out;
+  json plan = load_plan(c.id);
+  if (plan.empty()) return out;  // bridge mode without a default network: loopback only
+  teardown(c.id);                // leftovers of an earlier run
+  std::string path = netns_path(c.id);
+  TRYC(make_netns(path), "create network namespace");
+  bool done = false;
+  auto undo = defer([&] {
+    if (!done) teardown(c.id);
+  });
+  bool primary = true;
+  for (const auto& entry : plan) {
+    TRY(connect_entry(c, entry, primary, path));
+    primary = false;
+  }
+  out.netns_path = path;
+  out.hosts = hosts_text(c, hostname);
+  out.resolv = resolv_text(c);
+  done = true;
+  return out;
+}
+
+void Networking::teardown(const std::string& id) {
+  if (nm_) {
+    if (auto st = nm_->disconnect_all(id); !st) log::warn("network teardown of {}: {}", id.substr(0, 12), st.error().message());
+  }
+  std::string path = netns_path(id);
+  if (path_exists(path)) drop_netns(path);
+}
+
+void Networking::reconcile(const std::set<std::string>& running) {
+  std::set<std::string> dead;
+  if (nm_)
+    for (const auto& e : nm_->endpoints())
+      if (!running.count(e.container_id)) dead.insert(e.container_id);
+  std::string dir = cfg_.exec_root + "/netns";
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (auto* de = ::readdir(d)) {
+      std::string n = de->d_name;
+      if (n.size() == 64 && !running.count(n)) dead.insert(n);
+    }
+    ::closedir(d);
+  }
+  for (const auto& id : dead) {
+    log::info("network: releasing endpoints of stopped container {}", id.substr(0, 12));
+    teardown(id);
+  }
+}
+
+Status Networking::rewrite_etc(const Container& c, const std::string& hostname) {
+  // In place: the files are bind-mounted into the running container (a rename would not show).
+  std::string dd = cfg_.data_root + "/containers/" + c.id;
+  TRY(write_file(dd + "/hosts", hosts_text(c, hostname)));
+  TRY(write_file(dd + "/resolv.conf", resolv_text(c)));
+  return ok();
+}
+
+Status Networking::connect(const Container& c, const std::string& network, const json& ec, bool running,
+                           const std::string& hostname) {
+  if (!nm_) return fail(Errc::Unavailable, "networking is not available: " + error_);
+  std::string mode = c.host_config.value("NetworkMode", "bridge");
+  if (mode == "host" || mode.rfind("container:", 0) == 0)
+    return fail(Errc::PermissionDenied,
+                "container sharing network namespace with another container or host cannot be connected to any other network");
+  if (mode == "none") return fail(Errc::PermissionDenied, "container cannot be connected to multiple networks with one of the networks in private (none) mode");
+  json entry = TRY(plan_entry(network, ec));
+  json plan = load_plan(c.id);
+  for (const auto& p : plan)
+    if (p.value("NetworkID", "") == entry["NetworkID"].get<std::string>())
+      return fail(Errc::PermissionDenied, "endpoint with name " + c.name + " already exists in network " +
+                                              entry["Name"].get<std::string>());
+  if (running) {
+    if (!has_netns(c.id))
+      return fail(Errc::PermissionDenied, "container " + c.name + " runs without bridge networking and cannot be connected");
+    TRY(connect_entry(c, entry, plan.empty(), netns_path(c.id)));
+  }
+  plan.push_back(entry);
+  if (auto st = save_plan(c.id, plan); !st) {
+    if (running) (void)nm_->disconnect(entry["NetworkID"].get<std::string>(), c.id);
+    return st;
+  }
+  if (running) TRY(rewrite_etc(c, hostname));
+  return ok();
+}
+
+Status Networking::disconnect(const Container& c, const std::string& network, bool running) {
+  if (!nm_) return fail(Errc::Unavailable, "networking is not available: " + error_);
+  auto n = TRY(nm_->network(network));
+  json plan = load_plan(c.id);
+  json next = json::array();
+  bool found = false;
+  for (const auto& p : plan) {
+    if (p.value("NetworkID", "") == n.id) found = true;
+    else next.push_back(p);
+  }
+  bool connected = false;
+  for (const auto& e : nm_->endpoints(n.id)) connected |= e.container_id == c.id;
+  if (!found && !connected)
+    return fail(Errc::NotFound, "container " + c.id + " is not connected to network " + n.name);
+  if (connected) TRY(nm_->disconnect(n.id, c.id, running ? netns_path(c.id) : std::string()));
+  TRY(save_plan(c.id, next));
+  if (running) TRY(rewrite_etc(c, c.config.value("Hostname", "")));
+  return ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Engine API views
+
+namespace {
+
+json empty_endpoint_settings() {
+  return json{{"IPAMConfig", nullptr}, {"Links", nullptr},     {"Aliases", nullptr},   {"MacAddress", ""},
+              {"DriverOpts", nullptr}, {"GwPriority", 0},      {"NetworkID", ""},      {"EndpointID", ""},
+              {"Gateway", ""},         {"IPAddress", ""},      {"IPPrefixLen", 0},     {"IPv6Gateway", ""},
+              {"GlobalIPv6Address", ""}, {"GlobalIPv6PrefixLen", 0}, {"DNSNames", nullptr}};
+}
+
+}  // namespace
+
+json Networking::settings(const Container& c) {
+  std::string mode = c.host_config.value("NetworkMode", "none");
+  json s{{"Bridge", ""},        {"SandboxID", ""},         {"SandboxKey", ""},        {"Ports", json::object()},
+         {"HairpinMode", false}, {"LinkLocalIPv6Address", ""}, {"LinkLocalIPv6PrefixLen", 0},
+         {"SecondaryIPAddresses", nullptr}, {"SecondaryIPv6Addresses", nullptr}, {"EndpointID", ""},
+         {"Gateway", ""},       {"GlobalIPv6Address", ""}, {"GlobalIPv6PrefixLen", 0}, {"IPAddress", ""},
+         {"IPPrefixLen", 0},    {"IPv6Gateway", ""},       {"MacAddress", ""},        {"Networks", json::object()}};
+  json plan = nm_ ? load_plan(c.id) : json::array();
+  if (plan.empty()) {
+    if (mode.rfind("container:", 0) != 0) {
+      json e = empty_endpoint_settings();
+      if (mode == "host" || mode == "none") e["NetworkID"] = pseudo_id(mode);
+      s["Networks"][mode] = e;
+    }
+    return s;
+  }
+  if (has_netns(c.id)) {
+    s["SandboxKey"] = netns_path(c.id);
+    s["SandboxID"] = digest_of("sandbox:" + c.id).hex();
+  }
+  auto eps = nm_->endpoints();
+  bool first = true;
+  for (const auto& entry : plan) {
+    std::string nid = entry.value("NetworkID", "");
+    auto n = nm_->network(nid);
+    std::string name = n ? n->name : entry.value("Name", nid);
+    json ec = entry.contains("Config") && entry["Config"].is_object() ? entry["Config"] : json::object();
+    json e = empty_endpoint_settings();
+    e["NetworkID"] = nid;
+    if (ec.contains("IPAMConfig") && ec["IPAMConfig"].is_object()) e["IPAMConfig"] = ec["IPAMConfig"];
+    auto aliases = strs_of(ec, "Aliases");
+    if (!aliases.empty()) e["Aliases"] = aliases;
+    if (auto m = str_of(ec, "MacAddress"); !m.empty()) e["MacAddress"] = m;
+    if (ec.contains("DriverOpts") && ec["DriverOpts"].is_object()) e["DriverOpts"] = ec["DriverOpts"];
+    for (const auto& ep : eps) {
+      if (ep.container_id != c.id || ep.network_id != nid) continue;
+      e["EndpointID"] = endpoint_id(nid, c.id);
+      e["MacAddress"] = net::mac_str(ep.mac);
+      if (ep.ipv4) {
+        e["IPAddress"] = ep.ipv4->addr.str();
+        e["IPPrefixLen"] = ep.ipv4->len;
+        e["Gateway"] = ep.gateway4.valid() ? ep.gateway4.str() : "";
+      }
+      if (ep.ipv6) {
+        e["GlobalIPv6Address"] = ep.ipv6->addr.str();
+        e["GlobalIPv6PrefixLen"] = ep.ipv6->len;
+        e["IPv6Gateway"] = ep.gateway6.valid() ? ep.gateway6.str() : "";
+      }
+      if (n && !is_default_bridge(*n)) {
+        std::vector<std::string> dns{c.name};
+        for (auto& a : aliases) dns.push_back(a);
+        dns.push_back(c.id.substr(0, 12));
+        e["DNSNames"] = dns;
+      }
+      if (first) {
+        // Ports: published mappings of the primary endpoint; exposed but unpublished -> null.
+        json ports = json::object();
+        if (c.config.contains("ExposedPorts") && c.config["ExposedPorts"].is_object())
+          for (auto& [k, v] : c.config["ExposedPorts"].items()) ports[k.find('/') == std::string::npos ? k + "/tcp" : k] = nullptr;
+        for (const auto& p : ep.ports) {
+          std::string key = std::to_string(p.container_port) + "/" + std::string(net::proto_name(p.proto));
+          if (!ports.contains(key) || ports[key].is_null()) ports[key] = json::array();
+          std::string hip = p.host_ip.valid() && !p.host_ip.is_unspecified() ? p.host_ip.str()
+                            : p.container_ip.is_v6()                          ? "::"
+                                                                              : "0.0.0.0";
+          ports[key].push_back({{"HostIp", hip}, {"HostPort", std::to_string(p.host_port)}});
+        }
+        s["Ports"] = ports;
+      }
+      if (n && is_default_bridge(*n)) {
+        s["Bridge"] = n->interface;
+        for (const char* k : {"EndpointID", "Gateway", "GlobalIPv6Address", "GlobalIPv6PrefixLen", "IPAddress",
+                              "IPPrefixLen", "IPv6Gateway", "MacAddress"})
+          s[k] = e[k];
+      }
+    }
+    first = false;
+    s["Networks"][name] = e;
+  }
+  return s;
+}
+
+json Networking::summary_ports(const Container& c) {
+  json out = json::array();
+  if (!nm_) return out;
+  auto plan = load_plan(c.id);
+  if (plan.empty()) return out;
+  std::string primary = plan[0].value("NetworkID", "");
+  std::set<std::string> published;
+  for (const auto& ep : nm_->endpoints(primary)) {
+    if (ep.container_id != c.id) continue;
+    for (const auto& p : ep.ports) {
+      std::string hip = p.host_ip.valid() && !p.host_ip.is_unspecified() ? p.host_ip.str()
+                        : p.container_ip.is_v6()                          ? "::"
+                                                                          : "0.0.0.0";
+      out.push_back({{"IP", hip}, {"PrivatePort", p.container_port}, {"PublicPort", p.host_port},
+                     {"Type", std::string(net::proto_name(p.proto))}});
+      published.insert(std::to_string(p.container_port) + "/" + std::string(net::proto_name(p.proto)));
+    }
+  }
+  if (c.config.contains("ExposedPorts") && c.config["ExposedPorts"].is_object())
+    for (auto& [k, v] : c.config["ExposedPorts"].items()) {
+      std::string key = k.find('/') == std::string::npos ? k + "/tcp" : k;
+      if (published.count(key)) continue;
+      auto [port, proto] = split_once(key, '/');
+      out.push_back({{"PrivatePort", parse_uint(port).value_or(0)}, {"Type", std::string(proto)}});
+    }
+  return out;
+}
+
+json Networking::summary_networks(const Container& c) {
+  json s = settings(c);
+  return s["Networks"];
+}
+
+json Networking::network_json(const net::Network& n, bool with_containers,
+                              const std::function<std::string(const std::string&)>& name_of) {
+  json cfgs = json::array();
+  for (const auto& sn : n.subnets) {
+    json o{{"Subnet", sn.subnet.str()}};
+    if (sn.gateway.valid()) o["Gateway"] = sn.gateway.str();
+    if (sn.ip_range) o["IPRange"] = sn.ip_range->str();
+    cfgs.push_back(o);
+  }
+  json opts = json::object();
+  for (const auto& [k, v] : n.options)
+    if (k != "com.docker.network.bridge.default_bridge") opts[k] = v;
+  if (is_default_bridge(n)) {
+    opts["com.docker.network.bridge.default_bridge"] = "true";
+    opts["com.docker.network.bridge.name"] = n.interface;
+  }
+  json containers = json::object();
+  if (with_containers && nm_) {
+    for (const auto& e : nm_->endpoints(n.id)) {
+      containers[e.container_id] = {{"Name", name_of ? name_of(e.container_id) : std::string()},
+                                    {"EndpointID", endpoint_id(n.id, e.container_id)},
+                                    {"MacAddress", net::mac_str(e.mac)},
+                                    {"IPv4Address", e.ipv4 ? e.ipv4->str() : ""},
+                                    {"IPv6Address", e.ipv6 ? e.ipv6->str() : ""}};
+    }
+  }
+  return json{{"Name", n.name},
+              {"Id", n.id},
+              {"Created", n.created},
+              {"Scope", "local"},
+              {"Driver", n.driver},
+              {"EnableIPv4", true},
+              {"EnableIPv6", n.enable_ipv6},
+              {"IPAM", {{"Driver", "default"}, {"Options", json::object()}, {"Config", cfgs}}},
+              {"Internal", n.internal},
+              {"Attachable", false},
+              {"Ingress", false},
+              {"ConfigFrom", {{"Network", ""}}},
+              {"ConfigOnly", false},
+              {"Containers", containers},
+              {"Options", opts},
+              {"Labels", n.labels}};
+}
+
+json Networking::pseudo_networks() {
+  json out = json::array();
+  for (const auto& [name, driver] : std::vector<std::pair<std::string, std::string>>{{"host", "host"}, {"none", "null"}})
+    out.push_back(json{{"Name", name},
+                       {"Id", pseudo_id(name)},
+                       {"Created", "0001-01-01T00:00:00Z"},
+                       {"Scope", "local"},
+                       {"Driver", driver},
+                       {"EnableIPv4", true},
+                       {"EnableIPv6", false},
+                       {"IPAM", {{"Driver", "default"}, {"Options", nullptr}, {"Config", nullptr}}},
+                       {"Internal", false},
+                       {"Attachable", false},
+                       {"Ingress", false},
+                       {"ConfigFrom", {{"Network", ""}}},
+                       {"ConfigOnly", false},
+                       {"Containers", json::object()},
+                       {"Options", json::object()},
+                       {"Labels", json::object()}});
+  return out;
+}
+
+}  // namespace berth::daemon

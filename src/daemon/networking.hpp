@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: Apache-2.0
+// berthd's container networking: maps HostConfig.NetworkMode / NetworkingConfig / PortBindings
+// onto net::NetworkManager (src/network). Internal to src/daemon.
+//
+//   create:  validate_create() normalises NetworkMode and returns the container's "plan" (the
+//            networks it joins, with their EndpointSettings); save_plan() stores it in
+//            <data-root>/containers/<id>/networks.json.
+//   start:   setup() makes a netns bind-mounted at <exec-root>/netns/<id>, connects it to every
+//            planned network (veth, IPAM, ports, DNS) and returns its path for the OCI spec and
+//            the /etc/hosts and /etc/resolv.conf contents — all before the runtime runs.
+//   exit / remove / failed start: teardown() disconnects everything and unmounts the netns.
+//   daemon start: reconcile() tears down endpoints of containers that are not running.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.hpp"
+#include "daemon/config.hpp"
+
+namespace berth::net {
+class NetworkManager;
+struct Network;
+}
+
+namespace berth::daemon {
+
+struct Container;
+
+struct NetSetup {
+  std::string netns_path;  // "" = the runtime's default for the mode (host/none/container:)
+  std::string hosts;       // "" = the daemon's default content
+  std::string resolv;
+};
+
+class Networking {
+ public:
+  // Never fails: without a usable network manager (no root, no nftables) bridge networking is
+  // off and containers get a loopback-only netns (with a warning at create).
+  static std::unique_ptr<Networking> open(const Config& cfg);
+  ~Networking();
+
+  bool available() const { return nm_ != nullptr; }
+  net::NetworkManager* manager() { return nm_.get(); }
+  const std::string& error() const { return error_; }
+
+  // Normalises hc["NetworkMode"] ("" -> "bridge") and checks networks exist. Returns the plan:
+  // [{"NetworkID","Name","Config":EndpointSettings}], primary network first.
+  Result<nlohmann::json> validate_create(nlohmann::json& hc, const nlohmann::json& networking_config,
+                                         std::vector<std::string>* warnings);
+  Status save_plan(const std::string& container_id, const nlohmann::json& plan);
+  nlohmann::json load_plan(const std::string& container_id) const;
+
+  // Caller holds c.op. On error everything already done is undone.
+  Result<NetSetup> setup(const Container& c, const std::string& hostname);
+  // Idempotent; safe for containers that never had networking.
+  void teardown(const std::string& container_id);
+  void reconcile(const std::set<std::string>& running_ids);
+  std::string netns_path(const std::string& container_id) const;
+  bool has_netns(const std::string& container_id) const;
+
+  // Engine API views (caller may hold Daemon::mu: these take only the manager's lock).
+  nlohmann::json settings(const Container& c);         // NetworkSettings
+  nlohmann::json summary_ports(const Container& c);    // /containers/json "Ports"
+  nlohmann::json summary_networks(const Container& c); // /containers/json NetworkSettings.Networks
+  nlohmann::json network_json(const net::Network& n, bool with_containers,
+                              const std::function<std::string(const std::string&)>& name_of);
+  // Predefined pseudo networks "host" and "none" (not in the manager).
+  nlohmann::json pseudo_networks();
+  std::string pseudo_id(const std::string& name) const;
+
+  // Connect/disconnect (caller holds c.op; `running`: the container runs with our netns).
+  Status connect(const Container& c, const std::string& network, const nlohmann::json& endpoint_config,
+                 bool running, const std::string& hostname);
+  Status disconnect(const Container& c, const std::string& network, bool running);
+
+ private:
+  Networking() = default;
+  Result<nlohmann::json> plan_entry(const std::string& network, const nlohmann::json& endpoint_config);
+  Status connect_entry(const Container& c, const nlohmann::json& entry, bool primary, const std::string& ns_path);
+  Status rewrite_etc(const Container& c, const std::string& hostname);
+  std::string hosts_text(const Container& c, const std::string& hostname);
+  std::string resolv_text(const Container& c);
+  std::string plan_path(const std::string& id) const;
+
+  Config cfg_;
+  std::unique_ptr<net::NetworkManager> nm_;
+  std::string error_;
+  std::mutex plan_mu_;
+};
+
+}  // namespace berth::daemon

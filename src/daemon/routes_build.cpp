@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: Apache-2.0
+// POST /build (the legacy builder API the docker CLI uses with DOCKER_BUILDKIT=0 or against a
+// daemon whose /_ping says Builder-Version: 1), POST /build/prune, and the build cache part of
+// GET /system/df. The context tar (plain, gzip or zstd) is extracted securely into a scratch
+// directory, .dockerignore is applied again, and build::Executor runs the plan against
+// daemon/build_backend.cpp. The response is dockerd's JSON message stream.
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <ctime>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "build/executor.hpp"
+#include "builder/dockerignore.hpp"
+#include "common/file.hpp"
+#include "common/log.hpp"
+#include "common/path.hpp"
+#include "common/strings.hpp"
+#include "daemon/build_backend.hpp"
+#include "daemon/daemon.hpp"
+#include "image/image_service.hpp"
+#include "oci/reference.hpp"
+#include "storage/reader.hpp"
+#include "storage/tar_apply.hpp"
+
+namespace berth::daemon {
+
+using json = nlohmann::json;
+
+namespace {
+
+void send_err(http::ResponseWriter& w, int status, const std::string& msg) {
+  (void)w.send(status, json{{"message", msg}}.dump() + "\n", "application/json");
+}
+
+std::string short_hex(const std::string& id) {
+  std::string h = id.rfind("sha256:", 0) == 0 ? id.substr(7) : id;
+  return h.substr(0, 12);
+}
+
+std::string rfc3339(std::int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  ::gmtime_r(&tt, &tm);
+  char b[64];
+  std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return b;
+}
+
+// Removes what .dockerignore excludes (the docker CLI already filtered; other clients may not).
+Status apply_dockerignore(const std::string& root, const std::vector<std::string>& patterns,
+                          const std::string& dockerfile) {
+  if (patterns.empty()) return ok();
+  auto pm = TRY(builder::PatternMatcher::create(patterns));
+  std::vector<std::string> stack{""};
+  while (!stack.empty()) {
+    std::string rel = stack.back();
+    stack.pop_back();
+    DIR* d = ::opendir((root + (rel.empty() ? "" : "/" + rel)).c_str());
+    if (!d) continue;
+    std::vector<std::pair<std::string, bool>> ents;
+    while (auto* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n == "." || n == "..") continue;
+      ents.emplace_back(n, e->d_type == DT_DIR);
+    }
+    ::closedir(d);
+    for (auto& [n, is_dir] : ents) {
+      std::string r = rel.empty() ? n : rel + "/" + n;
+      if (r == dockerfile || r == ".dockerignore") continue;
+      bool ex = TRY(pm.matches_or_parent_matches(r));
+      if (ex && !(is_dir && pm.exclusions())) {
+        TRY(remove_all(root + "/" + r));
+        continue;
+      }
+      if (is_dir) stack.push_back(r);
+    }
+  }
+  return ok();
+}
+
+class StreamProgress final : public build::Progress {
+ public:
+  StreamProgress(http::ResponseWriter& w, bool quiet) : w_(w), quiet_(quiet) {}
+  void stream(std::string_view t) override {
+    if (quiet_ || t.empty() || dead_) return;
+    if (!w_.write(json{{"stream", std::string(t)}}.dump() + "\n")) dead_ = true;
+  }
+  void aux_id(const std::string& id) override {
+    if (!dead_ && !w_.write(json{{"aux", {{"ID", id}}}}.dump() + "\n")) dead_ = true;
+  }
+  void raw(const json& j) {
+    if (!dead_ && !w_.write(j.dump() + "\n")) dead_ = true;
+  }
+  void always(std::string_view t) {
+    if (!dead_ && !w_.write(json{{"stream", std::string(t)}}.dump() + "\n")) dead_ = true;
+  }
+
+ private:
+  http::ResponseWriter& w_;
+  bool quiet_;
+  bool dead_ = false;
+};
+
+std::atomic<std::int64_t> g_last_gc{0};
+
+void maybe_gc(Daemon& d) {
+  auto now = static_cast<std::int64_t>(std::time(nullptr));
+  std::int64_t last = g_last_gc.load();
+  if (now - last < 60 || !g_last_gc.compare_exchange_strong(last, now)) return;
+  auto* svc = &d.images();
+  auto cache = build_cache(d);
+  if (!svc || !cache) return;
+  std::thread([svc, c = *cache, &d] {
+    auto r = c->gc(
+        build_cache_limit(), [svc](const build::CacheEntry& e) { return build_cache_entry_size(*svc, e); },
+        [svc](const std::string& id) {
+          auto ri = svc->resolve(id);
+          if (!ri || !ri->repo_tags.empty()) return false;
+          return static_cast<bool>(svc->remove(id, false, false));
+        });
+    if (r && !r->second.empty())
+      log::info("build cache gc: {} entries, {} bytes reclaimed", r->second.size(), r->first);
+    (void)d;
+  }).detach();
+}
+
+json parse_json_param(const http::Request& q, const char* name, json def) {
+  auto v = q.query_value(name);
+  if (!v || v->empty()) return def;
+  try {
+    return json::parse(*v);
+  } catch (...) {
+    return def;
+  }
+}
+
+void handle_build(Daemon& d, http::Request& q, http::ResponseWriter& w) {
+  if (q.query_value("version").value_or("1") == "2")
+    return send_err(w, 400, "BuildKit (version=2) is not supported by this daemon: use the legacy builder (DOCKER_BUILDKIT=0)");
+  if (auto remote = q.query_value("remote"); remote && !remote->empty())
+    return send_err(w, 400, "remote build contexts (" + *remote + ") are not supported: send the context as the request body");
+  std::vector<std::string> tags;
+  for (auto& t : q.query_values("t")) {
+    if (t.empty()) continue;
+    auto r = oci::parse_reference(t);
+    if (!r) return send_err(w, 400, "invalid reference format: " + t);
+    tags.push_back(t);
+  }
+  build::BuildRequest req;
+  std::string dockerfile = q.query_value("dockerfile").value_or("Dockerfile");
+  if (dockerfile.empty()) dockerfile = "Dockerfile";
+  json ba = parse_json_param(q, "buildargs", json::object());
+  if (ba.is_object())
+    for (auto& [k, v] : ba.items())
+      if (v.is_string()) req.build_args.emplace_back(k, v.get<std::string>());
+  json labels = parse_json_param(q, "labels", json::object());
+  if (labels.is_object())
+    for (auto& [k, v] : labels.items())
+      if (v.is_string()) req.labels[k] = v.get<std::string>();
+  req.target = q.query_value("target").value_or("");
+  req.no_cache = q.query_bool("nocache");
+  req.pull = q.query_bool("pull");
+  bool quiet = q.query_bool("q");
+  bool forcerm = q.query_bool("forcerm");
+  (void)forcerm;  // intermediate snapshots are always removed
+  std::string net = q.query_value("networkmode").value_or("default");
+  if (net.empty() || net == "bridge") net = "default";
+  if (net != "default" && net != "none" && net != "host")
+    return send_err(w, 400, "network mode \"" + net + "\" is not supported for builds (default, none, host)");
+  req.network = net;
+  req.platform = q.query_value("platform").value_or("");
+  json cf = parse_json_param(q, "cachefrom", json::array());
+  if (cf.is_array())
+    for (auto& v : cf)
+      if (v.is_string()) req.cache_from.push_back(v.get<std::string>());
+  for (auto& eh : q.query_values("extrahosts"))
+    for (auto& x : split(eh, ','))
+      if (!x.empty()) req.extra_hosts.push_back(x);
+  if (auto s = q.query_value("shmsize"); s && !s->empty()) {
+    char* end = nullptr;
+    long long v = std::strtoll(s->c_str(), &end, 10);
+    if (!end || *end || v < 0) return send_err(w, 400, "invalid shmsize: " + *s);
+    req.shm_size = v;
+  }
+
+  auto backend = make_build_backend(d);
+  if (!backend) return send_err(w, 500, backend.error().message());
+  auto tmp = (*backend)->temp_dir();
+  if (!tmp) return send_err(w, 500, tmp.error().message());
+  std::string ctx = *tmp + "/context";
+  if (auto s = mkdir_all(ctx, 0755); !s) return send_err(w, 500, s.error().message());
+  {
+    struct BodyAdapter : storage::Reader {
+      http::Request& q;
+      explicit BodyAdapter(http::Request& r) : q(r) {}
+      Result<std::size_t> read(void* b, std::size_t n) override { return q.body().read(static_cast<char*>(b), n); }
+    };
+    auto src = std::make_unique<BodyAdapter>(q);
+    auto dec = storage::decompressed(std::move(src));
+    if (!dec) return send_err(w, 400, "failed to read build context: " + dec.error().message());
+    storage::ApplyOptions ao;
+    ao.whiteouts = storage::WhiteoutMode::Delete;
+    ao.preserve_owner = false;
+    auto st = storage::apply_tar(**dec, ctx, ao);
+    if (!st) return send_err(w, 400, "failed to extract build context: " + st.error().message());
+  }
+  std::string df_rel = clean_path("/" + dockerfile).substr(1);
+  auto df_host = secure_join(ctx, df_rel);
+  std::string text;
+  if (df_host) {
+    auto t = read_file(*df_host, 16u << 20);
+    if (t) text = std::move(*t);
+    else df_host = fail(Errc::NotFound, "missing");
+  }
+  if (!df_host) {
+    // dockerd also accepts a lower-case "dockerfile".
+    auto alt = read_file(ctx + "/dockerfile");
+    if (dockerfile != "Dockerfile" || !alt)
+      return send_err(w, 500, "Cannot locate specified Dockerfile: " + dockerfile);
+    text = std::move(*alt);
+    df_rel = "dockerfile";
+  }
+  if (auto di = read_file(ctx + "/.dockerignore"); di) req.ignore_patterns = builder::read_dockerignore(*di);
+  if (auto s = apply_dockerignore(ctx, req.ignore_patterns, df_rel); !s)
+    return send_err(w, 400, "invalid .dockerignore: " + s.error().message());
+  req.context_dir = ctx;
+  req.dockerfile = std::move(text);
+
+  auto cache = build_cache(d);
+  if (!w.begin_stream(200, "application/json")) return;
+  StreamProgress out(w, quiet);
+  build::Executor ex(**backend, cache ? *cache : nullptr);
+  auto res = ex.build(req, out);
+  if (!res) {
+    int code = ex.last_exit_code();
+    json err = {{"errorDetail", {{"message", res.error().message()}}}, {"error", res.error().message()}};
+    if (code) err["errorDetail"]["code"] = code;
+    out.raw(err);
+    (void)w.end_stream();
+    return;
+  }
+  out.aux_id(res->image_id);
+  if (quiet) out.always(res->image_id + "\n");
+  else out.stream("Successfully built " + short_hex(res->image_id) + "\n");
+  auto* svc = &d.images();
+  for (auto& t : tags) {
+    auto s = svc->tag(res->image_id, t);
+    if (!s) {
+      out.raw(json{{"errorDetail", {{"message", s.error().message()}}}, {"error", s.error().message()}});
+      (void)w.end_stream();
+      return;
+    }
+    auto r = oci::parse_reference(t);
+    std::string shown = r ? normalize_ref(oci::with_default_tag(*r).str()) : t;
+    d.emit("image", "tag", res->image_id, {{"name", shown}});
+    out.stream("Successfully tagged " + shown + "\n");
+  }
+  (void)w.end_stream();
+  maybe_gc(d);
+}
+
+void handle_prune(Daemon& d, http::Request& q, http::ResponseWriter& w) {
+  auto* svc = &d.images();
+  auto cache = build_cache(d);
+  if (!svc || !cache) return send_err(w, 500, "build cache unavailable");
+  std::int64_t keep = 0;
+  for (const char* k : {"keep-storage", "reserved-space"})
+    if (auto v = q.query_value(k); v && !v->empty()) keep = std::strtoll(v->c_str(), nullptr, 10);
+  std::vector<std::string> deleted;
+  auto r = (*cache)->gc(
+      keep, [svc](const build::CacheEntry& e) { return build_cache_entry_size(*svc, e); },
+      [svc, &deleted](const std::string& id) {
+        auto ri = svc->resolve(id);
+        if (!ri || !ri->repo_tags.empty()) return false;
+        bool ok = static_cast<bool>(svc->remove(id, false, false));
+        if (ok) deleted.push_back(id);
+        return ok;
+      });
+  if (!r) return send_err(w, 500, r.error().message());
+  json ids = json::array();
+  for (auto& e : r->second) ids.push_back(e.key.substr(e.key.rfind(':') + 1).substr(0, 25));
+  (void)w.send(200, json{{"CachesDeleted", ids}, {"SpaceReclaimed", r->first}}.dump() + "\n", "application/json");
+}
+
+}  // namespace
+
+std::string build_cache_df_json(Daemon& d) {
+  json arr = json::array();
+  auto* svc = &d.images();
+  auto cache = build_cache(d);
+  if (!svc || !cache) return arr.dump();
+  for (auto& e : (*cache)->entries()) {
+    arr.push_back({{"ID", e.key.substr(e.key.rfind(':') + 1).substr(0, 25)},
+                   {"Parents", json::array()},
+                   {"Type", "regular"},
+                   {"Description", e.description},
+                   {"InUse", false},
+                   {"Shared", false},
+                   {"Size", build_cache_entry_size(*svc, e)},
+                   {"CreatedAt", rfc3339(e.created)},
+                   {"LastUsedAt", rfc3339(e.last_used)},
+                   {"UsageCount", e.usage_count}});
+  }
+  return arr.dump();
+}
+
+std::set<std::string> build_intermediate_ids(Daemon& d, bool all) {
+  std::set<std::string> out;
+  if (all) return out;
+  auto cache = build_cache(d);
+  if (!cache) return out;
+  for (auto& e : (*cache)->entries()) out.insert(e.image_id);
+  return out;
+}
+
+void register_build_routes(Daemon& d, http::Router& r) {
+  r.add("POST", "/build", [&d](http::Request& q, http::ResponseWriter& w) { handle_build(d, q, w); });
+  r.add("POST", "/build/prune", [&d](http::Request& q, http::ResponseWriter& w) { handle_prune(d, q, w); });
+}
+
+}  // namespace berth::daemon

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: Apache-2.0
+// The attach protocol between berthd and berth-shim, over the unix socket `attach.sock` in the
+// container's state dir (header-only: the shim stays free of src/common).
+//
+// Every message is a frame: an 8-byte header {kind, 0, 0, 0, len (32-bit big endian)} and len
+// bytes — the same header Docker's multiplexed streams use, so output frames pass through.
+//   client → shim: kHello (first frame, payload: letters i o e m — stdin, stdout, stderr,
+//                  monitor), kStdin (data for the container's stdin), kCloseStdin (the client's
+//                  stdin ended), kResize (payload "rows cols"), kDetach (the client detaches).
+//   shim → client: kStdout / kStderr (output), kExit (payload: exit code, sent after the output
+//                  has been drained and exit.json written; the shim closes the socket after it).
+// A monitor client gets only kExit: berthd keeps one per running container to learn of the exit
+// at once, and sends kResize on it.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace berth::shim::proto {
+
+inline constexpr char kAttachSocket[] = "attach.sock";
+
+enum Kind : unsigned char {
+  kStdin = 0,
+  kStdout = 1,
+  kStderr = 2,
+  kHello = 'H',
+  kCloseStdin = 'C',
+  kResize = 'R',
+  kDetach = 'D',
+  kExit = 'E',
+};
+
+inline constexpr std::size_t kHeader = 8;
+inline constexpr std::uint32_t kMaxFrame = 1u << 20;
+
+inline void put_header(char* h, unsigned char kind, std::uint32_t n) {
+  h[0] = static_cast<char>(kind);
+  h[1] = h[2] = h[3] = 0;
+  h[4] = static_cast<char>(n >> 24);
+  h[5] = static_cast<char>(n >> 16);
+  h[6] = static_cast<char>(n >> 8);
+  h[7] = static_cast<char>(n);
+}
+
+inline std::string frame(unsigned char kind, std::string_view data) {
+  std::string f(kHeader, '\0');
+  put_header(f.data(), kind, static_cast<std::uint32_t>(data.size()));
+  f.append(data);
+  return f;
+}
+
+inline std::uint32_t frame_len(const char* h) {
+  auto u = [&](int i) { return static_cast<std::uint32_t>(static_cast<unsigned char>(h[i])); };
+  return (u(4) << 24) | (u(5) << 16) | (u(6) << 8) | u(7);
+}
+
+// Pops one complete frame off the front of buf; false if none is complete yet.
+inline bool pop_frame(std::string& buf, unsigned char* kind, std::string* payload) {
+  if (buf.size() < kHeader) return false;
+  std::uint32_t n = frame_len(buf.data());
+  if (buf.size() < kHeader + n) return false;
+  *kind = static_cast<unsigned char>(buf[0]);
+  payload->assign(buf, kHeader, n);
+  buf.erase(0, kHeader + n);
+  return true;
+}
+
+}  // namespace berth::shim::proto

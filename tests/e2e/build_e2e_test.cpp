@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: Apache-2.0
+// Builds with the real docker CLI (legacy builder API, with and without DOCKER_BUILDKIT=0) and
+// with `berth build` against a private berthd: a multi-stage Dockerfile using every
+// instruction, the image runs with the expected files/env/user/workdir/cmd, a second build is
+// fully cached, changing one COPY source rebuilds from that step on, the cache survives a
+// daemon restart. ADD <url> talks only to a loopback HTTP server started by the test.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/digest.hpp"
+#include "common/file.hpp"
+#include "common/strings.hpp"
+#include "integration/daemon/berthd_fixture.hpp"
+
+namespace berth::test {
+namespace {
+
+std::string which(const std::string& prog) {
+  auto r = run({"sh", "-c", "command -v " + prog}, {}, 10);
+  return r.status == 0 ? std::string(trim(r.out)) : std::string();
+}
+
+// python3 -m http.server on 127.0.0.1:<port> serving `dir`.
+class LoopbackHttp {
+ public:
+  bool start(const std::string& dir) {
+    std::mt19937 rng(static_cast<unsigned>(::getpid() ^ std::chrono::steady_clock::now().time_since_epoch().count()));
+    for (int attempt = 0; attempt < 10; ++attempt) {
+      port_ = 20000 + static_cast<int>(rng() % 30000);
+      pid_ = ::fork();
+      if (pid_ == 0) {
+        int null = ::open("/dev/null", O_RDWR);
+        ::dup2(null, 1);
+        ::dup2(null, 2);
+        std::string p = std::to_string(port_);
+        ::execlp("python3", "python3", "-m", "http.server", "--bind", "127.0.0.1", "--directory", dir.c_str(),
+                 p.c_str(), nullptr);
+        ::_exit(127);
+      }
+      for (int i = 0; i < 100; ++i) {
+        auto r = run({"bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(port_)}, {}, 5);
+        if (r.status == 0) return true;
+        int st;
+        if (::waitpid(pid_, &st, WNOHANG) == pid_) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      stop();
+    }
+    return false;
+  }
+  void stop() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      int st;
+      ::waitpid(pid_, &st, 0);
+      pid_ = -1;
+    }
+  }
+  ~LoopbackHttp() { stop(); }
+  int port() const { return port_; }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+class BuildE2E : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    REQUIRE_ROOT();
+    docker_ = which("docker");
+    if (docker_.empty()) GTEST_SKIP() << "docker CLI not on PATH";
+    if (test_runtime().empty()) GTEST_SKIP() << "no OCI runtime";
+    REQUIRE_IMAGE("busybox");
+    d_ = std::make_unique<Berthd>("build-e2e");
+    ASSERT_TRUE(d_->start()) << d_->log();
+    cfgdir_ = std::make_unique<Scratch>("build-e2e-cfg");
+    ctx_ = std::make_unique<Scratch>("build-e2e-ctx");
+    www_ = std::make_unique<Scratch>("build-e2e-www");
+    auto l = docker({"load", "-i", images_dir() + "/busybox.tar"});
+    ASSERT_EQ(l.status, 0) << l.err;
+    ASSERT_TRUE(http_.start(www_->path())) << "loopback http server";
+    write_context();
+  }
+  void TearDown() override {
+    http_.stop();
+    d_.reset();
+  }
+
+  RunResult docker(std::vector<std::string> args, bool buildkit_off = true, int timeout = 120) {
+    args.insert(args.begin(), docker_);
+    std::vector<std::string> env = {"DOCKER_HOST=" + d_->host(), "DOCKER_CONFIG=" + cfgdir_->path()};
+    if (buildkit_off) env.push_back("DOCKER_BUILDKIT=0");
+    return run(args, {}, timeout, env);
+  }
+  RunResult berth(std::vector<std::string> args, int timeout = 120) {
+    args.insert(args.begin(), {bin("berth"), "-H", d_->host()});
+    return run(args, {}, timeout, {"DOCKER_CONFIG=" + cfgdir_->path()});
+  }
+
+  void put(const std::string& rel, const std::string& data) {
+    ASSERT_TRUE(mkdir_all(dirname(ctx_->sub(rel)), 0755));
+    ASSERT_TRUE(write_file(ctx_->sub(rel), data));
+  }
+
+  void write_context() {
+    ASSERT_TRUE(write_file(www_->sub("remote.txt"), "from the loopback server\n"));
+    auto dg = digest_file(www_->sub("remote.txt"));
+    ASSERT_TRUE(dg);
+    std::string url = "http://127.0.0.1:" + std::to_string(http_.port()) + "/remote.txt";
+    put("tool.sh", "#!/bin/sh\necho tool-ran\n");
+    put("data/one", "1\n");
+    put("data/sub/two", "2\n");
+    put("a.txt", "A\n");
+    put("b.txt", "B\n");
+    put("secret.txt", "must not be sent\n");
+    put(".dockerignore", "secret.txt\n*.tmp\n");
+    put("junk.tmp", "x");
+    // archive.tar.gz with one file, built with busybox-free host tar.
+    ASSERT_TRUE(mkdir_all(ctx_->sub("arch/in"), 0755));
+    ASSERT_TRUE(write_file(ctx_->sub("arch/in/packed.txt"), "unpacked\n"));
+    auto t = run({"tar", "-czf", ctx_->sub("archive.tar.gz"), "-C", ctx_->sub("arch/in"), "packed.txt"});
+    ASSERT_EQ(t.status, 0) << t.err;
+    ASSERT_TRUE(remove_all(ctx_->sub("arch")));
+    put("Dockerfile",
+        "# syntax=docker/dockerfile:1\n"
+        "ARG BASE=busybox\n"
+        "FROM ${BASE} AS builder\n"
+        "ARG GREETING=hello\n"
+        "RUN --mount=type=cache,target=/cache echo \"$GREETING\" > /greeting && echo x >> /cache/hits\n"
+        "RUN --mount=type=tmpfs,target=/scratch [\"/bin/sh\", \"-c\", \"echo exec-form > /exec.txt; touch /scratch/gone\"]\n"
+        "RUN --network=none <<EOF\n"
+        "echo heredoc > /heredoc.txt\n"
+        "EOF\n"
+        "COPY --chmod=755 tool.sh /out/tool.sh\n"
+        "\n"
+        "FROM busybox AS unused\n"
+        "RUN echo this-stage-must-not-run && exit 1\n"
+        "\n"
+        "FROM busybox\n"
+        "MAINTAINER berth-test\n"
+        "LABEL org.example.name=\"berth test\" version=1\n"
+        "ENV APP_HOME=/app PATH=$PATH:/app/bin\n"
+        "WORKDIR $APP_HOME\n"
+        "COPY --from=builder /greeting /exec.txt /heredoc.txt ./\n"
+        "COPY --from=builder /out/tool.sh bin/\n"
+        "ADD archive.tar.gz /app/extracted/\n"
+        "ADD --chmod=644 --checksum=" + dg->str() + " " + url + " /app/remote.txt\n"
+        "COPY --chown=1000:1000 data/ /app/data/\n"
+        "COPY *.txt /app/txt/\n"
+        "RUN echo appuser:x:1234:1234::/home/appuser:/bin/sh >> /etc/passwd && test ! -e /scratch\n"
+        "USER appuser\n"
+        "EXPOSE 8080/tcp 53/udp\n"
+        "VOLUME [\"/app/data\"]\n"
+        "STOPSIGNAL SIGTERM\n"
+        "HEALTHCHECK --interval=30s --timeout=5s CMD true\n"
+        "SHELL [\"/bin/sh\", \"-c\"]\n"
+        "ONBUILD RUN echo triggered > /tmp/onbuild.txt\n"
+        "ENTRYPOINT [\"/bin/sh\", \"-c\"]\n"
+        "CMD [\"cat /app/greeting\"]\n");
+  }
+
+  static int count(const std::string& hay, const std::string& needle) {
+    int n = 0;
+    for (auto p = hay.find(needle); p != std::string::npos; p = hay.find(needle, p + 1)) ++n;
+    return n;
+  }
+
+  std::string docker_;
+  std::unique_ptr<Berthd> d_;
+  std::unique_ptr<Scratch> cfgdir_, ctx_, www_;
+  LoopbackHttp http_;
+};
+
+TEST_F(BuildE2E, DockerCliMultiStageEveryInstructionCacheAndBerthBuild) {
+  auto b = docker({"build", "-t", "berth-test-build:1", "-t", "berth-test-build:alias", ctx_->path()});
+  ASSERT_EQ(b.status, 0) << b.out << b.err << d_->log();
+  EXPECT_EQ(b.out.find("this-stage-must-not-run"), std::string::npos) << "unneeded stage ran";
+  EXPECT_NE(b.out.find("Successfully tagged berth-test-build:1"), std::string::npos) << b.out;
+  EXPECT_NE(b.out.find("Successfully tagged berth-test-build:alias"), std::string::npos) << b.out;
+  EXPECT_EQ(count(b.out, "Using cache"), 0) << b.out;
+
+  // The image runs with the expected content and config.
+  auto r = docker({"run", "--rm", "--network", "none", "berth-test-build:1"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "hello\n");
+  auto r2 = docker({"run", "--rm", "--network", "none", "berth-test-build:1",
+                    "id -u; pwd; echo $APP_HOME; cat exec.txt heredoc.txt extracted/packed.txt remote.txt; tool.sh; "
+                    "ls txt; stat -c '%u:%g' data/one data/sub/two; stat -c '%a' bin/tool.sh"});
+  ASSERT_EQ(r2.status, 0) << r2.err;
+  EXPECT_EQ(r2.out,
+            "1234\n/app\n/app\nexec-form\nheredoc\nunpacked\nfrom the loopback server\ntool-ran\n"
+            "a.txt\nb.txt\n1000:1000\n1000:1000\n755\n");
+  auto in = docker({"image", "inspect", "berth-test-build:1", "--format",
+                    "{{json .Config}}"});
+  ASSERT_EQ(in.status, 0) << in.err;
+  auto cfg = nlohmann::json::parse(in.out);
+  EXPECT_EQ(cfg["User"], "appuser");
+  EXPECT_EQ(cfg["WorkingDir"], "/app");
+  EXPECT_EQ(cfg["Labels"]["org.example.name"], "berth test");
+  EXPECT_EQ(cfg["Labels"]["version"], "1");
+  EXPECT_TRUE(cfg["ExposedPorts"].contains("8080/tcp"));
+  EXPECT_TRUE(cfg["ExposedPorts"].contains("53/udp"));
+  EXPECT_TRUE(cfg["Volumes"].contains("/app/data"));
+  EXPECT_EQ(cfg["StopSignal"], "SIGTERM");
+  EXPECT_EQ(cfg["Healthcheck"]["Test"], nlohmann::json({"CMD-SHELL", "true"}));
+  EXPECT_EQ(cfg["Healthcheck"]["Interval"], 30000000000LL);
+  EXPECT_EQ(cfg["OnBuild"], nlohmann::json({"RUN echo triggered > /tmp/onbuild.txt"}));
+  EXPECT_EQ(cfg["Entrypoint"], nlohmann::json({"/bin/sh", "-c"}));
+  EXPECT_EQ(cfg["Cmd"], nlohmann::json({"cat /app/greeting"}));
+  bool path_ok = false;
+  for (auto& e : cfg["Env"]) path_ok |= e.get<std::string>().find(":/app/bin") != std::string::npos &&
+                                        e.get<std::string>().rfind("PATH=/", 0) == 0;
+  EXPECT_TRUE(path_ok) << cfg["Env"].dump();
+  // .dockerignore kept secret.txt out.
+  auto sec = docker({"run", "--rm", "--network", "none", "berth-test-build:1", "test -e /app/txt/secret.txt"});
+  EXPECT_EQ(sec.status, 1);
+
+  // Second build: fully cached, same image.
+  auto id1 = docker({"image", "inspect", "-f", "{{.Id}}", "berth-test-build:1"});
+  auto b2 = docker({"build", "-t", "berth-test-build:2", ctx_->path()});
+  ASSERT_EQ(b2.status, 0) << b2.err;
+  int steps = count(b2.out, "Step ");
+  int froms = count(b2.out, ": FROM ");
+  EXPECT_EQ(count(b2.out, " ---> Using cache"), steps - froms) << b2.out;
+  EXPECT_EQ(count(b2.out, "Running in"), 0) << b2.out;
+  auto id2 = docker({"image", "inspect", "-f", "{{.Id}}", "berth-test-build:2"});
+  EXPECT_EQ(id1.out, id2.out);
+
+  // Plain `docker build` (BuildKit default in CLI 28) falls back to the legacy API because
+  // /_ping says Builder-Version: 1.
+  auto b3 = docker({"build", "-q", ctx_->path()}, /*buildkit_off=*/false);
+  ASSERT_EQ(b3.status, 0) << b3.out << b3.err;
+  EXPECT_EQ(trim(b3.out), trim(id1.out));
+
+  // The cache survives a daemon restart; changing one COPY source rebuilds from that step.
+  d_->term();
+  ASSERT_TRUE(d_->start()) << d_->log();
+  put("data/sub/two", "22\n");
+  auto b4 = docker({"build", "-t", "berth-test-build:3", ctx_->path()});
+  ASSERT_EQ(b4.status, 0) << b4.err;
+  auto at = b4.out.find("COPY --chown=1000:1000 data/");
+  ASSERT_NE(at, std::string::npos) << b4.out;
+  at = b4.out.rfind("Step ", at);
+  std::string before = b4.out.substr(0, at), after = b4.out.substr(at);
+  EXPECT_EQ(count(before, " ---> Using cache"), count(before, "Step ") - count(before, ": FROM ")) << b4.out;
+  EXPECT_EQ(count(after, " ---> Using cache"), 0) << b4.out;
+  auto r3 = docker({"run", "--rm", "--network", "none", "berth-test-build:3", "cat data/sub/two"});
+  EXPECT_EQ(r3.out, "22\n");
+
+  // berth build: same context, fully cached, same image id; --iidfile, -q.
+  Scratch tmp("build-e2e-iid");
+  auto bb = berth({"build", "-t", "berth-test-build:4", "--iidfile", tmp.sub("iid"), ctx_->path()});
+  ASSERT_EQ(bb.status, 0) << bb.out << bb.err;
+  EXPECT_EQ(count(bb.out, " ---> Using cache"), count(bb.out, "Step ") - count(bb.out, ": FROM ")) << bb.out;
+  auto id3 = docker({"image", "inspect", "-f", "{{.Id}}", "berth-test-build:3"});
+  EXPECT_EQ(read_file(tmp.sub("iid")).value_or(""), std::string(trim(id3.out)));
+
+  // ONBUILD fires in a child build; --target, --build-arg, a failing RUN's exit code.
+  Scratch child("build-e2e-child");
+  ASSERT_TRUE(write_file(child.sub("Dockerfile"), "FROM berth-test-build:1\nRUN cat /tmp/onbuild.txt\n"));
+  auto bc = docker({"build", "-t", "berth-test-build:child", child.path()});
+  ASSERT_EQ(bc.status, 0) << bc.out << bc.err;
+  EXPECT_NE(bc.out.find("triggered"), std::string::npos) << bc.out;
+  auto bt = berth({"build", "--target", "builder", "--build-arg", "GREETING=bonjour", "-t", "berth-test-build:t",
+                   ctx_->path()});
+  ASSERT_EQ(bt.status, 0) << bt.out << bt.err;
+  auto rt = docker({"run", "--rm", "--network", "none", "berth-test-build:t", "cat", "/greeting"});
+  EXPECT_EQ(rt.out, "bonjour\n");
+  ASSERT_TRUE(write_file(child.sub("Dockerfile"), "FROM busybox\nRUN exit 3\n"));
+  auto bf = docker({"build", child.path()});
+  EXPECT_NE(bf.status, 0);
+  EXPECT_NE(bf.err.find("returned a non-zero code: 3"), std::string::npos) << bf.out << bf.err;
+  auto bf2 = berth({"build", child.path()});
+  EXPECT_EQ(bf2.status, 3) << bf2.out << bf2.err;
+
+  // Intermediate images stay out of `docker images`; df reports the build cache; prune empties it.
+  auto imgs = docker({"images", "--format", "{{.Repository}}"});
+  EXPECT_EQ(count(imgs.out, "<none>"), 0) << imgs.out;
+  auto df = docker({"system", "df", "--format", "{{.Type}} {{.TotalCount}}"});
+  EXPECT_NE(df.out.find("Build Cache"), std::string::npos) << df.out;
+  auto pr = docker({"builder", "prune", "-af"});
+  EXPECT_EQ(pr.status, 0) << pr.err;
+  auto b5 = docker({"build", "-t", "berth-test-build:5", ctx_->path()});
+  ASSERT_EQ(b5.status, 0) << b5.err;
+  // The RUN steps run again. (A metadata-only step such as ARG may still hit: its image is a
+  // parent of the tagged image that prune keeps.)
+  EXPECT_GT(count(b5.out, " ---> Running in"), 0) << b5.out;
+  EXPECT_LE(count(b5.out, " ---> Using cache"), 1) << b5.out;
+  auto r5 = docker({"run", "--rm", "--network", "none", "berth-test-build:1"});
+  EXPECT_EQ(r5.out, "hello\n") << "prune must keep tagged images";
+}
+
+}  // namespace
+}  // namespace berth::test

@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: Apache-2.0
+// Networking through the real docker CLI against a private berthd with its own default bridge
+// (bt<hex>, 10.2xx.yyy.1/24), address pool and nftables table (see berthd_fixture.hpp). Traffic
+// goes only to loopback, to that bridge's address and to containers on the test's networks.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "integration/daemon/berthd_fixture.hpp"
+
+namespace berth::test {
+namespace {
+
+std::string which(const std::string& prog) {
+  auto r = run({"sh", "-c", "command -v " + prog}, {}, 10);
+  return r.status == 0 ? std::string(trim(r.out)) : std::string();
+}
+
+// A TCP port nothing listens on right now (bound and released).
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  (void)::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+// GET / over plain TCP; returns the whole response ("" on failure).
+std::string http_get(const std::string& ip, int port, int timeout_ms = 3000) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  ::inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 && errno != EINPROGRESS) {
+    ::close(fd);
+    return out;
+  }
+  pollfd p{fd, POLLOUT, 0};
+  if (::poll(&p, 1, timeout_ms) != 1 || (p.revents & (POLLERR | POLLHUP))) {
+    ::close(fd);
+    return out;
+  }
+  std::string req = "GET / HTTP/1.0\r\nHost: x\r\n\r\n";
+  (void)!::write(fd, req.data(), req.size());
+  char buf[4096];
+  for (;;) {
+    p = {fd, POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) != 1) break;
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+class DockerNetwork : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    REQUIRE_ROOT();
+    docker_ = which("docker");
+    if (docker_.empty()) GTEST_SKIP() << "docker CLI not on PATH";
+    if (test_runtime().empty()) GTEST_SKIP() << "no OCI runtime";
+    if (which("nft").empty()) GTEST_SKIP() << "nft not installed";
+    REQUIRE_IMAGE("busybox");
+    d_ = std::make_unique<Berthd>("e2e-net");
+    d_->enable_bridge();
+    ASSERT_TRUE(d_->start()) << d_->log();
+    cfgdir_ = std::make_unique<Scratch>("e2e-net-dockercfg");
+    auto l = docker({"load", "-i", images_dir() + "/busybox.tar"});
+    ASSERT_EQ(l.status, 0) << l.err;
+    www_ = std::make_unique<Scratch>("e2e-net-www");
+    ASSERT_TRUE(write_file(www_->sub("index.html"), "hello from berth web\n"));
+  }
+  void TearDown() override {
+    std::string log = d_ ? d_->log() : "";
+    d_.reset();
+    if (HasFailure()) std::cerr << "berthd log:\n" << log << "\n";
+  }
+
+  RunResult docker(std::vector<std::string> args, const std::string& in = {}, int timeout = 60) {
+    args.insert(args.begin(), docker_);
+    return run(args, in, timeout, {"DOCKER_HOST=" + d_->host(), "DOCKER_CONFIG=" + cfgdir_->path()});
+  }
+  std::string ok(std::vector<std::string> args) {
+    auto r = docker(args);
+    EXPECT_EQ(r.status, 0) << join(args, " ") << ": " << r.err;
+    return std::string(trim(r.out));
+  }
+  // httpd serving www_ (index: "hello from berth web") in the background.
+  std::string web(const std::string& name, std::vector<std::string> extra) {
+    std::vector<std::string> a = {"run", "-d", "--name", name, "-v", www_->path() + ":/www:ro"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    a.insert(a.end(), {"busybox", "httpd", "-f", "-p", "80", "-h", "/www"});
+    return ok(a);
+  }
+  std::string ip_on(const std::string& ctr, const std::string& net) {
+    return ok({"inspect", "-f", "{{(index .NetworkSettings.Networks \"" + net + "\").IPAddress}}", ctr});
+  }
+  // Exit status of a TCP connect from `ctr` (exec) or a throwaway container on `net`.
+  int nc_from(const std::vector<std::string>& how, const std::string& host) {
+    std::vector<std::string> a = how;
+    a.insert(a.end(), {"sh", "-c", "echo | nc -w 2 " + host + " 80 >/dev/null"});
+    return docker(a).status;
+  }
+
+  std::string docker_;
+  std::unique_ptr<Berthd> d_;
+  std::unique_ptr<Scratch> cfgdir_, www_;
+};
+
+TEST_F(DockerNetwork, UserNetworkNamesAndPublishedPort) {
+  ok({"network", "create", "berth-test-n1"});
+  int port = free_port();
+  std::string id = web("berth-test-web", {"--network", "berth-test-n1", "-p", std::to_string(port) + ":80"});
+  ASSERT_EQ(id.size(), 64u);
+  // By name through the embedded DNS, from another container on the network.
+  auto g = docker({"run", "--rm", "--network", "berth-test-n1", "busybox", "wget", "-qO-", "http://berth-test-web"});
+  EXPECT_EQ(g.status, 0) << g.err;
+  EXPECT_EQ(g.out, "hello from berth web\n");
+  // From the host: loopback and the default bridge's address (DNAT in nftables, no proxy).
+  EXPECT_NE(http_get("127.0.0.1", port).find("hello from berth web"), std::string::npos);
+  EXPECT_NE(http_get(d_->bridge_ip(), port).find("hello from berth web"), std::string::npos);
+  EXPECT_EQ(ok({"port", "berth-test-web"}), "80/tcp -> 0.0.0.0:" + std::to_string(port));
+  auto ps = ok({"ps", "--format", "{{.Ports}}"});
+  EXPECT_NE(ps.find("0.0.0.0:" + std::to_string(port) + "->80/tcp"), std::string::npos) << ps;
+  // No extra process for the published port: berthd has no children but shims.
+  auto kids = run({"sh", "-c", "ps -o comm= --ppid " + std::to_string(d_->pid())}, {}, 10);
+  for (auto& k : split(std::string(trim(kids.out)), '\n')) EXPECT_TRUE(k.empty() || k == "berth-shim") << k;
+  // The port is released with the container.
+  ok({"rm", "-f", "berth-test-web"});
+  EXPECT_EQ(http_get("127.0.0.1", port, 1000), "");
+  auto nft = run({"nft", "list", "map", "inet", d_->nft_table(), "tcp4"}, {}, 10);
+  EXPECT_EQ(nft.out.find(std::to_string(port)), std::string::npos) << nft.out;
+  ok({"network", "rm", "berth-test-n1"});
+}
+
+TEST_F(DockerNetwork, DefaultBridgeInspectAndEtcFiles) {
+  int port = free_port();
+  web("berth-test-dweb", {"-p", "127.0.0.1:" + std::to_string(port) + ":80", "--hostname", "webhost"});
+  std::string ip = ok({"inspect", "-f", "{{.NetworkSettings.IPAddress}}", "berth-test-dweb"});
+  std::string gw = ok({"inspect", "-f", "{{.NetworkSettings.Gateway}}", "berth-test-dweb"});
+  EXPECT_EQ(gw, d_->bridge_ip());
+  EXPECT_EQ(ip.rfind(d_->bridge_ip().substr(0, d_->bridge_ip().size() - 1), 0), 0u) << ip;
+  EXPECT_EQ(ip_on("berth-test-dweb", "bridge"), ip);
+  EXPECT_NE(http_get("127.0.0.1", port).find("hello from berth web"), std::string::npos);
+  // Bound to 127.0.0.1 only: not on the bridge address.
+  EXPECT_EQ(http_get(d_->bridge_ip(), port, 1000), "");
+  EXPECT_EQ(ok({"port", "berth-test-dweb", "80"}), "127.0.0.1:" + std::to_string(port));
+  auto hosts = ok({"exec", "berth-test-dweb", "cat", "/etc/hosts"});
+  EXPECT_NE(hosts.find(ip + "\twebhost"), std::string::npos) << hosts;
+  auto route = ok({"exec", "berth-test-dweb", "ip", "route"});
+  EXPECT_NE(route.find("default via " + d_->bridge_ip()), std::string::npos) << route;
+  // Container to container on the default bridge by IP.
+  auto g = docker({"run", "--rm", "busybox", "wget", "-qO-", "http://" + ip});
+  EXPECT_EQ(g.out, "hello from berth web\n") << g.err;
+  // -P publishes EXPOSE'd ports on ephemeral host ports.
+  auto r = docker({"run", "-d", "--name", "berth-test-pall", "--expose", "80", "-P", "-v", www_->path() + ":/www:ro",
+                   "busybox", "httpd", "-f", "-p", "80", "-h", "/www"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto mapped = ok({"port", "berth-test-pall", "80/tcp"});
+  auto colon = mapped.rfind(':');
+  ASSERT_NE(colon, std::string::npos) << mapped;
+  int eport = std::atoi(mapped.substr(colon + 1).c_str());
+  EXPECT_GE(eport, 49153);
+  EXPECT_NE(http_get("127.0.0.1", eport).find("hello from berth web"), std::string::npos);
+}
+
+TEST_F(DockerNetwork, NetworksAreIsolatedAndConnectDisconnectWhileRunning) {
+  ok({"network", "create", "berth-test-a"});
+  ok({"network", "create", "berth-test-b"});
+  web("berth-test-wa", {"--network", "berth-test-a"});
+  std::string ip_a = ip_on("berth-test-wa", "berth-test-a");
+  ASSERT_FALSE(ip_a.empty());
+  ok({"run", "-d", "--name", "berth-test-cb", "--network", "berth-test-b", "busybox", "sleep", "300"});
+  // Positive control on the same network, then isolation across networks (by IP and by name).
+  EXPECT_EQ(nc_from({"run", "--rm", "--network", "berth-test-a", "busybox"}, ip_a), 0);
+  EXPECT_NE(nc_from({"exec", "berth-test-cb"}, ip_a), 0);
+  EXPECT_NE(nc_from({"exec", "berth-test-cb"}, "berth-test-wa"), 0);
+  // Connect the running container to network a with an alias and a static IP.
+  std::string subnet = ok({"network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}}", "berth-test-a"});
+  std::string static_ip = subnet.substr(0, subnet.rfind('.')) + ".77";
+  ok({"network", "connect", "--alias", "cbalias", "--ip", static_ip, "berth-test-a", "berth-test-cb"});
+  EXPECT_EQ(ip_on("berth-test-cb", "berth-test-a"), static_ip);
+  EXPECT_EQ(nc_from({"exec", "berth-test-cb"}, "berth-test-wa"), 0);
+  auto addrs = ok({"exec", "berth-test-cb", "ip", "-4", "addr"});
+  EXPECT_NE(addrs.find(static_ip), std::string::npos) << addrs;
+  EXPECT_NE(addrs.find("eth1"), std::string::npos) << addrs;
+  auto g = docker({"exec", "berth-test-wa", "nslookup", "cbalias"});
+  EXPECT_NE(g.out.find(static_ip), std::string::npos) << g.out << g.err;
+  auto ins = ok({"network", "inspect", "-f", "{{range .Containers}}{{.Name}} {{end}}", "berth-test-a"});
+  EXPECT_NE(ins.find("berth-test-cb"), std::string::npos) << ins;
+  // Removing a network in use fails; disconnect takes effect at once.
+  auto rm = docker({"network", "rm", "berth-test-a"});
+  EXPECT_NE(rm.status, 0);
+  EXPECT_NE(rm.err.find("active endpoints"), std::string::npos) << rm.err;
+  ok({"network", "disconnect", "berth-test-a", "berth-test-cb"});
+  EXPECT_NE(nc_from({"exec", "berth-test-cb"}, ip_a), 0);
+  addrs = ok({"exec", "berth-test-cb", "ip", "-4", "addr"});
+  EXPECT_EQ(addrs.find(static_ip), std::string::npos) << addrs;
+  EXPECT_EQ(ok({"inspect", "-f", "{{len .NetworkSettings.Networks}}", "berth-test-cb"}), "1");
+  ok({"rm", "-f", "berth-test-cb", "berth-test-wa"});
+  // Nothing left on the bridges.
+  for (auto net : {"berth-test-a", "berth-test-b"}) {
+    std::string br = "br-" + ok({"network", "inspect", "-f", "{{.Id}}", net}).substr(0, 12);
+    auto links = run({"ip", "-o", "link", "show", "master", br}, {}, 10);
+    EXPECT_EQ(trim(links.out), "") << links.out;
+  }
+  ok({"network", "rm", "berth-test-a", "berth-test-b"});
+}
+
+TEST_F(DockerNetwork, CreateOptionsLsInspectRmPrune) {
+  std::string sub = "10.250." + std::to_string(::getpid() % 200 + 20) + ".0/24";
+  std::string pre = sub.substr(0, sub.rfind('.'));
+  ok({"network", "create", "--subnet", sub, "--gateway", pre + ".254", "--ip-range", pre + ".128/25",
+      "--label", "berth-test=1", "--internal", "-o", "com.docker.network.driver.mtu=1400", "berth-test-opts"});
+  EXPECT_EQ(ok({"network", "inspect", "-f",
+                "{{(index .IPAM.Config 0).Subnet}} {{(index .IPAM.Config 0).Gateway}} {{(index .IPAM.Config 0).IPRange}} "
+                "{{.Internal}} {{index .Labels \"berth-test\"}} {{index .Options \"com.docker.network.driver.mtu\"}}",
+                "berth-test-opts"}),
+            sub + " " + pre + ".254 " + pre + ".128/25 true 1 1400");
+  auto r = docker({"run", "--rm", "--network", "berth-test-opts", "busybox", "sh", "-c",
+                   "ip -4 addr show eth0; ip link show eth0; ip route"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("inet " + pre + ".128/24"), std::string::npos) << r.out;  // first of the ip-range
+  EXPECT_NE(r.out.find("mtu 1400"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("default"), std::string::npos) << r.out;  // internal: no default route
+  auto dup = docker({"network", "create", "berth-test-opts"});
+  EXPECT_NE(dup.status, 0);
+  EXPECT_NE(dup.err.find("already exists"), std::string::npos) << dup.err;
+  auto overlap = docker({"network", "create", "--subnet", sub, "berth-test-overlap"});
+  EXPECT_NE(overlap.status, 0);
+  ok({"network", "create", "berth-test-unused"});
+  auto ls = ok({"network", "ls", "--format", "{{.Name}} {{.Driver}}"});
+  for (auto want : {"bridge bridge", "host host", "none null", "berth-test-opts bridge", "berth-test-unused bridge"})
+    EXPECT_NE(ls.find(want), std::string::npos) << ls;
+  EXPECT_EQ(ok({"network", "ls", "--filter", "label=berth-test=1", "--format", "{{.Name}}"}), "berth-test-opts");
+  EXPECT_NE(docker({"network", "rm", "bridge"}).status, 0);
+  EXPECT_NE(docker({"network", "rm", "host"}).status, 0);
+  auto pr = docker({"network", "prune", "-f"});
+  ASSERT_EQ(pr.status, 0) << pr.err;
+  EXPECT_NE(pr.out.find("berth-test-unused"), std::string::npos) << pr.out;
+  EXPECT_NE(pr.out.find("berth-test-opts"), std::string::npos) << pr.out;
+  ls = ok({"network", "ls", "--format", "{{.Name}}"});
+  EXPECT_EQ(ls.find("berth-test-"), std::string::npos) << ls;
+  auto missing = docker({"network", "inspect", "berth-test-unused"});
+  EXPECT_NE(missing.status, 0);
+  auto bad = docker({"run", "--rm", "--network", "berth-test-nope", "busybox", "true"});
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.err.find("not found"), std::string::npos) << bad.err;
+}
+
+TEST_F(DockerNetwork, NoneHostAndLiveRestore) {
+  auto none = docker({"run", "--rm", "--network", "none", "busybox", "ip", "-o", "link"});
+  ASSERT_EQ(none.status, 0) << none.err;
+  EXPECT_EQ(none.out.find("eth0"), std::string::npos) << none.out;
+  auto host = docker({"run", "--rm", "--network", "host", "busybox", "ip", "-o", "link"});
+  ASSERT_EQ(host.status, 0) << host.err;
+  EXPECT_NE(host.out.find(d_->bridge_name()), std::string::npos) << host.out;  // the host's interfaces
+  // Live restore: a published port keeps working across kill -9 of berthd and a restart.
+  int port = free_port();
+  web("berth-test-live", {"-p", std::to_string(port) + ":80"});
+  ASSERT_NE(http_get("127.0.0.1", port).find("hello"), std::string::npos);
+  d_->kill9();
+  EXPECT_NE(http_get("127.0.0.1", port).find("hello"), std::string::npos);
+  ASSERT_TRUE(d_->start()) << d_->log();
+  EXPECT_NE(http_get("127.0.0.1", port).find("hello"), std::string::npos);
+  EXPECT_EQ(ok({"port", "berth-test-live"}), "80/tcp -> 0.0.0.0:" + std::to_string(port));
+  // Stop releases the port and the address; start gets them back.
+  ok({"stop", "-t", "1", "berth-test-live"});
+  EXPECT_EQ(http_get("127.0.0.1", port, 1000), "");
+  auto links = run({"ip", "-o", "link", "show", "master", d_->bridge_name()}, {}, 10);
+  EXPECT_EQ(trim(links.out), "") << links.out;
+  ok({"start", "berth-test-live"});
+  bool up = false;
+  for (int i = 0; i < 20 && !up; ++i) {
+    up = http_get("127.0.0.1", port).find("hello") != std::string::npos;
+    if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(up);
+}
+
+}  // namespace
+}  // namespace berth::test
