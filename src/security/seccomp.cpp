@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <set>
 
 #include "common/file.hpp"
@@ -54,6 +55,102 @@ Result<std::uint32_t> arch_of(const std::string& a) {
   return t;
 }
 
+// runc's -ENOSYS stub, prepended to libseccomp's program: a syscall numbered above the highest
+// one the profile names (per architecture) gets -ENOSYS instead of the default action, so that
+// programs (glibc, Go) probing for syscalls newer than the profile fall back instead of failing
+// with EPERM. Only for non-permissive default actions; x32 syscalls (nr | 0x40000000 under the
+// x86_64 audit arch) are judged against x32's own highest number.
+class StubAsm {
+ public:
+  static constexpr int kOrig = -1, kEnosys = -2;
+  int label() { return static_cast<int>(ins_.size()); }
+  void stmt(std::uint16_t code, std::uint32_t k) { ins_.push_back({{code, 0, 0, k}, 0, 0}); }
+  // Conditional jump: targets are instruction indexes or kOrig / kEnosys.
+  void jump(std::uint16_t code, std::uint32_t k, int jt, int jf) { ins_.push_back({{code, 0, 0, k}, jt, jf}); }
+  int size() const { return static_cast<int>(ins_.size()); }
+  // Resolves labels (next-block labels are patched by the caller via set_jf) and lays out
+  // [stub][ja orig][ret ENOSYS].
+  void set_jf(int at, int target) { ins_[static_cast<std::size_t>(at)].jf = target; }
+  Result<std::vector<sock_filter>> finish() {
+    int end = size();
+    int enosys = end + 1, orig = end + 2;
+    std::vector<sock_filter> out;
+    auto resolve = [&](int from, int t) -> Result<std::uint8_t> {
+      int to = t == kOrig ? orig : t == kEnosys ? enosys : t;
+      int off = to - from - 1;
+      if (off < 0 || off > 255) return fail(Errc::Internal, "seccomp: -ENOSYS stub too large");
+      return static_cast<std::uint8_t>(off);
+    };
+    for (int i = 0; i < end; ++i) {
+      auto in = ins_[static_cast<std::size_t>(i)];
+      if (BPF_CLASS(in.f.code) == BPF_JMP && BPF_OP(in.f.code) != BPF_JA) {
+        in.f.jt = TRY(resolve(i, in.jt));
+        in.f.jf = TRY(resolve(i, in.jf));
+      }
+      out.push_back(in.f);
+    }
+    out.push_back(sock_filter{BPF_JMP | BPF_JA, 0, 0, 1});
+    out.push_back(sock_filter{BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)});
+    return out;
+  }
+
+ private:
+  struct Ins {
+    sock_filter f;
+    int jt, jf;
+  };
+  std::vector<Ins> ins_;
+};
+
+constexpr std::uint32_t kX32Bit = 0x40000000;
+
+Result<std::vector<sock_filter>> enosys_stub(const SeccompProfile& p, const std::vector<std::uint32_t>& archs) {
+  // Highest syscall number the profile names, per libseccomp architecture token.
+  std::vector<std::pair<std::uint32_t, int>> last;
+  for (auto a : archs) {
+    int mx = -1;
+    for (auto& s : p.syscalls)
+      for (auto& n : s.names) {
+        int nr = seccomp_syscall_resolve_name_arch(a, n.c_str());
+        if (nr >= 0 && nr > mx) mx = nr;
+      }
+    if (mx >= 0) last.emplace_back(a, mx);
+  }
+  auto max_of = [&](std::uint32_t a) -> int {
+    for (auto& [t, m] : last)
+      if (t == a) return m;
+    return -1;
+  };
+  StubAsm s;
+  constexpr std::uint32_t kArchOff = offsetof(seccomp_data, arch), kNrOff = offsetof(seccomp_data, nr);
+  for (auto& [a, mx] : last) {
+    if (a == SCMP_ARCH_X32) continue;  // judged in the x86_64 block (same audit arch)
+    s.stmt(BPF_LD | BPF_W | BPF_ABS, kArchOff);
+    int test = s.size();
+    s.jump(BPF_JMP | BPF_JEQ | BPF_K, a, test + 1, StubAsm::kOrig);  // jf patched below
+    s.stmt(BPF_LD | BPF_W | BPF_ABS, kNrOff);
+    if (a == SCMP_ARCH_X86_64) {
+      int x32 = max_of(SCMP_ARCH_X32);
+      int j = s.size();
+      s.jump(BPF_JMP | BPF_JSET | BPF_K, kX32Bit, j + 2, j + 1);
+      s.jump(BPF_JMP | BPF_JGT | BPF_K, static_cast<std::uint32_t>(mx), StubAsm::kEnosys, StubAsm::kOrig);
+      if (x32 >= 0)
+        s.jump(BPF_JMP | BPF_JGT | BPF_K, static_cast<std::uint32_t>(x32), StubAsm::kEnosys, StubAsm::kOrig);
+      else
+        s.jump(BPF_JMP | BPF_JEQ | BPF_K, 0, StubAsm::kOrig, StubAsm::kOrig);
+    } else {
+      s.jump(BPF_JMP | BPF_JGT | BPF_K, static_cast<std::uint32_t>(mx), StubAsm::kEnosys, StubAsm::kOrig);
+    }
+    s.set_jf(test, s.size());  // not this arch: next block (or the trailing `ja orig`)
+  }
+  if (s.size() == 0) return std::vector<sock_filter>{};
+  return s.finish();
+}
+
+bool permissive(const std::string& a) {
+  return a == "SCMP_ACT_ALLOW" || a == "SCMP_ACT_LOG" || a == "SCMP_ACT_TRACE";
+}
+
 struct Ctx {
   scmp_filter_ctx c = nullptr;
   ~Ctx() {
@@ -73,9 +170,11 @@ Result<SeccompProgram> compile_seccomp(const SeccompProfile& p) {
   if (!ctx.c) return fail(Errc::Internal, "seccomp_init failed");
   seccomp_attr_set(ctx.c, SCMP_FLTATR_CTL_NNP, 0);
   std::uint32_t native = seccomp_arch_native();
+  std::vector<std::uint32_t> archs{native};
   for (auto& a : p.architectures) {
     auto t = TRY(arch_of(a));
     if (t == native) continue;
+    archs.push_back(t);
     int rc = seccomp_arch_add(ctx.c, t);
     if (rc != 0 && rc != -EEXIST) return fail(Error::from_errno(-rc, "seccomp add architecture", a));
   }
@@ -133,7 +232,14 @@ Result<SeccompProgram> compile_seccomp(const SeccompProfile& p) {
   if (rc != 0) return fail(Error::from_errno(-rc, "seccomp export bpf"));
   if (::lseek(fd.get(), 0, SEEK_SET) != 0) return fail_errno("lseek");
   auto bytes = TRY(read_fd(fd.get()));
-  prog.bpf.assign(bytes.begin(), bytes.end());
+  if (!permissive(p.default_action)) {
+    auto stub = TRY(enosys_stub(p, archs));
+    auto* b = reinterpret_cast<const unsigned char*>(stub.data());
+    prog.bpf.assign(b, b + stub.size() * sizeof(sock_filter));
+  }
+  if (prog.bpf.size() / sizeof(sock_filter) + bytes.size() / sizeof(sock_filter) > BPF_MAXINSNS)
+    return fail(Errc::InvalidArgument, "linux.seccomp: filter longer than the kernel's limit");
+  prog.bpf.insert(prog.bpf.end(), bytes.begin(), bytes.end());
   return prog;
 }
 

@@ -1,5 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <gtest/gtest.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include "security/caps.hpp"
 #include "security/seccomp.hpp"
@@ -32,6 +38,38 @@ TEST(Seccomp, CompilesProfileWithArgsAndErrno) {
   EXPECT_GT(prog->bpf.size(), 0u);
   EXPECT_EQ(prog->bpf.size() % 8, 0u);
   EXPECT_FALSE(prog->notify);
+}
+
+// Loads `prog` in a forked child and returns errno of syscall(nr) there (0 when it succeeded).
+int errno_under(const SeccompProgram& prog, long nr) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || !load_seccomp(prog)) ::_exit(255);
+    long rc = ::syscall(nr, 0xDEADBEEF, 0xCAFEFEED, 0x1337);
+    ::_exit(rc < 0 ? errno : 0);
+  }
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+TEST(Seccomp, UnknownSyscallsGetEnosysUnderDenyingDefault) {
+  SeccompProfile p;
+  p.default_action = "SCMP_ACT_ERRNO";
+  p.architectures = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"};
+  p.syscalls.push_back({{"exit", "exit_group", "getpid"}, "SCMP_ACT_ALLOW", {}, {}});
+  auto prog = compile_seccomp(p);
+  ASSERT_TRUE(prog.has_value()) << prog.error().message();
+  EXPECT_EQ(errno_under(*prog, SYS_getpid), 0);
+  EXPECT_EQ(errno_under(*prog, SYS_getppid), EPERM);  // known, not allowed: the default action
+  EXPECT_EQ(errno_under(*prog, 1000), ENOSYS);        // above every syscall the profile names
+  // A permissive default gets no stub: the kernel itself answers ENOSYS.
+  p.default_action = "SCMP_ACT_ALLOW";
+  p.syscalls = {{{"getppid"}, "SCMP_ACT_ERRNO", 5, {}}};
+  prog = compile_seccomp(p);
+  ASSERT_TRUE(prog.has_value()) << prog.error().message();
+  EXPECT_EQ(errno_under(*prog, SYS_getppid), 5);
+  EXPECT_EQ(errno_under(*prog, 1000), ENOSYS);
 }
 
 TEST(Seccomp, RejectsUnknownActionAndNotifyWithoutListener) {

@@ -17,7 +17,7 @@ while [[ $# -gt 0 ]]; do
   case $1 in --berth-only) BERTH_ONLY=1 ;; *) TESTS+=("$1") ;; esac
   shift
 done
-REV=260e15196d31d1e5a1aa4bed0d2a7bff3bd6bc8d
+REV=260e151b8552afa2678ef6d41820ea0f31cd8be1
 WORKDIR=${WORKDIR:-/tmp/berth-runtime-tools}
 RT="$BUILD/bin/berth-runtime"
 [[ -x $RT ]] || { echo "runtime-tools: $RT missing (build berth-runtime first)" >&2; exit 1; }
