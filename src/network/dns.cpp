@@ -83,12 +83,9 @@ std::vector<std::uint8_t> dns_make_answer(const std::uint8_t* query, std::size_t
   return out;
 }
 
-Result<std::unique_ptr<DnsServer>> DnsServer::start(Resolver r, std::vector<std::string> upstreams,
-                                                    std::string listen_ip) {
-  std::unique_ptr<DnsServer> s(new DnsServer());
-  s->resolver_ = std::move(r);
-  s->listen_ip_ = std::move(listen_ip);
-  for (const auto& u : upstreams) {
+Result<DnsServer::Upstreams> DnsServer::parse_upstreams(const std::vector<std::string>& v) {
+  Upstreams out;
+  for (const auto& u : v) {
     std::string ip = u;
     std::uint16_t port = 53;
     auto colon = u.rfind(':');
@@ -98,8 +95,17 @@ Result<std::unique_ptr<DnsServer>> DnsServer::start(Resolver r, std::vector<std:
       if (!p || *p > 65535) return fail(Errc::InvalidArgument, "dns upstream " + u);
       port = static_cast<std::uint16_t>(*p);
     }
-    s->upstreams_.emplace_back(TRY(IpAddr::parse(ip)), port);
+    out.emplace_back(TRY(IpAddr::parse(ip)), port);
   }
+  return out;
+}
+
+Result<std::unique_ptr<DnsServer>> DnsServer::start(Resolver r, std::vector<std::string> upstreams,
+                                                    std::string listen_ip) {
+  std::unique_ptr<DnsServer> s(new DnsServer());
+  s->resolver_ = std::move(r);
+  s->listen_ip_ = std::move(listen_ip);
+  s->upstreams_ = TRY(parse_upstreams(upstreams));
   s->epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
   if (!s->epoll_) return fail_errno("epoll_create1");
   s->wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -122,10 +128,14 @@ DnsServer::~DnsServer() {
   if (thread_.joinable()) thread_.join();
 }
 
-Status DnsServer::add(const std::string& key, int netns_fd) {
+Status DnsServer::add(const std::string& key, int netns_fd, const std::vector<std::string>& upstreams) {
+  Upstreams own = TRY(parse_upstreams(upstreams));
   {
     std::lock_guard lk(mu_);
-    if (listeners_.count(key)) return ok();
+    if (listeners_.count(key)) {
+      if (!own.empty()) own_upstreams_[key] = std::move(own);
+      return ok();
+    }
   }
   UniqueFd fd;
   IpAddr ip = TRY(IpAddr::parse(listen_ip_));
@@ -148,6 +158,8 @@ Status DnsServer::add(const std::string& key, int netns_fd) {
   if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd.get(), &ev) != 0) return fail_errno("epoll_ctl");
   key_of_[fd.get()] = key;
   listeners_[key] = std::move(fd);
+  if (!own.empty()) own_upstreams_[key] = std::move(own);
+  else own_upstreams_.erase(key);
   return ok();
 }
 
@@ -158,6 +170,7 @@ void DnsServer::remove(const std::string& key) {
   int fd = it->second.get();
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
   key_of_.erase(fd);
+  own_upstreams_.erase(key);
   for (auto p = pending_.begin(); p != pending_.end();) {
     if (p->second.client_fd == fd) {
       ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, p->first, nullptr);
@@ -224,14 +237,16 @@ void DnsServer::handle_query(int fd) {
       (void)::sendto(fd, out.data(), out.size(), 0, reinterpret_cast<sockaddr*>(&from), fl);
       continue;
     }
-    if (upstreams_.empty()) {
+    auto own = own_upstreams_.find(key_of_[fd]);
+    const Upstreams& ups = own != own_upstreams_.end() ? own->second : upstreams_;
+    if (ups.empty()) {
       auto out = dns_make_answer(buf, static_cast<std::size_t>(n), *q, {}, false);
       out[3] = 0x82;  // RA + SERVFAIL
       (void)::sendto(fd, out.data(), out.size(), 0, reinterpret_cast<sockaddr*>(&from), fl);
       continue;
     }
     // Forward from the host netns (this thread's), one socket per query.
-    const auto& [uip, uport] = upstreams_[q->id % upstreams_.size()];
+    const auto& [uip, uport] = ups[q->id % ups.size()];
     UniqueFd up(::socket(uip.is_v6() ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!up) continue;
     sockaddr_storage to{};

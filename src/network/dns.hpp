@@ -47,7 +47,9 @@ class DnsServer {
                                                   std::string listen_ip = "127.0.0.11");
   ~DnsServer();
   // Starts serving inside netns `netns_fd` for container `key` (idempotent per key).
-  Status add(const std::string& key, int netns_fd);
+  // `upstreams` (same syntax as start's) replace the server-wide ones for this container's
+  // forwarded queries (docker run --dns on a user network); empty = the server-wide ones.
+  Status add(const std::string& key, int netns_fd, const std::vector<std::string>& upstreams = {});
   void remove(const std::string& key);
   bool serves(const std::string& key);
 
@@ -61,8 +63,11 @@ class DnsServer {
     std::vector<std::uint8_t> client_addr;
     std::int64_t deadline_ms;
   };
+  using Upstreams = std::vector<std::pair<IpAddr, std::uint16_t>>;
+  static Result<Upstreams> parse_upstreams(const std::vector<std::string>& v);
   Resolver resolver_;
-  std::vector<std::pair<IpAddr, std::uint16_t>> upstreams_;
+  Upstreams upstreams_;
+  std::map<std::string, Upstreams> own_upstreams_;  // key -> per-container upstreams
   std::string listen_ip_;
   UniqueFd epoll_, wake_;
   std::mutex mu_;

@@ -74,7 +74,8 @@ std::string resolv_content(const std::string& host_resolv, const ResolvConfig& c
     // The embedded server forwards to `ns`; the container only sees the embedded one.
     out += "# upstream: " + join(ns, " ") + "\n";
     out += "nameserver " + c.embedded_dns + "\n";
-    if (std::find(options.begin(), options.end(), "ndots:0") == options.end())
+    // ndots:0 unless the user chose an ndots (--dns-option ndots:N), as Docker does.
+    if (std::none_of(options.begin(), options.end(), [](const std::string& o) { return o.rfind("ndots:", 0) == 0; }))
       options.insert(options.begin(), "ndots:0");
   } else {
     for (const auto& n : ns) out += "nameserver " + n + "\n";

@@ -125,8 +125,22 @@ Result<std::unique_ptr<Firewall>> Firewall::open(FirewallConfig c) {
   if (!fw->ctx_) return fail(Errc::Internal, "nft_ctx_new failed");
   nft_ctx_buffer_output(fw->ctx_);
   nft_ctx_buffer_error(fw->ctx_);
-  TRYC(fw->run(nft_base_ruleset(fw->c_)), "set up nftables table " + fw->c_.table);
+  if (auto st = fw->run(nft_base_ruleset(fw->c_)); !st) {
+    if (auto why = nft_unavailable_reason(st.error().message()); !why.empty())
+      return fail(Errc::Unavailable, why + " (" + st.error().message() + ")");
+    return fail(std::move(st).error().context("set up nftables table " + fw->c_.table));
+  }
   return fw;
+}
+
+std::string nft_unavailable_reason(const std::string& err) {
+  if (err.find("Protocol not supported") != std::string::npos || err.find("Operation not supported") != std::string::npos ||
+      err.find("Address family not supported") != std::string::npos)
+    return "nftables is not available in this kernel (needs nf_tables, nft_nat, nft_fib, nft_masq; try "
+           "`modprobe nf_tables`); berth has no iptables fallback, so bridge networking is off";
+  if (err.find("Operation not permitted") != std::string::npos)
+    return "nftables refused berth's table: berthd needs CAP_NET_ADMIN in the host's network namespace";
+  return {};
 }
 
 Firewall::~Firewall() {

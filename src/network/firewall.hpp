@@ -70,6 +70,11 @@ std::string nft_network_rules(const FirewallConfig& c, const std::vector<Firewal
 std::string nft_port_elements(const FirewallConfig& c, std::string_view verb,
                               const std::vector<PortMapping>& ports);
 
+// For an error of berth's first nftables transaction: why nftables cannot be used at all (kernel
+// without nf_tables, no CAP_NET_ADMIN) as a sentence for the daemon log, or "" for other errors.
+// There is no iptables fallback: berthd then runs without bridge networking.
+std::string nft_unavailable_reason(const std::string& err);
+
 class Firewall {
  public:
   // Creates the table, chains and maps if missing (idempotent; existing elements and the user

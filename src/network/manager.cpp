@@ -146,6 +146,7 @@ json endpoint_json(const Endpoint& e) {
          {"host_ifname", e.host_ifname}, {"ifname", e.ifname}, {"mac", mac_str(e.mac)},
          {"gateway4", e.gateway4.str()}, {"gateway6", e.gateway6.str()},
          {"aliases", e.aliases}, {"ports", ports}, {"netns_path", e.netns_path}, {"dns", e.dns}};
+  if (!e.dns_servers.empty()) j["dns_servers"] = e.dns_servers;
   if (e.ipv4) j["ipv4"] = e.ipv4->str();
   if (e.ipv6) j["ipv6"] = e.ipv6->str();
   return j;
@@ -165,6 +166,7 @@ Result<Endpoint> endpoint_from(const json& j) {
   e.aliases = j.value("aliases", std::vector<std::string>{});
   e.netns_path = j.value("netns_path", "");
   e.dns = j.value("dns", false);
+  e.dns_servers = j.value("dns_servers", std::vector<std::string>{});
   for (const auto& p : j.value("ports", json::array())) e.ports.push_back(TRY(mapping_from(p)));
   return e;
 }
@@ -460,7 +462,7 @@ Result<std::unique_ptr<NetworkManager>> NetworkManager::open(ManagerConfig cfg) 
     d.rebuild_names();
     for (auto& [k, e] : d.eps) {
       if (!e.dns || e.netns_path.empty()) continue;
-      if (auto ns = open_netns(e.netns_path)) (void)m->dns_->add(e.container_id, ns->get());
+      if (auto ns = open_netns(e.netns_path)) (void)m->dns_->add(e.container_id, ns->get(), e.dns_servers);
     }
   }
   bool have_default = false;
@@ -663,6 +665,7 @@ Result<Endpoint> NetworkManager::connect(const std::string& network, EndpointSpe
   e.container_id = spec.container_id;
   e.ifname = spec.ifname;
   e.aliases = spec.aliases;
+  e.dns_servers = spec.dns_servers;
   e.netns_path = spec.netns_path.empty() ? "/proc/" + std::to_string(spec.pid) + "/ns/net" : spec.netns_path;
   bool is_default = n.options.count("com.docker.network.bridge.default_bridge") > 0;
   e.dns = dns_ && n.driver == "bridge" && !is_default;
@@ -769,7 +772,7 @@ Result<Endpoint> NetworkManager::connect(const std::string& network, EndpointSpe
     port_guard.emplace(fw_.get(), e.ports);
   }
 
-  if (e.dns) TRYC(dns_->add(e.container_id, ns.get()), "embedded DNS");
+  if (e.dns) TRYC(dns_->add(e.container_id, ns.get(), e.dns_servers), "embedded DNS");
   TRY(d.save_ep(e));
   d.eps[key] = e;
   d.rebuild_names();

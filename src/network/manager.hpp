@@ -90,6 +90,9 @@ struct EndpointSpec {
   std::optional<Mac> mac;
   std::vector<std::string> aliases;
   std::vector<PortSpec> ports;
+  // The embedded DNS forwards this container's other names here instead of the daemon-wide
+  // upstreams (docker run --dns on a user network). "ip" or "ip:port", reached from the host.
+  std::vector<std::string> dns_servers;
 };
 
 struct Endpoint {
@@ -103,6 +106,7 @@ struct Endpoint {
   std::vector<PortMapping> ports;
   std::string netns_path;                      // as given (or /proc/<pid>/ns/net)
   bool dns = false;                            // served by the embedded DNS (127.0.0.11)
+  std::vector<std::string> dns_servers;        // per-container upstreams (EndpointSpec)
 };
 
 class NetworkManager {

@@ -131,6 +131,18 @@ TEST(EtcFiles, Resolv) {
   EXPECT_NE(er.find("nameserver 127.0.0.11\n"), std::string::npos);
   EXPECT_NE(er.find("options ndots:0\n"), std::string::npos);
   EXPECT_EQ(er.find("nameserver 10.0.0.2"), std::string::npos);
+  // --dns-option ndots:N wins over the embedded DNS's ndots:0.
+  e.options = {"ndots:3"};
+  EXPECT_NE(resolv_content("", e).find("options ndots:3\n"), std::string::npos) << resolv_content("", e);
+}
+
+TEST(Firewall, UnavailableReason) {
+  EXPECT_NE(nft_unavailable_reason("nftables: Error: cache initialization failed: Protocol not supported")
+                .find("not available in this kernel"),
+            std::string::npos);
+  EXPECT_NE(nft_unavailable_reason("nftables: Error: Could not process rule: Operation not permitted").find("CAP_NET_ADMIN"),
+            std::string::npos);
+  EXPECT_EQ(nft_unavailable_reason("nftables: Error: syntax error"), "");
 }
 
 TEST(Firewall, RuleText) {
