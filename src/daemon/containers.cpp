@@ -563,7 +563,7 @@ Result<std::pair<std::string, std::vector<std::string>>> Daemon::create(const st
   if (!has_cmd) return fail(Errc::InvalidArgument, "no command specified");
   // validate what the spec generator validates, early (400 at create as dockerd)
   TRY(effective_capabilities(hc));
-  json net_plan = TRY(net_->validate_create(hc, body.contains("NetworkingConfig") ? body["NetworkingConfig"] : json(), &warnings));
+  json net_plan = TRY(net_->validate_create(hc, body, body.contains("NetworkingConfig") ? body["NetworkingConfig"] : json(), &warnings));
   std::string netmode = hc.value("NetworkMode", "");
   if (hc.contains("RestartPolicy") && hc["RestartPolicy"].is_object()) {
     std::string p = hc["RestartPolicy"].value("Name", "");
@@ -688,17 +688,28 @@ Status Daemon::start_locked(const std::shared_ptr<Container>& c) {
     ::gethostname(hn, sizeof hn - 1);
     hostname = hn;
   }
+  // --network container:<x> shares that container's hostname and /etc files, as dockerd does.
+  std::string etc_dir = dd;
+  if (std::string m = c->host_config.value("NetworkMode", ""); m.rfind("container:", 0) == 0) {
+    auto other = find(m.substr(10));
+    if (!other) return fail_start(std::move(other).error());
+    std::lock_guard lk(mu);
+    hostname = (*other)->config.value("Hostname", "");
+    etc_dir = cfg_.data_root + "/containers/" + (*other)->id;
+  }
   auto netns = net_->setup(*c, hostname);  // networking.cpp: netns, veths, addresses, ports
   if (!netns) return fail_start(std::move(netns).error());
-  if (auto st = replace_file(dd + "/hostname", hostname + "\n"); !st) return fail_start(st.error());
-  if (auto st = replace_file(dd + "/hosts", !netns->hosts.empty() ? netns->hosts
-                                                 : hosts_file(hostname, c->host_config, host_net) +
-                                                     (host_net ? "" : "127.0.0.1\t" + hostname + "\n"));
-      !st)
-    return fail_start(st.error());
-  if (auto st = replace_file(dd + "/resolv.conf", !netns->resolv.empty() ? netns->resolv : resolv_file(c->host_config));
-      !st)
-    return fail_start(st.error());
+  if (etc_dir == dd) {
+    if (auto st = replace_file(dd + "/hostname", hostname + "\n"); !st) return fail_start(st.error());
+    if (auto st = replace_file(dd + "/hosts", !netns->hosts.empty() ? netns->hosts
+                                                   : hosts_file(hostname, c->host_config, host_net) +
+                                                       (host_net ? "" : "127.0.0.1\t" + hostname + "\n"));
+        !st)
+      return fail_start(st.error());
+    if (auto st = replace_file(dd + "/resolv.conf", !netns->resolv.empty() ? netns->resolv : resolv_file(c->host_config));
+        !st)
+      return fail_start(st.error());
+  }
   std::vector<std::string> group_add;
   if (c->host_config.contains("GroupAdd") && c->host_config["GroupAdd"].is_array())
     for (const auto& g : c->host_config["GroupAdd"]) group_add.push_back(g.get<std::string>());
@@ -710,9 +721,9 @@ Status Daemon::start_locked(const std::shared_ptr<Container>& c) {
   in.host_config = &c->host_config;
   in.rootfs = b + "/rootfs";
   in.hostname = hostname;
-  in.hosts_path = dd + "/hosts";
-  in.hostname_path = dd + "/hostname";
-  in.resolv_path = dd + "/resolv.conf";
+  in.hosts_path = etc_dir + "/hosts";
+  in.hostname_path = etc_dir + "/hostname";
+  in.resolv_path = etc_dir + "/resolv.conf";
   in.user = *user;
   in.cgroups_path = "/berth/" + c->id;
   if (c->host_config.value("Init", false)) {
@@ -720,6 +731,7 @@ Status Daemon::start_locked(const std::shared_ptr<Container>& c) {
     if (in.init_path.empty()) return fail_start(Error(Errc::InvalidArgument, "berth-init not found: --init is not available"));
   }
   in.netns_path = netns->netns_path;
+  in.link_env = netns->env;
   in.container_pid = [this](const std::string& r) { return container_init_pid(r); };
   auto user_mounts = start_volumes(*c, b + "/rootfs");
   if (!user_mounts) return fail_start(std::move(user_mounts).error());
@@ -1167,6 +1179,7 @@ Status Daemon::init() {
   ev.data.fd = wake_.get();
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_.get(), &ev);
   net_ = Networking::open(cfg_);
+  net_->attach(this);
   {
     std::lock_guard lk(mu);
     TRY(load_containers());

@@ -235,7 +235,34 @@ Result<json> Networking::plan_entry(const std::string& network, const json& ec_i
   return json{{"NetworkID", n.id}, {"Name", n.name}, {"Config", ec}};
 }
 
-Result<json> Networking::validate_create(json& hc, const json& ncfg, std::vector<std::string>* warnings) {
+namespace {
+
+// dockerd's conflicts between the network mode and other options (runconfig).
+Status check_mode_conflicts(const std::string& mode, const json& hc, const json& cfg) {
+  auto has = [&](const json& j, const char* k) {
+    return j.is_object() && j.contains(k) && ((j[k].is_string() && !j[k].get<std::string>().empty()) ||
+                                              ((j[k].is_array() || j[k].is_object()) && !j[k].empty()));
+  };
+  auto conflict = [](const std::string& m) { return fail(Errc::InvalidArgument, "conflicting options: " + m); };
+  bool container = mode.rfind("container:", 0) == 0;
+  if (container && has(cfg, "Hostname")) return conflict("hostname and the network mode");
+  if (container && has(hc, "Links"))
+    return conflict("container type network can't be used with links. This would result in undefined behavior");
+  if (mode == "host" && has(hc, "Links"))
+    return conflict("host type networking can't be used with links. This would result in undefined behavior");
+  if (container && has(hc, "Dns")) return conflict("dns and the network mode");
+  if (container && has(hc, "ExtraHosts")) return conflict("custom host-to-IP mapping and the network mode");
+  if ((container || mode == "host") && has(cfg, "MacAddress")) return conflict("mac-address and the network mode");
+  if (container && (has(hc, "PortBindings") || (hc.contains("PublishAllPorts") && hc["PublishAllPorts"] == true)))
+    return conflict("port publishing and the container type network mode");
+  if (container && has(cfg, "ExposedPorts")) return conflict("port exposing and the container type network mode");
+  return ok();
+}
+
+}  // namespace
+
+Result<json> Networking::validate_create(json& hc, const json& config, const json& ncfg,
+                                         std::vector<std::string>* warnings) {
   std::string mode = hc.value("NetworkMode", "");
   std::string given = mode;
   if (mode.empty() || mode == "default") mode = "bridge";
@@ -244,6 +271,14 @@ Result<json> Networking::validate_create(json& hc, const json& ncfg, std::vector
                  ? ncfg["EndpointsConfig"]
                  : json::object();
   json plan = json::array();
+  TRY(check_mode_conflicts(mode, hc, config));
+  if (daemon_)
+    for (const auto& l : strs_of(hc, "Links")) {
+      std::string name(split_once(l, ':').first);
+      if (!name.empty() && name[0] == '/') name = name.substr(1);
+      if (auto x = daemon_->find(name); !x)
+        return fail(Errc::InvalidArgument, "could not get container for " + name + ": " + x.error().message());
+    }
   if (is_pseudo_mode(mode)) {
     if (mode == "host" && hc.contains("PortBindings") && hc["PortBindings"].is_object() && !hc["PortBindings"].empty())
       warnings->push_back("Published ports are discarded when using host network mode");
@@ -306,6 +341,7 @@ Status Networking::connect_entry(const Container& c, const json& entry, bool pri
   for (auto& a : strs_of(ec, "Aliases")) s.aliases.push_back(a);
   if (auto h = str_of(c.config, "Hostname"); !h.empty()) s.aliases.push_back(h);
   s.aliases.push_back(c.id.substr(0, 12));
+  s.dns_servers = strs_of(c.host_config, "Dns");  // --dns: the embedded DNS forwards there
   if (primary && n->driver == "bridge" && !n->internal) s.ports = TRY(port_specs(c.config, c.host_config));
   TRY(nm_->connect(n->id, std::move(s)));
   return ok();
@@ -328,6 +364,8 @@ std::string Networking::hosts_text(const Container& c, const std::string& hostna
           if (!gw4.valid() && e.gateway4.valid()) gw4 = e.gateway4;
         }
   }
+  if (auto l = links(c, false))
+    for (auto& [ip, names] : l->hosts) h.extra.push_back({ip, names});
   for (const auto& x : strs_of(c.host_config, "ExtraHosts")) {
     auto col = x.find(':');
     if (col == std::string::npos) continue;
@@ -371,9 +409,98 @@ Result<NetSetup> Networking::setup(const Container& c, const std::string& hostna
     primary = false;
   }
   out.netns_path = path;
+  out.env = TRY(links(c, true)).env;
   out.hosts = hosts_text(c, hostname);
   out.resolv = resolv_text(c);
   done = true;
+  return out;
+}
+
+Result<Networking::Links> Networking::links(const Container& c, bool strict) {
+  Links out;
+  auto refs = strs_of(c.host_config, "Links");
+  // Legacy links exist on the default bridge only (on user networks dockerd turns them into
+  // DNS aliases: not done here, see docs/design/network.md).
+  if (refs.empty() || !nm_ || !daemon_ || c.host_config.value("NetworkMode", "bridge") != "bridge") return out;
+  auto bridge = nm_->network("bridge");
+  for (const auto& ref : refs) {
+    // "name:alias", "name" or dockerd's stored form "/name:/parent/alias".
+    auto [name_v, alias_v] = split_once(ref, ':');
+    std::string name(name_v), alias(alias_v);
+    if (!name.empty() && name[0] == '/') name = name.substr(1);
+    if (alias.empty()) alias = name;
+    if (auto slash = alias.rfind('/'); slash != std::string::npos) alias = alias.substr(slash + 1);
+    auto skip = [&](Error e) -> Status { return strict ? fail(std::move(e)) : ok(); };
+    auto child = daemon_->find(name);
+    if (!child) {
+      TRY(skip(Error(Errc::InvalidArgument, "could not get container for " + name + ": " + child.error().message())));
+      continue;
+    }
+    std::string id, cname, hostname;
+    std::vector<std::string> env, ports;
+    bool running;
+    {
+      std::lock_guard lk(daemon_->mu);
+      const Container& x = **child;
+      id = x.id;
+      cname = x.name;
+      hostname = str_of(x.config, "Hostname");
+      env = strs_of(x.config, "Env");
+      if (x.config.contains("ExposedPorts") && x.config["ExposedPorts"].is_object())
+        for (auto& [k, v] : x.config["ExposedPorts"].items()) ports.push_back(k);
+      running = x.state.status == "running" || x.state.status == "paused";
+    }
+    std::string full = "/" + c.name + "/" + alias;
+    if (!running) {
+      TRY(skip(Error(Errc::InvalidArgument, "Cannot link to a non running container: /" + cname + " AS " + full)));
+      continue;
+    }
+    std::string ip;
+    if (bridge)
+      for (const auto& e : nm_->endpoints(bridge->id))
+        if (e.container_id == id && e.ipv4) ip = e.ipv4->addr.str();
+    if (ip.empty()) {
+      TRY(skip(Error(Errc::InvalidArgument, "Cannot link to /" + cname + ", as it does not belong to the default network")));
+      continue;
+    }
+    // /etc/hosts: the alias, the target's hostname and (if different from the alias) its name.
+    std::vector<std::string> names{alias};
+    if (!hostname.empty() && hostname != alias) names.push_back(hostname);
+    if (cname != alias && cname != hostname) names.push_back(cname);
+    out.hosts.emplace_back(ip, names);
+    // Variables as dockerd's links: <ALIAS>_PORT (lowest exposed port), per port
+    // _PORT_<n>_<PROTO>{,_ADDR,_PORT,_PROTO}, <ALIAS>_NAME, <ALIAS>_ENV_<var> (not HOME/PATH).
+    std::string pre;
+    for (char ch : alias) pre += ch == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    std::vector<std::pair<unsigned, std::string>> sorted;
+    for (const auto& k : ports) {
+      auto [num, proto_v] = split_once(k, '/');
+      std::string proto = proto_v.empty() ? std::string("tcp") : std::string(proto_v);
+      if (auto n = parse_uint(num); n && *n <= 65535) sorted.emplace_back(static_cast<unsigned>(*n), proto);
+    }
+    using PortProto = std::pair<unsigned, std::string>;
+    std::sort(sorted.begin(), sorted.end(), [](const PortProto& a, const PortProto& b) {
+      if (a.first != b.first) return a.first < b.first;
+      return a.second == "tcp" && b.second != "tcp";  // tcp first on equal numbers
+    });
+    if (!sorted.empty())
+      out.env.push_back(pre + "_PORT=" + sorted[0].second + "://" + ip + ":" + std::to_string(sorted[0].first));
+    for (const auto& [port, proto] : sorted) {
+      std::string up;
+      for (char ch : proto) up += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      std::string p = pre + "_PORT_" + std::to_string(port) + "_" + up;
+      out.env.push_back(p + "=" + proto + "://" + ip + ":" + std::to_string(port));
+      out.env.push_back(p + "_ADDR=" + ip);
+      out.env.push_back(p + "_PORT=" + std::to_string(port));
+      out.env.push_back(p + "_PROTO=" + proto);
+    }
+    out.env.push_back(pre + "_NAME=" + full);
+    for (const auto& v : env) {
+      auto [k, val] = split_once(v, '=');
+      if (k.empty() || k == "HOME" || k == "PATH" || v.find('=') == std::string::npos) continue;
+      out.env.push_back(pre + "_ENV_" + std::string(k) + "=" + std::string(val));
+    }
+  }
   return out;
 }
 

@@ -32,11 +32,13 @@ struct Network;
 namespace berth::daemon {
 
 struct Container;
+class Daemon;
 
 struct NetSetup {
   std::string netns_path;  // "" = the runtime's default for the mode (host/none/container:)
   std::string hosts;       // "" = the daemon's default content
   std::string resolv;
+  std::vector<std::string> env;  // legacy --link variables (DB_PORT=tcp://…, DB_NAME=/web/db, …)
 };
 
 class Networking {
@@ -46,13 +48,17 @@ class Networking {
   static std::unique_ptr<Networking> open(const Config& cfg);
   ~Networking();
 
+  // The daemon, for looking up --link targets (set once at init).
+  void attach(Daemon* d) { daemon_ = d; }
   bool available() const { return nm_ != nullptr; }
   net::NetworkManager* manager() { return nm_.get(); }
   const std::string& error() const { return error_; }
 
-  // Normalises hc["NetworkMode"] ("" -> "bridge") and checks networks exist. Returns the plan:
-  // [{"NetworkID","Name","Config":EndpointSettings}], primary network first.
-  Result<nlohmann::json> validate_create(nlohmann::json& hc, const nlohmann::json& networking_config,
+  // Normalises hc["NetworkMode"] ("" -> "bridge") and checks networks exist and that the
+  // request's Config (before the image's is merged) does not conflict with the mode. Returns the
+  // plan: [{"NetworkID","Name","Config":EndpointSettings}], primary network first.
+  Result<nlohmann::json> validate_create(nlohmann::json& hc, const nlohmann::json& config,
+                                         const nlohmann::json& networking_config,
                                          std::vector<std::string>* warnings);
   Status save_plan(const std::string& container_id, const nlohmann::json& plan);
   nlohmann::json load_plan(const std::string& container_id) const;
@@ -87,9 +93,17 @@ class Networking {
   Status rewrite_etc(const Container& c, const std::string& hostname);
   std::string hosts_text(const Container& c, const std::string& hostname);
   std::string resolv_text(const Container& c);
+  // Legacy links of a container on the default bridge: /etc/hosts entries and variables.
+  // `strict`: a missing, stopped or non-bridge target is an error (start) instead of skipped.
+  struct Links {
+    std::vector<std::pair<std::string, std::vector<std::string>>> hosts;  // ip -> names
+    std::vector<std::string> env;
+  };
+  Result<Links> links(const Container& c, bool strict);
   std::string plan_path(const std::string& id) const;
 
   Config cfg_;
+  Daemon* daemon_ = nullptr;
   std::unique_ptr<net::NetworkManager> nm_;
   std::string error_;
   std::mutex plan_mu_;

@@ -288,6 +288,11 @@ Result<std::string> generate_spec(const SpecInput& in, std::vector<std::string>*
     if (hc<bool>(h, "Init", false) && !in.init_path.empty()) args.insert(args.begin(), {"/sbin/docker-init", "--"});
     proc["args"] = args;
     std::vector<std::string> env = hc<std::vector<std::string>>(c, "Env", {});
+    for (auto it = in.link_env.rbegin(); it != in.link_env.rend(); ++it) {
+      std::string key = it->substr(0, it->find('=') + 1);
+      if (std::none_of(env.begin(), env.end(), [&](const std::string& e) { return e.rfind(key, 0) == 0; }))
+        env.insert(env.begin(), *it);
+    }
     bool has_path = false, has_home = false;
     for (const auto& e : env) {
       if (e.rfind("PATH=", 0) == 0) has_path = true;

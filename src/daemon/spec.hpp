@@ -38,6 +38,7 @@ struct SpecInput {
   // OCI mounts of the container's volumes, binds and tmpfs (container_volumes.hpp), in order.
   const nlohmann::json* user_mounts = nullptr;
   std::string netns_path;    // network namespace prepared by the daemon (bridge / user networks)
+  std::vector<std::string> link_env;  // legacy --link variables (before Config.Env, which wins)
   // "container:<x>" modes: returns the pid of that container's init, or an error.
   std::function<Result<int>(const std::string&)> container_pid;
 };

@@ -8,6 +8,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cstring>
+#include <thread>
+#include <tuple>
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -65,6 +70,69 @@ std::string http_get(const std::string& ip, int port, int timeout_ms = 3000) {
   ::close(fd);
   return out;
 }
+
+// A fake DNS server on a loopback address of the test host: answers every A question with
+// `answer` and counts the queries (the embedded DNS forwards from berthd's netns, i.e. here).
+class FakeDns {
+ public:
+  FakeDns(const std::string& ip, const std::string& answer) {
+    fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(53);
+    ::inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
+    ok_ = ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::inet_pton(AF_INET, answer.c_str(), answer_);
+    if (ok_) thread_ = std::thread([this] { loop(); });
+  }
+  ~FakeDns() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    ::close(fd_);
+  }
+  bool ok() const { return ok_; }
+  int queries() const { return queries_; }
+
+ private:
+  void loop() {
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 100) != 1) continue;
+      unsigned char b[1500];
+      sockaddr_storage from{};
+      socklen_t fl = sizeof from;
+      ssize_t n = ::recvfrom(fd_, b, sizeof b - 16, 0, reinterpret_cast<sockaddr*>(&from), &fl);
+      if (n < 12) continue;
+      // Header + the first question as asked; one answer (name pointer to offset 12).
+      std::size_t q = 12;
+      while (q < static_cast<std::size_t>(n) && b[q] != 0) q += b[q] + 1u;
+      q += 5;  // root label, QTYPE, QCLASS
+      if (q > static_cast<std::size_t>(n)) continue;
+      ++queries_;
+      bool a_question = b[q - 4] == 0 && b[q - 3] == 1;
+      b[2] = 0x81;
+      b[3] = 0x80;                         // response, RD, RA, NOERROR
+      b[4] = 0, b[5] = 1;                  // one question
+      b[6] = 0, b[7] = a_question ? 1 : 0; // answers
+      b[8] = b[9] = b[10] = b[11] = 0;
+      std::size_t len = q;
+      if (a_question) {
+        const unsigned char rr[] = {0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4};
+        std::memcpy(b + len, rr, sizeof rr);
+        len += sizeof rr;
+        std::memcpy(b + len, answer_, 4);
+        len += 4;
+      }
+      ::sendto(fd_, b, len, 0, reinterpret_cast<sockaddr*>(&from), fl);
+    }
+  }
+  int fd_ = -1;
+  bool ok_ = false;
+  unsigned char answer_[4] = {};
+  std::atomic<bool> stop_{false};
+  std::atomic<int> queries_{0};
+  std::thread thread_;
+};
 
 class DockerNetwork : public ::testing::Test {
  protected:
@@ -290,6 +358,106 @@ TEST_F(DockerNetwork, NoneHostAndLiveRestore) {
     if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_TRUE(up);
+}
+
+// The per-container /etc files as docker users expect them from run flags.
+TEST_F(DockerNetwork, EtcFilesFromRunFlags) {
+  // Default bridge: --dns/--dns-search/--dns-option replace the host's values, --add-host,
+  // --hostname and --domainname go into /etc/hosts.
+  auto r = docker({"run", "--rm", "--dns", "10.9.9.9", "--dns-search", "berth-test.example", "--dns-option", "ndots:3",
+                   "--add-host", "berth-test-extra:10.1.2.3", "--add-host", "berth-test-gw:host-gateway", "--hostname",
+                   "h1", "--domainname", "berth-test.example", "busybox", "sh", "-c",
+                   "cat /etc/resolv.conf; echo ---; cat /etc/hosts; echo ---; hostname; ip -4 -o addr show eth0"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("nameserver 10.9.9.9\n"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("nameserver", r.out.find("nameserver 10.9.9.9") + 1), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("search berth-test.example\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("options ndots:3\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("10.1.2.3\tberth-test-extra\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(d_->bridge_ip() + "\tberth-test-gw\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("---\nh1\n"), std::string::npos) << r.out;
+  auto inet = r.out.find("inet ");
+  ASSERT_NE(inet, std::string::npos) << r.out;
+  std::string ip = r.out.substr(inet + 5, r.out.find('/', inet) - inet - 5);
+  EXPECT_NE(r.out.find(ip + "\th1.berth-test.example h1\n"), std::string::npos) << r.out;
+
+  // User network: the container asks the embedded DNS (127.0.0.11), which forwards names it does
+  // not know to the container's --dns servers (here a fake one on the host's loopback).
+  FakeDns fake("127.0.0.77", "10.213.77.77");
+  ASSERT_TRUE(fake.ok()) << "bind 127.0.0.77:53: " << std::strerror(errno);
+  ok({"network", "create", "berth-test-dnsnet"});
+  r = docker({"run", "--rm", "--network", "berth-test-dnsnet", "--dns", "127.0.0.77", "--dns-search",
+              "berth-test.example", "busybox", "sh", "-c", "cat /etc/resolv.conf; nslookup berth-test-up.example."});
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("nameserver 127.0.0.11\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("search berth-test.example\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("options ndots:0\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("10.213.77.77"), std::string::npos) << r.out;
+  EXPECT_GT(fake.queries(), 0);
+  ok({"network", "rm", "berth-test-dnsnet"});
+}
+
+// --network container:<x> joins x's netns and sees x's hostname, /etc/hosts and /etc/resolv.conf;
+// options that would contradict that are refused as dockerd does.
+TEST_F(DockerNetwork, ContainerModeSharesEtcFiles) {
+  ok({"run", "-d", "--name", "berth-test-main", "--hostname", "mainhost", "--add-host", "berth-test-x:10.1.2.4", "--dns",
+      "10.9.9.8", "busybox", "sleep", "300"});
+  std::string ip = ip_on("berth-test-main", "bridge");
+  auto r = docker({"run", "--rm", "--network", "container:berth-test-main", "busybox", "sh", "-c",
+                   "hostname; cat /etc/hosts /etc/resolv.conf; ip -4 -o addr show eth0"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("mainhost\n", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("10.1.2.4\tberth-test-x\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(ip + "\tmainhost\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("nameserver 10.9.9.8\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("inet " + ip + "/"), std::string::npos) << r.out;
+  for (auto [flag, value, msg] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"--hostname", "x", "conflicting options: hostname and the network mode"},
+           {"--dns", "10.9.9.9", "conflicting options: dns and the network mode"},
+           {"--add-host", "a:10.1.1.1", "conflicting options: custom host-to-IP mapping and the network mode"},
+           {"-p", "80", "conflicting options: port publishing and the container type network mode"}}) {
+    auto c = docker({"run", "--rm", "--network", "container:berth-test-main", flag, value, "busybox", "true"});
+    EXPECT_NE(c.status, 0) << flag;
+    EXPECT_NE(c.err.find(msg), std::string::npos) << flag << ": " << c.err;
+  }
+  ok({"rm", "-f", "berth-test-main"});
+}
+
+// Legacy --link on the default bridge: /etc/hosts entry and the variables dockerd sets.
+TEST_F(DockerNetwork, LegacyLinksOnDefaultBridge) {
+  ok({"run", "-d", "--name", "berth-test-db", "--hostname", "dbhost", "-e", "BERTH_TEST_PW=secret", "--expose", "5432",
+      "--expose", "53/udp", "busybox", "sleep", "300"});
+  std::string ip = ip_on("berth-test-db", "bridge");
+  ASSERT_FALSE(ip.empty());
+  auto r = docker({"run", "--rm", "--name", "berth-test-app", "--link", "berth-test-db:db", "busybox", "sh", "-c",
+                   "cat /etc/hosts; env; ping -c 1 -W 2 db >/dev/null && echo PING-OK"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find(ip + "\tdb dbhost berth-test-db\n"), std::string::npos) << r.out;
+  for (const std::string& want : std::vector<std::string>{"DB_PORT=udp://" + ip + ":53", "DB_PORT_5432_TCP=tcp://" + ip + ":5432",
+                           "DB_PORT_5432_TCP_ADDR=" + ip, "DB_PORT_5432_TCP_PORT=5432", "DB_PORT_5432_TCP_PROTO=tcp",
+                           "DB_PORT_53_UDP=udp://" + ip + ":53", "DB_NAME=/berth-test-app/db",
+                           "DB_ENV_BERTH_TEST_PW=secret", "PING-OK"})
+    EXPECT_NE(r.out.find(want + "\n"), std::string::npos) << want << "\n" << r.out;
+  EXPECT_EQ(r.out.find("DB_ENV_PATH="), std::string::npos) << r.out;
+  // Without an alias the name is the alias; the container's own -e wins over a link variable.
+  r = docker({"run", "--rm", "--link", "berth-test-db", "-e", "BERTH_TEST_DB_NAME=mine", "busybox", "sh", "-c",
+              "cat /etc/hosts; env"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find(ip + "\tberth-test-db dbhost\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("BERTH_TEST_DB_NAME=mine\n"), std::string::npos) << r.out;
+  // Missing and stopped targets are refused, as dockerd does.
+  auto missing = docker({"run", "--rm", "--link", "berth-test-nope:x", "busybox", "true"});
+  EXPECT_NE(missing.status, 0);
+  EXPECT_NE(missing.err.find("could not get container for berth-test-nope"), std::string::npos) << missing.err;
+  ok({"create", "--name", "berth-test-off", "busybox", "true"});
+  auto stopped = docker({"run", "--rm", "--link", "berth-test-off:off", "busybox", "true"});
+  EXPECT_NE(stopped.status, 0);
+  EXPECT_NE(stopped.err.find("Cannot link to a non running container: /berth-test-off AS"), std::string::npos)
+      << stopped.err;
+  auto host = docker({"run", "--rm", "--network", "host", "--link", "berth-test-db:db", "busybox", "true"});
+  EXPECT_NE(host.err.find("conflicting options: host type networking can't be used with links"), std::string::npos)
+      << host.err;
+  ok({"rm", "-f", "berth-test-db", "berth-test-off"});
 }
 
 }  // namespace
