@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "network/ipam.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+
 #include <sys/socket.h>
 
 #include <nlohmann/json.hpp>
@@ -113,7 +118,25 @@ Result<IpAddr> Ipam::allocate_in(SubnetState& s, const std::string& owner, const
 
 std::string Ipam::path(const std::string& network) const { return dir_ + "/" + network + ".json"; }
 
-Status Ipam::save(const std::string& network, const std::vector<SubnetState>& st) const {
+Status write_state_file(const std::string& path, std::string_view data, bool durable) {
+  if (durable) return atomic_write_file(path, data, 0600);
+  std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  {
+    auto fd = TRY(open_file(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+    if (auto st = write_all(fd.get(), data); !st) {
+      ::unlink(tmp.c_str());
+      return st;
+    }
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return fail(Error::from_errno(e, "rename", path));
+  }
+  return ok();
+}
+
+Status Ipam::save(const std::string& network, const std::vector<SubnetState>& st, bool durable) const {
   json j = json::array();
   for (const auto& s : st) {
     json o;
@@ -128,7 +151,7 @@ Status Ipam::save(const std::string& network, const std::vector<SubnetState>& st
     j.push_back(o);
   }
   TRY(mkdir_all(dir_, 0700));
-  return atomic_write_file(path(network), j.dump(1), 0600);
+  return write_state_file(path(network), j.dump(1), durable);
 }
 
 Result<std::vector<SubnetState>> Ipam::load(const std::string& network) const {
@@ -182,7 +205,7 @@ Result<std::vector<SubnetConfig>> Ipam::create_network(const std::string& networ
     }
     st.push_back(std::move(s));
   }
-  TRY(save(network, st));
+  TRY(save(network, st, true));
   return subnets;
 }
 

@@ -52,6 +52,12 @@ struct SubnetState {
   u128 cursor = 0;                          // offset of the last dynamic allocation
 };
 
+// Replaces `path` atomically (temp file + rename: a reader or a restarted daemon sees the old or
+// the new content). `durable` adds fsync of the file and the directory; the per-container hot
+// path (endpoint files, IPAM allocations) skips it: after a power loss the containers are gone
+// too, and NetworkManager::open repairs IPAM state from the networks and endpoints.
+Status write_state_file(const std::string& path, std::string_view data, bool durable);
+
 class Ipam {
  public:
   explicit Ipam(std::string dir) : dir_(std::move(dir)) {}
@@ -78,7 +84,7 @@ class Ipam {
 
  private:
   std::string path(const std::string& network) const;
-  Status save(const std::string& network, const std::vector<SubnetState>& st) const;
+  Status save(const std::string& network, const std::vector<SubnetState>& st, bool durable = false) const;
   std::string dir_;
 };
 

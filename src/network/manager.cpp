@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -276,7 +277,7 @@ struct NetworkManager::Impl {
   }
   Status save_net(const Network& n) { return atomic_write_file(net_path(n.id), network_json(n).dump(1), 0600); }
   Status save_ep(const Endpoint& e) {
-    return atomic_write_file(ep_path(e.network_id + "/" + e.container_id), endpoint_json(e).dump(1), 0600);
+    return write_state_file(ep_path(e.network_id + "/" + e.container_id), endpoint_json(e).dump(1), false);
   }
 
   Network* find(const std::string& id_or_name) {
@@ -435,6 +436,29 @@ Result<std::unique_ptr<NetworkManager>> NetworkManager::open(ManagerConfig cfg) 
         log::warn("network: ignoring corrupt state file {}: {}", f, ex.what());
       }
     }
+  }
+  // IPAM state is written without fsync (write_state_file): after a power loss it may be
+  // unreadable or hold owners whose endpoint file never reached the disk. Rebuild or prune it
+  // from the networks and endpoints.
+  for (auto& [id, n] : d.nets) {
+    if (n.subnets.empty()) continue;
+    auto st = d.ipam.load(n.id);
+    if (!st) {
+      log::warn("network: rebuilding IPAM state of {}: {}", n.name, st.error().message());
+      (void)d.ipam.delete_network(n.id);
+      TRYC(d.ipam.create_network(n.id, n.subnets), "rebuild IPAM state of " + n.name);
+      for (const auto& [k, e] : d.eps) {
+        if (e.network_id != n.id) continue;
+        if (e.ipv4) (void)d.ipam.allocate(n.id, AF_INET, e.container_id, e.ipv4->addr);
+        if (e.ipv6) (void)d.ipam.allocate(n.id, AF_INET6, e.container_id, e.ipv6->addr);
+      }
+      continue;
+    }
+    std::set<std::string> owners;
+    for (const auto& s : *st)
+      for (const auto& [a, owner] : s.allocated) owners.insert(owner);
+    for (const auto& owner : owners)
+      if (!d.eps.count(n.id + "/" + owner)) (void)d.ipam.release_owner(n.id, owner);
   }
   for (auto& [id, n] : d.nets)
     if (n.driver == "bridge") TRYC(d.ensure_bridge(n), "restore network " + n.name);

@@ -480,6 +480,38 @@ TEST_F(NetworkTest, StateSurvivesRestart) {
   Endpoint eb = connect("berth-test-persist", "berth-test-b", b);
   EXPECT_NE(eb.ipv4->addr, ea.ipv4->addr);
   EXPECT_EQ(nm_->networks().size(), 2u);  // + default bridge, not created twice
+  // IPAM files are written without fsync: after a "power loss" the file may be garbage, or hold
+  // an owner whose endpoint file never reached the disk. open() rebuilds/prunes it.
+  std::string ipam_file = cfg_.state_dir + "/ipam/" + n->id + ".json";
+  nm_.reset();
+  ASSERT_TRUE(write_file(ipam_file, ""));
+  m = NetworkManager::open(cfg_);
+  ASSERT_TRUE(m) << m.error().message();
+  nm_ = std::move(*m);
+  auto st = Ipam(cfg_.state_dir + "/ipam").load(n->id);
+  ASSERT_TRUE(st) << st.error().message();
+  ASSERT_EQ(st->size(), 1u);
+  EXPECT_EQ((*st)[0].allocated.count(ea.ipv4->addr), 1u);
+  EXPECT_EQ((*st)[0].allocated.count(eb.ipv4->addr), 1u);
+  // An allocation without an endpoint (its file never reached the disk) is released at open.
+  nm_.reset();
+  std::string a4 = ea.ipv4->addr.str();
+  std::string ghost = a4.substr(0, a4.rfind('.')) + ".200";
+  auto text = read_file(ipam_file);
+  ASSERT_TRUE(text);
+  auto at = text->find("\"allocated\": {");
+  ASSERT_NE(at, std::string::npos) << *text;
+  text->insert(at + 14, "\"" + ghost + "\": \"berth-test-ghost\",");
+  ASSERT_TRUE(write_file(ipam_file, *text));
+  ASSERT_TRUE(Ipam(cfg_.state_dir + "/ipam").load(n->id)->at(0).allocated.count(A(ghost.c_str())));
+  m = NetworkManager::open(cfg_);
+  ASSERT_TRUE(m) << m.error().message();
+  nm_ = std::move(*m);
+  st = Ipam(cfg_.state_dir + "/ipam").load(n->id);
+  ASSERT_TRUE(st);
+  EXPECT_EQ((*st)[0].allocated.count(A(ghost.c_str())), 0u);
+  EXPECT_EQ((*st)[0].allocated.count(ea.ipv4->addr), 1u);
+  EXPECT_EQ((*st)[0].allocated.count(eb.ipv4->addr), 1u);
 }
 
 TEST_F(NetworkTest, MacvlanBridgeModeOnVethParent) {
