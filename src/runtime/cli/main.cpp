@@ -26,7 +26,7 @@ const Verb kVerbs[] = {
     {"exec", cmd_exec, "execute new process inside the container"},
     {"features", cmd_features, "show the enabled features"},
     {"kill", cmd_kill, "kill sends the specified signal (default: SIGTERM) to the container's init process"},
-    {"list", cmd_list, "lists containers started by berth-runtime with the given root"},
+    {"list", cmd_list, "lists containers started by the runtime with the given root"},
     {"pause", cmd_pause, "pause suspends all processes inside the container"},
     {"ps", cmd_ps, "ps displays the processes running inside a container"},
     {"restore", cmd_restore, "restore a container from a previous checkpoint (needs criu)"},
@@ -38,18 +38,28 @@ const Verb kVerbs[] = {
     {"update", cmd_update, "update container resource constraints"},
 };
 
+// The name the binary was invoked by (help and version texts use it, as urfave/cli does):
+// "berth-runtime", or "runc" when a tool drives it through a symlink of that name.
+const char* g_prog = "berth-runtime";
+
 void usage() {
   std::printf(
-      "NAME:\n   berth-runtime - Open Container Initiative runtime (runc-compatible)\n\nUSAGE:\n"
-      "   berth-runtime [global options] command [command options] [arguments...]\n\nCOMMANDS:\n");
+      "NAME:\n   %s - Open Container Initiative runtime (runc-compatible)\n\nUSAGE:\n"
+      "   %s [global options] command [command options] [arguments...]\n\nCOMMANDS:\n",
+      g_prog, g_prog);
   for (auto& v : kVerbs) std::printf("   %-11s %s\n", v.name, v.help);
   std::printf(
       "\nGLOBAL OPTIONS:\n   --debug              enable debug logging\n"
-      "   --log value          set the log file to write berth-runtime logs to (default is stderr)\n"
+      "   --log value          set the log file to write runtime logs to (default is stderr)\n"
       "   --log-format value   set the log format ('text' (default), or 'json')\n"
       "   --root value         root directory for storage of container state (default: \"/run/berth-runtime\")\n"
       "   --systemd-cgroup     not supported (clear error)\n   --help, -h           show help\n"
       "   --version, -v        print the version\n");
+}
+
+void verb_usage(const Verb& v) {
+  std::printf("NAME:\n   %s %s - %s\n\nUSAGE:\n   %s %s [command options] [arguments...]\n", g_prog, v.name,
+              v.help, g_prog, v.name);
 }
 
 }  // namespace
@@ -59,6 +69,10 @@ int main(int argc, char** argv) {
   using namespace berth;
   using namespace berth::runtime;
   using namespace berth::runtime::cli;
+  if (argc > 0 && argv[0][0] != '\0') {
+    const char* slash = std::strrchr(argv[0], '/');
+    g_prog = slash ? slash + 1 : argv[0];
+  }
   log::set_tag("berth-runtime");
   log::set_level(log::Level::Warn);
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -66,7 +80,7 @@ int main(int argc, char** argv) {
                {{"criu"}}, {{"rootless"}}, {{"help", "h"}, false}, {{"version", "v"}, false}});
   if (auto st = global.parse(args); !st) return report(st.error());
   if (global.flag("version")) {
-    std::printf("berth-runtime version 0.1.0\nspec: 1.0.2-dev\n");
+    std::printf("%s version 0.1.0\ncommit: berth\nspec: 1.0.2-dev\n", g_prog);
     return 0;
   }
   Globals g;
@@ -91,8 +105,15 @@ int main(int argc, char** argv) {
     return pos.empty() && !global.flag("help") ? 0 : 0;
   }
   std::vector<std::string> rest(pos.begin() + 1, pos.end());
+  bool help = !rest.empty() && (rest[0] == "-h" || rest[0] == "--help");
   for (auto& v : kVerbs)
-    if (pos[0] == v.name) return v.fn(g, rest);
-  std::fprintf(stderr, "berth-runtime: No help topic for '%s'\n", pos[0].c_str());
+    if (pos[0] == v.name) {
+      if (help) {
+        verb_usage(v);
+        return 0;
+      }
+      return v.fn(g, rest);
+    }
+  std::fprintf(stderr, "%s: No help topic for '%s'\n", g_prog, pos[0].c_str());
   return 3;
 }
