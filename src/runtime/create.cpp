@@ -99,7 +99,7 @@ Result<UniqueFd> connect_unix(const std::string& path) {
 Status forward_seccomp_fd(const Spec& spec, const ContainerState& st, ContainerStatus status, int fd) {
   UniqueFd owned(fd);
   const auto& sc = *spec.linux_->seccomp;
-  auto sock = TRYC(connect_unix(sc.listener_path), "linux.seccomp.listenerPath");
+  auto sock = TRYC(connect_unix(sc.listener_path), "failed to connect with seccomp agent (linux.seccomp.listenerPath)");
   std::string state = state_json(st, status, false);
   std::string payload = "{\"ociVersion\":\"" + std::string(kOciVersion) + "\",\"fds\":[\"seccompFd\"],\"pid\":" +
                         std::to_string(st.pid) + ",\"metadata\":\"" + json_escape(sc.listener_metadata) +

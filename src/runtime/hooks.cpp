@@ -9,11 +9,22 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <cstring>
+
 #include "common/file.hpp"
 #include "common/unique_fd.hpp"
 
 namespace berth::runtime {
 namespace {
+
+// Go's wording for a hook killed by a signal ("signal: bad system call"), which tools match.
+std::string signal_text(int sig) {
+  const char* d = ::strsignal(sig);
+  std::string t = d ? d : "signal " + std::to_string(sig);
+  if (!t.empty()) t[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(t[0])));
+  return t;
+}
 
 Status run_one(const Hook& h, const std::string& state) {
   int in[2], err[2];
@@ -34,6 +45,8 @@ Status run_one(const Hook& h, const std::string& state) {
     ::dup2(err_w.get(), 2);
     int devnull = ::open("/dev/null", O_WRONLY);
     if (devnull >= 0) ::dup2(devnull, 1);
+    // A hook gets stdio only: no runtime fd (sync socket, seccomp listener, fifo) leaks into it.
+    ::syscall(SYS_close_range, 3U, ~0U, 0U);
     ::execve(h.path.c_str(), argv.data(), envp.data());
     _exit(127);
   }
@@ -60,7 +73,7 @@ Status run_one(const Hook& h, const std::string& state) {
   if (timed_out) return fail(Errc::Cancelled, "timeout after " + std::to_string(*h.timeout) + "s");
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return ok();
   std::string msg = WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
-                                      : "signal " + std::to_string(WTERMSIG(status));
+                                      : "signal: " + signal_text(WTERMSIG(status));
   if (!errtxt.empty()) msg += ", stderr: " + errtxt;
   return fail(Errc::Internal, msg);
 }
@@ -70,7 +83,7 @@ Status run_one(const Hook& h, const std::string& state) {
 Status run_hooks(const std::vector<Hook>& hooks, const std::string& kind, const std::string& state_json) {
   for (std::size_t i = 0; i < hooks.size(); ++i) {
     auto st = run_one(hooks[i], state_json);
-    if (!st) return fail(std::move(st.error()).context("error running " + kind + " hook #" + std::to_string(i) + " " + hooks[i].path));
+    if (!st) return fail(std::move(st.error()).context("error running hook #" + std::to_string(i) + " (" + kind + ", " + hooks[i].path + ")"));
   }
   return ok();
 }

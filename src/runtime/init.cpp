@@ -181,8 +181,29 @@ Status setup_console(InitConfig& c) {
   return ok();
 }
 
+// Before switching to the container user, give it its stdio (the console's pty or the
+// caller's fds): only the owner changes (devpts picks the group), /dev/null and fds already
+// owned are left alone, and an fd we may not chown (unmapped owner, read-only fs) is skipped.
+// What runc does.
+Status chown_stdio(uid_t uid) {
+  struct stat null {};
+  bool have_null = ::stat("/dev/null", &null) == 0;  // a minimal rootfs may have no /dev
+  for (int fd = 0; fd < 3; ++fd) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+      if (errno == EBADF) continue;
+      return fail_errno("fstat stdio");
+    }
+    if (st.st_uid == uid || (have_null && S_ISCHR(st.st_mode) && st.st_rdev == null.st_rdev)) continue;
+    if (::fchown(fd, uid, st.st_gid) != 0 && errno != EINVAL && errno != EPERM && errno != EROFS)
+      return fail_errno("chown stdio");
+  }
+  return ok();
+}
+
 Status set_ids(const Process& p, bool in_userns, bool setgroups_allowed) {
   (void)in_userns;
+  TRY(chown_stdio(p.user.uid));
   if (setgroups_allowed) {
     std::vector<gid_t> g(p.user.additional_gids.begin(), p.user.additional_gids.end());
     if (::setgroups(g.size(), g.data()) != 0) return fail_errno("setgroups");
@@ -326,20 +347,25 @@ Status init_setup(InitConfig& c) {
       if (h.empty() || h[0] != 'h') return fail(Errc::Cancelled, "parent went away during hooks");
       c.state_json_for_hooks = h.substr(1);
     }
+    // createContainer hooks run in the container's mount namespace with the rootfs as cwd
+    // (before pivot_root), as runc's do: they may use rootfs-relative paths.
+    if (!s.hooks.create_container.empty() && c.new_mntns && ::chdir(c.rootfs.c_str()) != 0)
+      return fail_errno("chdir", c.rootfs);
     if (!s.hooks.create_container.empty())
       TRY(run_hooks(s.hooks.create_container, "createContainer", c.state_json_for_hooks));
     if (c.new_mntns) {
       TRYC(pivot_into(c.rootfs, c.no_pivot), "rootfs");
-      TRYC(finalize_rootfs(c), "rootfs");
     } else {
       if (::chroot(c.rootfs.c_str()) != 0) return fail_errno("chroot", c.rootfs);
       if (::chdir("/") != 0) return fail_errno("chdir /");
     }
   }
+  // The console before the rootfs is finalized (read-only / or /dev), as runc.
   if (c.process->terminal) {
     if (c.console_fd < 0) return fail(Errc::InvalidArgument, "process.terminal needs --console-socket");
     TRY(setup_console(c));
   }
+  if (!c.is_exec && c.new_mntns) TRYC(finalize_rootfs(c), "rootfs");
   // CVE-2024-21626: no host descriptor may survive into the container, and the working
   // directory must be reached from the container's root, not through a leaked fd.
   close_leaked_fds(c.preserve_fds, {c.sync_fd, c.fifo_fd, c.host_proc_fd});

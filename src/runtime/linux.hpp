@@ -44,6 +44,7 @@ struct InitConfig {
   bool no_new_keyring = false;
   bool new_mntns = false, new_userns = false, new_utsns = false, new_cgroupns = false;
   bool in_userns = false;            // new or joined user namespace
+  bool dev_readonly = false;         // /dev mounted "ro": made read-only only in finalize_rootfs
   // No 'G' from the parent: the child joins `cgroup` and sets oomScoreAdj itself (only without
   // user namespaces: then nothing needs the parent between clone and setup).
   bool self_setup = false;

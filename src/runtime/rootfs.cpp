@@ -204,6 +204,11 @@ Status mount_one(InitConfig& c, int root_fd, const Mount& m, bool* dev_is_bind) 
   } else {
     auto dfd = TRY(open_dest(c.rootfs, root_fd, m.destination, false));
     unsigned long fl = o.flags & ~(MS_REC);
+    if (clean_path(m.destination) == "/dev" && (fl & MS_RDONLY)) {
+      // Devices, /dev/pts, /dev/shm and the console still go in: read-only at the end (as runc).
+      fl &= ~MS_RDONLY;
+      c.dev_readonly = true;
+    }
     const char* data = o.data.empty() ? nullptr : o.data.c_str();
     if (m.type == "mqueue" || m.type == "sysfs" || m.type == "proc") {
       auto st = do_mount(src.empty() ? m.type.c_str() : src.c_str(), fdpath(dfd.get()), m.type.c_str(), fl, data, m.destination);
@@ -331,8 +336,60 @@ Status prepare_rootfs(InitConfig& c) {
   return ok();
 }
 
+namespace {
+
+// mountinfo escapes space, tab, newline and backslash as \ooo.
+std::string unescape_mountinfo(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '3') {
+      out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+      i += 3;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// --no-pivot leaves the host's mounts reachable under the chroot, and the kernel allows a new
+// procfs/sysfs mount (e.g. from a nested user namespace) only where a full, uncovered instance
+// is visible in the mount namespace. Detach (or, when that is refused, cover) every full proc
+// and sysfs mount outside the rootfs first, as runc does, so the container cannot mount a bare
+// /proc.
+Status hide_host_proc_and_sys(const std::string& rootfs) {
+  auto info = TRY(read_file("/proc/self/mountinfo"));
+  std::vector<std::string> targets;
+  for (auto line : split(info, '\n')) {
+    // id parent major:minor root mountpoint options [optional...] - fstype source superopts
+    auto f = split(line, ' ');
+    if (f.size() < 10) continue;
+    std::size_t dash = 6;
+    while (dash < f.size() && f[dash] != "-") ++dash;
+    if (dash + 1 >= f.size()) continue;
+    const std::string& type = f[dash + 1];
+    if (f[3] != "/" || (type != "proc" && type != "sysfs")) continue;
+    std::string mp = unescape_mountinfo(f[4]);
+    if (mp == rootfs || mp.rfind(rootfs + "/", 0) == 0) continue;
+    targets.push_back(mp);
+  }
+  for (auto& p : targets) {
+    if (::mount(nullptr, p.c_str(), nullptr, MS_SLAVE | MS_REC, nullptr) != 0) {
+      if (errno == ENOENT || errno == EINVAL) continue;  // under an already detached parent
+      return fail_errno("make rslave", p);
+    }
+    if (::umount2(p.c_str(), MNT_DETACH) == 0) continue;
+    if (errno != EINVAL && errno != EPERM) return fail_errno("unmount", p);
+    if (::mount("tmpfs", p.c_str(), "tmpfs", 0, nullptr) != 0) return fail_errno("cover with tmpfs", p);
+  }
+  return ok();
+}
+
+}  // namespace
+
 Status pivot_into(const std::string& rootfs, bool no_pivot) {
   if (no_pivot) {
+    TRYC(hide_host_proc_and_sys(rootfs), "--no-pivot");
     if (::chdir(rootfs.c_str()) != 0) return fail_errno("chdir", rootfs);
     if (::mount(rootfs.c_str(), "/", nullptr, MS_MOVE, nullptr) != 0) return fail_errno("mount --move rootfs on /");
     if (::chroot(".") != 0) return fail_errno("chroot");
@@ -378,6 +435,10 @@ Status finalize_rootfs(InitConfig& c) {
       unsigned long fl = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | (locked_flags(p) & (MS_NOSUID | MS_NODEV | MS_NOEXEC));
       if (::mount(nullptr, p.c_str(), nullptr, fl, nullptr) != 0) return fail_errno("remount read-only", p);
     }
+  }
+  if (c.dev_readonly) {
+    unsigned long fl = MS_BIND | MS_REMOUNT | MS_RDONLY | (locked_flags("/dev") & (MS_NOSUID | MS_NODEV | MS_NOEXEC));
+    if (::mount(nullptr, "/dev", nullptr, fl, nullptr) != 0) return fail_errno("remount /dev read-only");
   }
   if (c.spec->root_readonly) {
     unsigned long fl = MS_BIND | MS_REMOUNT | MS_RDONLY | (locked_flags("/") & (MS_NOSUID | MS_NODEV | MS_NOEXEC));

@@ -191,6 +191,10 @@ Result<SeccompProgram> compile_seccomp(const SeccompProfile& p) {
     bool n = false;
     auto act = TRYC(action_of(s.action, s.errno_ret, &n), "linux.seccomp.syscalls");
     notify = notify || n;
+    if (n)
+      for (auto& name : s.names)
+        if (name == "write")  // the runtime's own handshake after loading the filter uses write(2)
+          return fail(Errc::InvalidArgument, "linux.seccomp: SCMP_ACT_NOTIFY cannot be used for the write syscall");
     if (act == def) continue;  // libseccomp refuses rules equal to the default
     std::vector<scmp_arg_cmp> cmps;
     std::set<unsigned> idx;

@@ -167,5 +167,17 @@ TEST_F(Console, ForegroundExecTtyProxiesTheTerminal) {
   EXPECT_NE(bad.err.find("console socket"), std::string::npos) << bad.err;
 }
 
+// A non-root process gets its terminal: the pty is chowned to its uid before the switch, the
+// group stays devpts' gid=5 (runc's behaviour).
+TEST_F(Console, TtyIsOwnedByTheProcessUser) {
+  auto c = config().args({"/bin/sh", "-c", "stat -c owner=%u:%g $(tty)"});
+  c.process()["terminal"] = true;
+  c.process()["user"] = {{"uid", 1000}, {"gid", 100}};
+  write_config(c);
+  auto [code, out] = run_on_pty({bin("berth-runtime"), "--root", root_, "run", "--bundle", bundle_, new_id()}, "", "");
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("owner=1000:5"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace berth::test

@@ -246,5 +246,36 @@ TEST_F(Lifecycle, SpecAndFeatures) {
   EXPECT_NE(cp.err.find("criu"), std::string::npos);
 }
 
+// Help and version name the binary by its invocation name, so tools that drive it as `runc`
+// (runc's own suite checks `runc -v` / `runc exec -h`) see runc's texts.
+TEST_F(Lifecycle, HelpAndVersionUseTheInvocationName) {
+  std::string link = scratch_->sub("runc");
+  ASSERT_EQ(::symlink(bin("berth-runtime").c_str(), link.c_str()), 0);
+  auto v = run({link, "-v"});
+  ASSERT_EQ(v.status, 0) << v.err;
+  EXPECT_EQ(v.out.rfind("runc version ", 0), 0u) << v.out;
+  EXPECT_NE(v.out.find("\ncommit: "), std::string::npos) << v.out;
+  auto h = run({link, "exec", "-h"});
+  ASSERT_EQ(h.status, 0) << h.err;
+  EXPECT_NE(h.out.find("\n   runc exec - "), std::string::npos) << h.out;
+  auto own = run({bin("berth-runtime"), "--version"});
+  EXPECT_EQ(own.out.rfind("berth-runtime version ", 0), 0u) << own.out;
+  auto bad = run({link, "foo", "-h"});
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.err.find("No help topic for 'foo'"), std::string::npos) << bad.err;
+}
+
+// createContainer hooks run with the rootfs as cwd; no hook inherits a runtime fd.
+TEST_F(Lifecycle, HookCwdAndNoLeakedFds) {
+  std::string out = scratch_->sub("hook.log");
+  auto c = config().probe({"exit", "0"});
+  // startContainer runs inside the container: 0-2 plus ls' own directory fd, nothing else.
+  c.j["hooks"] = {{"createContainer", {{{"path", "/bin/sh"}, {"args", {"sh", "-c", "test -x ./bin/probe && echo cwd-ok >> " + out}}}}},
+                  {"startContainer", {{{"path", "/bin/sh"}, {"args", {"sh", "-c", "[ $(ls /proc/self/fd | wc -l) -eq 4 ]"}}}}}};
+  auto r = run_config(c);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(read_file(out).value_or(""), "cwd-ok\n");
+}
+
 }  // namespace
 }  // namespace berth::test

@@ -180,5 +180,32 @@ TEST_F(Process, NoPivotAndRelativeRoot) {
   EXPECT_EQ(j["cwd"], "/");
 }
 
+// With --no-pivot the host's mounts stay under the chroot; a nested user+pid+mount namespace
+// must still not be able to mount a fresh procfs (runc's "must not expose bare /proc").
+TEST_F(Process, NoPivotCannotMountBareProc) {
+  auto c = config().args({"unshare", "-mrpf", "sh", "-c", "mount -t proc none /proc && echo mounted"});
+  for (auto set : {"bounding", "permitted", "effective"}) {
+    c.process()["capabilities"][set].push_back("CAP_SETFCAP");
+    c.process()["capabilities"][set].push_back("CAP_SYS_ADMIN");
+  }
+  c.process()["noNewPrivileges"] = false;
+  write_config(c);
+  auto r = rt({"run", "--no-pivot", "--bundle", bundle_, new_id()});
+  EXPECT_NE(r.status, 0) << r.out;
+  EXPECT_EQ(r.out.find("mounted"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("denied"), std::string::npos) << r.err;
+}
+
+// A read-only /dev still gets its devices, /dev/pts and /dev/shm; it is made read-only last.
+TEST_F(Process, ReadonlyDevMount) {
+  auto c = config().args({"/bin/sh", "-c", "grep '^tmpfs /dev ' /proc/mounts; ls /dev/pts/ptmx /dev/null; touch /dev/x"});
+  for (auto& m : c.j["mounts"])
+    if (m["destination"] == "/dev") m["options"].push_back("ro");
+  auto r = run_config(c);
+  EXPECT_NE(r.out.find("tmpfs /dev tmpfs ro,"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.out.find("/dev/null"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("Read-only file system"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace berth::test
