@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "cgroups/cgroups.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -9,7 +10,10 @@
 
 #include <linux/magic.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <thread>
 
@@ -198,6 +202,53 @@ Status Manager::apply(pid_t pid) {
   }
   if (mode_ == Mode::Hybrid && path_exists(unified_ + path_))
     (void)write_value(unified_ + path_, "cgroup.procs", p);
+  return ok();
+}
+
+Status Manager::apply_sub(pid_t pid, const std::map<std::string, std::string>& sub) {
+  auto pick = [&](const std::string& c) {
+    auto it = sub.find(c);
+    if (it == sub.end()) it = sub.find("");
+    return it == sub.end() ? std::string() : it->second;
+  };
+  for (auto& [c, s] : sub)
+    if (!c.empty() && mode_ != Mode::V2 && !v1_.contains(c))
+      return fail(Errc::InvalidArgument, "unknown controller " + c);
+  std::string p = std::to_string(pid);
+  auto join = [&](std::string d, const std::string& s) -> Status {
+    if (!s.empty()) d += "/" + s;
+    std::string f = d + "/cgroup.procs";
+    int fd = ::open(f.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || ::write(fd, p.data(), p.size()) < 0) {
+      int e = errno;
+      if (fd >= 0) ::close(fd);
+      // runc's wording (tools match it): lower-case errno text.
+      std::string why = std::strerror(e);
+      if (!why.empty()) why[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(why[0])));
+      return fail(Error(Errc::Unavailable, "adding pid " + p + " to cgroups: " + (fd < 0 ? "open " : "write ") + f + ": " + why));
+    }
+    ::close(fd);
+    return ok();
+  };
+  if (mode_ == Mode::V2) {
+    std::string s = pick("");
+    for (auto& [c, v] : sub)
+      if (s.empty()) s = v;
+    return join(unified_ + path_, s);
+  }
+  // Co-mounted controllers (cpu,cpuacct) share a directory: join each mount once, into the
+  // sub-cgroup named for any of its controllers.
+  std::map<std::string, std::string> per_mount;
+  for (auto& [c, mp] : v1_) {
+    auto& cur = per_mount[mp];
+    if (auto sp = pick(c); cur.empty() || (sub.contains(c) && !sp.empty())) cur = sp;
+  }
+  for (auto& [mp, sp] : per_mount) {
+    std::string d = mp + path_;
+    if (!path_exists(d)) continue;
+    TRY(join(d, sp));
+  }
+  if (mode_ == Mode::Hybrid && path_exists(unified_ + path_)) (void)join(unified_ + path_, "");
   return ok();
 }
 
@@ -418,19 +469,46 @@ Result<FreezerState> Manager::freezer_state() const {
   return FreezerState::Thawed;
 }
 
-Result<std::vector<pid_t>> Manager::pids() const {
-  std::string d = mode_ == Mode::V2 ? unified_ + path_ : dir("pids");
-  if (d.empty()) d = dir("freezer");
-  if (d.empty()) d = dir("memory");
-  if (d.empty()) return fail(Errc::Unavailable, "no cgroup hierarchy to list processes from");
-  std::vector<pid_t> out;
-  auto txt = read_file(d + "/cgroup.procs", 16 << 20);
-  if (!txt) {
-    if (txt.error().is(Errc::NotFound)) return out;
-    return fail(std::move(txt.error()));
+namespace {
+// Sub-directories of a cgroup directory, deepest first (for rmdir), the directory itself last.
+void cgroup_tree(const std::string& d, std::vector<std::string>* out) {
+  if (DIR* dir = ::opendir(d.c_str())) {
+    while (dirent* e = ::readdir(dir)) {
+      if (e->d_type != DT_DIR || std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+      cgroup_tree(d + "/" + e->d_name, out);
+    }
+    ::closedir(dir);
   }
-  for (auto& l : split(*txt, '\n'))
-    if (auto v = parse_int(trim(l))) out.push_back(static_cast<pid_t>(*v));
+  out->push_back(d);
+}
+}  // namespace
+
+Result<std::vector<pid_t>> Manager::pids() const {
+  // Every process in the cgroup or below it (a container may make sub-cgroups, in any v1
+  // hierarchy), as runc's GetAllPids.
+  std::vector<std::string> roots;
+  if (mode_ == Mode::V2) {
+    roots.push_back(unified_ + path_);
+  } else {
+    for (auto& [c, mp] : v1_)
+      if (std::find(roots.begin(), roots.end(), mp + path_) == roots.end()) roots.push_back(mp + path_);
+  }
+  if (roots.empty()) return fail(Errc::Unavailable, "no cgroup hierarchy to list processes from");
+  std::vector<pid_t> out;
+  for (auto& r : roots) {
+    std::vector<std::string> dirs;
+    cgroup_tree(r, &dirs);
+    for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
+      auto txt = read_file(*it + "/cgroup.procs", 16 << 20);
+      if (!txt) {
+        if (txt.error().is(Errc::NotFound)) continue;
+        return fail(std::move(txt.error()));
+      }
+      for (auto& l : split(*txt, '\n'))
+        if (auto v = parse_int(trim(l)); v && std::find(out.begin(), out.end(), static_cast<pid_t>(*v)) == out.end())
+          out.push_back(static_cast<pid_t>(*v));
+    }
+  }
   return out;
 }
 
@@ -534,13 +612,22 @@ Status Manager::destroy() {
     }
     return fail_errno("rmdir cgroup", d);
   };
+  // Sub-cgroups the container made go first (rmdir refuses a cgroup with children).
+  auto rm_tree = [&](const std::string& d) -> Status {
+    std::vector<std::string> dirs;
+    cgroup_tree(d, &dirs);
+    Status st = ok();
+    for (auto& x : dirs)
+      if (auto r = rm(x); !r && st) st = r;
+    return st;
+  };
   Status first = ok();
-  if (mode_ == Mode::V2) return rm(unified_ + path_);
+  if (mode_ == Mode::V2) return rm_tree(unified_ + path_);
   for (auto& [c, mp] : v1_) {
-    auto st = rm(mp + path_);
+    auto st = rm_tree(mp + path_);
     if (!st && first) first = st;
   }
-  if (mode_ == Mode::Hybrid) (void)rm(unified_ + path_);
+  if (mode_ == Mode::Hybrid) (void)rm_tree(unified_ + path_);
   return first;
 }
 

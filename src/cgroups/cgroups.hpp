@@ -112,6 +112,10 @@ class Manager {
   Status create();
   // Moves pid into the cgroup in every hierarchy.
   Status apply(pid_t pid);
+  // exec --cgroup: moves pid into sub-cgroups of this cgroup: sub[controller] in that v1
+  // controller's hierarchy, sub[""] in the others (and on v2); the sub-cgroups must exist.
+  // Sub paths must already be checked to stay below this cgroup.
+  Status apply_sub(pid_t pid, const std::map<std::string, std::string>& sub);
   Status set(const Resources& r);
   Status freeze(bool frozen);
   Result<FreezerState> freezer_state() const;

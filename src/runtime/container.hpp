@@ -52,6 +52,7 @@ struct ExecOptions {
   bool detach = false;
   int preserve_fds = 0;
   bool ignore_paused = false;
+  std::vector<std::string> cgroups;  // --cgroup [controller[,controller]:]path
 };
 // Loads the container's config.json process as the base for exec's flags.
 Result<Process> container_process(const Globals& g, const std::string& id);

@@ -12,8 +12,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <map>
+
 #include "common/file.hpp"
 #include "common/log.hpp"
+#include "common/path.hpp"
+#include "common/strings.hpp"
 #include "runtime/container.hpp"
 #include "runtime/linux.hpp"
 #include "runtime/tty_proxy.hpp"
@@ -31,6 +35,33 @@ namespace {
 volatile sig_atomic_t g_exec_pid = 0;
 void forward(int sig) {
   if (g_exec_pid > 0) ::kill(g_exec_pid, sig);
+}
+
+// --cgroup values -> controller ("" = all) -> sub-cgroup path relative to the container's,
+// checked not to leave it (runc's rules and messages).
+Result<std::map<std::string, std::string>> sub_cgroups(const std::vector<std::string>& args) {
+  std::map<std::string, std::string> out;
+  for (auto& a : args) {
+    auto parts = split(a, ':');
+    if (parts.size() > 2) return fail(Errc::InvalidArgument, "invalid --cgroup argument: " + a);
+    std::string path = parts.back();
+    std::string rel = clean_path("/" + path);
+    // clean_path("/..") is "/": look at the lexical path itself for an escape.
+    int depth = 0;
+    for (auto& seg : split(path, '/')) {
+      if (seg.empty() || seg == ".") continue;
+      depth += seg == ".." ? -1 : 1;
+      if (depth < 0) return fail(Errc::InvalidArgument, "exec --cgroup: " + path + " is not a sub cgroup path");
+    }
+    rel = rel == "/" ? std::string() : rel.substr(1);
+    if (parts.size() == 1) {
+      if (args.size() != 1) return fail(Errc::InvalidArgument, "invalid --cgroup argument: " + a + " (missing <controller>: prefix)");
+      out[""] = rel;
+    } else {
+      for (auto& ctl : split(parts[0], ',')) out[ctl] = rel;
+    }
+  }
+  return out;
 }
 }  // namespace
 
@@ -83,6 +114,8 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
   if (proc_start_time(s.pid) != s.start_time) return fail(Errc::Conflict, "container init exited");
 
   if (auto m = cgroups::Manager::open(s.cgroups_path); m) c.cgroup = *m;
+  auto sub = TRY(sub_cgroups(o.cgroups));
+  if (!sub.empty() && !c.cgroup) return fail(Errc::Unavailable, "exec --cgroup: the container has no cgroup");
   if (spec.linux_->seccomp) {
     c.seccomp = TRYC(security::compile_seccomp(*spec.linux_->seccomp), "linux.seccomp");
   }
@@ -104,6 +137,7 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
   int sp[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0) return fail_errno("socketpair");
   UniqueFd parent_sock(sp[0]), child_sock(sp[1]);
+  log::debug("nsexec container setup: joining {} namespaces of pid {}", c.join.size(), s.pid);
   pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr));
   if (pid < 0) return fail_errno("clone");
   if (pid == 0) {
@@ -120,10 +154,18 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
   console.reset();
   for (auto& [t, fd] : c.join)
     if (fd >= 0) ::close(fd);
-  if (c.cgroup) {
+  if (c.cgroup && !sub.empty()) {
+    if (auto st = c.cgroup->apply_sub(pid, sub); !st) {
+      ::kill(pid, SIGKILL);
+      int ws;
+      ::waitpid(pid, &ws, 0);
+      return fail(std::move(st.error()));
+    }
+  } else if (c.cgroup) {
     auto st = c.cgroup->apply(pid);
     if (!st) log::warn("exec: join cgroup: {}", st.error().message());
   }
+  log::debug("child process in init(): pid {}", pid);
   TRY(send_msg(parent_sock.get(), 'G'));
   int got_fd = -1;
   auto m = TRY(recv_msg(parent_sock.get(), &got_fd));
@@ -142,6 +184,7 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
     if (!m.empty() && m[0] == 'E') return fail(Errc::Internal, m.substr(1));
     return fail(Errc::Internal, "exec process exited unexpectedly");
   }
+  log::debug("setns_init: about to exec: pid {} is ready", pid);
   if (!o.pid_file.empty()) {
     std::string pf = o.pid_file;
     char cwd[PATH_MAX];

@@ -19,6 +19,7 @@ int cmd_exec(const Globals& g, const std::vector<std::string>& argv) {
   o.pid_file = a.value("pid-file");
   o.detach = a.flag("detach");
   o.ignore_paused = a.flag("ignore-paused");
+  o.cgroups = a.values("cgroup");
   if (a.has("preserve-fds")) {
     auto n = parse_uint(a.value("preserve-fds"));
     if (!n) return report(Error(Errc::InvalidArgument, "invalid value for --preserve-fds"));

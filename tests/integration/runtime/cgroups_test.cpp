@@ -143,5 +143,34 @@ TEST(CgroupsV2, ManagerOnPrivateHierarchy) {
   ::rmdir((mnt + "/" + name).c_str());
 }
 
+// A process the container moved into a sub-cgroup of its own is still killed by
+// delete --force, and the sub-cgroup is removed with the container's.
+TEST_F(Cgroups, ForceDeleteKillsAndRemovesSubCgroups) {
+  if (!path_exists("/sys/fs/cgroup/memory/cgroup.procs")) GTEST_SKIP() << "needs the v1 memory controller";
+  auto id = unique_name("cg");
+  write_config(config().cgroups_path("/" + id).probe({"sleep", "inf"}));
+  auto cid = new_id();
+  ASSERT_EQ(rtd({"run", "-d", "--bundle", bundle_, cid}).status, 0);
+  std::string sub = "/sys/fs/cgroup/memory/" + id + "/berth-sub";
+  ASSERT_EQ(::mkdir(sub.c_str(), 0755), 0);
+  ASSERT_EQ(rtd({"exec", "-d", cid, "/bin/probe", "sleep", "inf"}).status, 0);
+  auto procs = split(read_file("/sys/fs/cgroup/memory/" + id + "/cgroup.procs").value_or(""), '\n');
+  ASSERT_FALSE(procs.empty());
+  // Move the exec'd sleeper (not the init) into the sub-cgroup.
+  int init = state(cid)["pid"].get<int>();
+  std::string moved;
+  for (auto& p : procs)
+    if (!p.empty() && p != std::to_string(init)) moved = p;
+  ASSERT_FALSE(moved.empty());
+  ASSERT_TRUE(write_file(sub + "/cgroup.procs", moved).has_value());
+  auto ps = rt({"ps", "--format", "json", cid});
+  EXPECT_NE(ps.out.find(moved), std::string::npos) << ps.out;  // ps sees below the cgroup too
+  auto d = rt({"delete", "--force", cid});
+  EXPECT_EQ(d.status, 0) << d.err;
+  EXPECT_FALSE(path_exists(sub));
+  EXPECT_FALSE(path_exists("/sys/fs/cgroup/memory/" + id));
+  EXPECT_FALSE(path_exists("/proc/" + moved + "/cmdline") && read_file("/proc/" + moved + "/cmdline").value_or("").find("probe") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace berth::test

@@ -83,5 +83,35 @@ TEST_F(Exec, RefusedInStoppedOrPausedContainer) {
   EXPECT_NE(s.err.find("stopped"), std::string::npos) << s.err;
 }
 
+// exec --cgroup (v1 / hybrid): into a sub-cgroup of the container's, never above it.
+TEST_F(Exec, CgroupFlagJoinsSubCgroupsOnly) {
+  if (!path_exists("/sys/fs/cgroup/memory/cgroup.procs")) GTEST_SKIP() << "needs the v1 memory controller";
+  write_config(config().probe({"sleep", "inf"}));
+  auto id = new_id();
+  ASSERT_EQ(rtd({"run", "-d", "--bundle", bundle_, id}).status, 0);
+  int pid = state(id)["pid"].get<int>();
+  std::string rel;
+  for (auto& l : split(read_file("/proc/" + std::to_string(pid) + "/cgroup").value_or(""), '\n'))
+    if (l.find(":memory:") != std::string::npos) rel = l.substr(l.find(":memory:") + 8);
+  ASSERT_FALSE(rel.empty());
+  std::string sub = "/sys/fs/cgroup/memory" + rel + "/berth-sub";
+  ASSERT_EQ(::mkdir(sub.c_str(), 0755), 0);
+  auto in = rt({"exec", "--cgroup", "memory:berth-sub", id, "cat", "/proc/self/cgroup"});
+  EXPECT_EQ(in.status, 0) << in.err;
+  // Seen through the container's cgroup namespace: its own cgroup is "/".
+  EXPECT_NE(in.out.find(":memory:/berth-sub\n"), std::string::npos) << in.out;
+  EXPECT_NE(in.out.find(":pids:/\n"), std::string::npos) << in.out;  // the others: its top
+  auto up = rt({"exec", "--cgroup", "..", id, "true"});
+  EXPECT_NE(up.status, 0);
+  EXPECT_NE(up.err.find(" .. is not a sub cgroup path"), std::string::npos) << up.err;
+  auto none = rt({"exec", "--cgroup", "cpu:nonexistent", id, "true"});
+  EXPECT_NE(none.status, 0);
+  EXPECT_NE(none.err.find("/nonexistent/cgroup.procs: no such file"), std::string::npos) << none.err;
+  auto bad = rt({"exec", "--cgroup", "whaaat:/", id, "true"});
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.err.find("unknown controller whaaat"), std::string::npos) << bad.err;
+  EXPECT_EQ(::rmdir(sub.c_str()), 0);  // the exec'd cat is gone
+}
+
 }  // namespace
 }  // namespace berth::test
