@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <ctime>
+
 #include <fmt/format.h>
 
 #include "common/file.hpp"
@@ -105,6 +107,9 @@ void Writer::abort() {
 Result<std::unique_ptr<Store>> Store::open(const std::string& root) {
   for (auto sub : {"/blobs/sha256", "/blobs/sha512", "/ingest", "/leases"})
     TRY(mkdir_all(root + sub, 0700));
+  // Leases belong to operations of the process that had the store open; after a crash they
+  // would pin blobs forever.
+  for (auto& l : list_names(root + "/leases")) ::unlink((root + "/leases/" + l).c_str());
   return std::unique_ptr<Store>(new Store(root));
 }
 
@@ -260,10 +265,26 @@ Result<std::int64_t> Store::gc(const std::set<std::string>& keep_in) {
       ::unlink(p.c_str());
     }
   }
+  const std::time_t stale = std::time(nullptr) - 24 * 3600;
   for (auto& n : list_names(root_ + "/ingest")) {
-    if (!active_ingests_.count(n) && n.starts_with("put-")) (void)remove_all(root_ + "/ingest/" + n);
+    if (active_ingests_.count(n)) continue;
+    std::string p = root_ + "/ingest/" + n;
+    struct stat st {};
+    if (resumable_ingest(n) && ::stat((p + "/data").c_str(), &st) == 0 && st.st_mtime >= stale) continue;
+    (void)remove_all(p);
   }
   return freed;
+}
+
+std::vector<std::string> Store::ingests() const { return list_names(root_ + "/ingest"); }
+
+std::vector<std::string> Store::leases() const { return list_names(root_ + "/leases"); }
+
+bool Store::resumable_ingest(const std::string& n) {
+  auto d = Digest::parse(n.starts_with("sha256-") ? "sha256:" + n.substr(7)
+                         : n.starts_with("sha512-") ? "sha512:" + n.substr(7)
+                                                    : std::string());
+  return static_cast<bool>(d);
 }
 
 }  // namespace berth::content

@@ -5,6 +5,10 @@
 //   <root>/leases/<id>               digests (one per line) protected from GC while the lease exists
 // A writer hashes as it goes; commit() checks size and digest before the atomic rename, so a
 // blob under its name is always complete and correct. Thread-safe.
+// One process owns a store: open() drops the leases a killed process left behind (their
+// operations are over). Ingests named after a digest (`sha256:<hex>`, see resumable_ref) survive
+// a crash so the next download of that blob resumes them; gc removes every other inactive
+// ingest, and resumable ones once they are older than a day.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +35,8 @@ class Writer {
   Writer& operator=(const Writer&) = delete;
   // Bytes already in the ingest (non-zero when resuming).
   std::int64_t offset() const { return offset_; }
+  // The ingest's data file (to replay the resumed prefix).
+  std::string data_path() const { return dir_ + "/data"; }
   Status write(const void* data, std::size_t n);
   Status write(std::string_view s) { return write(s.data(), s.size()); }
   // Verifies and moves the blob into place. expected_size < 0 = unchecked. Committing content
@@ -73,6 +79,11 @@ class Store {
   Result<Digest> adopt_file(const std::string& path, const std::optional<Digest>& expected = std::nullopt);
   Status remove(const Digest& d);
   Result<std::vector<Digest>> list() const;
+  // Names of the ingest directories on disk, and of the leases.
+  std::vector<std::string> ingests() const;
+  std::vector<std::string> leases() const;
+  // True for an ingest directory name that gc keeps for resuming (a digest's ref).
+  static bool resumable_ingest(const std::string& dir_name);
 
   // Leases keep blobs alive during multi-step operations (a pull in flight).
   Status lease_add(const std::string& lease, const Digest& d);

@@ -75,5 +75,26 @@ TEST_F(ContentStore, GcKeepsRootsAndLeases) {
   EXPECT_FALSE(store_->exists(b));
 }
 
+TEST_F(ContentStore, ReopenAfterCrashDropsLeasesAndScratchIngestsKeepsResumable) {
+  auto a = *store_->put("a");
+  ASSERT_TRUE(store_->lease_add("pull-dead", a));
+  std::string hex(64, 'a');
+  {
+    auto w1 = *store_->writer("sha256:" + hex);  // a download's ingest: resumable
+    ASSERT_TRUE(w1->write("part"));
+    auto w2 = *store_->writer("import-123");     // scratch ingest of a killed import
+    ASSERT_TRUE(w2->write("part"));
+  }
+  store_ = std::move(*Store::open(tmp_.path()));  // as after kill -9
+  EXPECT_TRUE(store_->leases().empty());
+  ASSERT_TRUE(store_->gc({}));
+  EXPECT_FALSE(store_->exists(a));
+  EXPECT_EQ(store_->ingests(), std::vector<std::string>{"sha256-" + hex});
+  EXPECT_TRUE(Store::resumable_ingest("sha256-" + hex));
+  EXPECT_FALSE(Store::resumable_ingest("put-0123"));
+  auto w = *store_->writer("sha256:" + hex);
+  EXPECT_EQ(w->offset(), 4);
+}
+
 }  // namespace
 }  // namespace berth::content

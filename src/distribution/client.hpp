@@ -74,8 +74,10 @@ class Client {
   // Fetches the manifest for ref (tag or digest), picking `platform` from an index.
   Result<Manifest> get_manifest(const oci::Reference& ref, const oci::Platform& platform);
   // Streams a blob to sink; verifies its size and digest at the end (a mismatch is DataLoss).
+  // start > 0 fetches only the bytes from `start` on (resuming a download a previous process
+  // began); then the caller, who has the prefix, verifies the digest.
   Status get_blob(const oci::Reference& repo, const oci::Descriptor& desc, const Sink& sink,
-                  const ProgressCb& progress = nullptr);
+                  const ProgressCb& progress = nullptr, std::int64_t start = 0);
   Result<std::string> get_blob_bytes(const oci::Reference& repo, const oci::Descriptor& desc);
 
   // Push side.

@@ -176,6 +176,14 @@ class ImageService {
   virtual Result<std::string> commit_config(const std::string& parent_id, const CommitOptions& opts) = 0;
   // Bytes used by a container's rw layer (SizeRw).
   virtual Result<std::int64_t> rootfs_usage(const std::string& container_id) = 0;
+
+  // ---- maintenance ----
+  // fsck: every reference names an image record, every image's config (and manifest) blob is
+  // present and each layer of its chain has a record whose driver layer exists; no record,
+  // driver layer, blob, lease, scratch ingest or tmp/ entry is left that nothing references.
+  // `deep` also re-hashes every blob. Returns the problems (empty = consistent). Meant for an
+  // idle store (right after open, as the kill -9 tests use it).
+  virtual Result<std::vector<std::string>> check(bool deep) = 0;
 };
 
 }  // namespace berth::image

@@ -186,32 +186,60 @@ Result<std::string> ServiceImpl::pull(const std::string& ref_s, const PullOption
                         dl->t = std::thread([this, &client, &ref, desc, id, &progress, wfd = sv[1], dl] {
                           UniqueFd w(wfd);
                           dl->result = [&]() -> Status {
-                            auto writer = TRY(content_->writer(desc.digest.str() + "-" + random_hex(6)));
+                            // The ingest is named after the digest, so a download a killed
+                            // process began resumes here (another pull of the same blob in
+                            // this process has it locked: then a private one).
+                            auto wr = content_->writer(desc.digest.str());
+                            if (!wr && wr.error().is(Errc::Unavailable))
+                              wr = content_->writer(desc.digest.str() + "-" + random_hex(6));
+                            auto writer = TRY(std::move(wr));
+                            std::int64_t start = writer->offset();
+                            if (start > 0 && (desc.size <= 0 || start > desc.size)) {
+                              TRY(writer->truncate());
+                              start = 0;
+                            }
+                            auto to_extractor = [&](const void* d, std::size_t n) -> Status {
+                              const char* p = static_cast<const char*>(d);
+                              while (n > 0) {
+                                ssize_t k = ::send(w.get(), p, n, MSG_NOSIGNAL);
+                                if (k < 0) {
+                                  if (errno == EINTR) continue;
+                                  return fail(Errc::Cancelled, "layer extraction stopped");
+                                }
+                                p += k;
+                                n -= static_cast<std::size_t>(k);
+                              }
+                              return ok();
+                            };
+                            if (start > 0) {  // replay the bytes already on disk
+                              auto in = TRY(open_file(writer->data_path(), O_RDONLY));
+                              std::vector<char> buf(1 << 20);
+                              for (std::int64_t left = start; left > 0;) {
+                                ssize_t k = ::read(in.get(), buf.data(),
+                                                   static_cast<std::size_t>(std::min<std::int64_t>(left, 1 << 20)));
+                                if (k < 0 && errno == EINTR) continue;
+                                if (k <= 0) return fail_errno("read resumed ingest");
+                                TRY(to_extractor(buf.data(), static_cast<std::size_t>(k)));
+                                left -= k;
+                              }
+                            }
                             auto last = std::chrono::steady_clock::now();
-                            TRY(client.get_blob(
-                                ref, desc,
-                                [&](const void* d, std::size_t n) -> Status {
-                                  TRY(writer->write(d, n));
-                                  const char* p = static_cast<const char*>(d);
-                                  while (n > 0) {
-                                    ssize_t k = ::send(w.get(), p, n, MSG_NOSIGNAL);
-                                    if (k < 0) {
-                                      if (errno == EINTR) continue;
-                                      return fail(Errc::Cancelled, "layer extraction stopped");
-                                    }
-                                    p += k;
-                                    n -= static_cast<std::size_t>(k);
-                                  }
-                                  return ok();
-                                },
-                                [&](std::int64_t done, std::int64_t total) {
-                                  auto now = std::chrono::steady_clock::now();
-                                  if (now - last < std::chrono::milliseconds(200) && done != total) return;
-                                  last = now;
-                                  emit(progress, {{"status", "Downloading"},
-                                                  {"progressDetail", {{"current", done}, {"total", total}}},
-                                                  {"id", id}});
-                                }));
+                            if (start < desc.size || desc.size <= 0)
+                              TRY(client.get_blob(
+                                  ref, desc,
+                                  [&](const void* d, std::size_t n) -> Status {
+                                    TRY(writer->write(d, n));
+                                    return to_extractor(d, n);
+                                  },
+                                  [&](std::int64_t done, std::int64_t total) {
+                                    auto now = std::chrono::steady_clock::now();
+                                    if (now - last < std::chrono::milliseconds(200) && done != total) return;
+                                    last = now;
+                                    emit(progress, {{"status", "Downloading"},
+                                                    {"progressDetail", {{"current", done}, {"total", total}}},
+                                                    {"id", id}});
+                                  },
+                                  start));
                             TRY(writer->commit(desc.digest, desc.size));
                             status(progress, "Download complete", id);
                             return ok();

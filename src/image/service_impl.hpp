@@ -84,6 +84,7 @@ class ServiceImpl : public ImageService {
   Result<std::string> commit(const std::string& container_id, const CommitOptions& opts) override;
   Result<std::string> commit_config(const std::string& parent_id, const CommitOptions& opts) override;
   Result<std::int64_t> rootfs_usage(const std::string& container_id) override;
+  Result<std::vector<std::string>> check(bool deep) override;
 
   // ---- shared helpers (callers hold mu_ where noted) ----
   std::string meta_dir() const { return opts_.root + "/image"; }

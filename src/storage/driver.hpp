@@ -68,6 +68,10 @@ class Driver {
   virtual Result<std::int64_t> usage(const std::string& id) = 0;
   // Ids present on disk (for garbage collection of unreferenced layers after a crash).
   virtual Result<std::vector<std::string>> list() = 0;
+  // Problems in the driver's own bookkeeping (staging leftovers, dangling or missing links,
+  // half-created layers). Opening a driver repairs what a crash can leave, so a freshly
+  // opened store reports nothing.
+  virtual std::vector<std::string> check() { return {}; }
 };
 
 // name: "overlay2" | "btrfs" | "vfs" | "" (the driver that created `home`, else overlay2 if the

@@ -149,6 +149,18 @@ Status compare(int ufd, int lfd, const std::string& rel, std::vector<Change>& ou
 
 }  // namespace
 
+std::vector<std::string> dir_names(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return out;
+  while (auto* de = ::readdir(d)) {
+    std::string n = de->d_name;
+    if (n != "." && n != "..") out.push_back(n);
+  }
+  ::closedir(d);
+  return out;
+}
+
 bool valid_layer_id(const std::string& id) {
   // "l", "tmp", "dir", "meta" are the drivers' own directories.
   return !id.empty() && id != "." && id != ".." && id != "l" && id != "tmp" && id != "dir" &&

@@ -24,6 +24,7 @@ namespace {
 
 constexpr int kMaxDepth = 125;  // as Docker: overlay's lowerdir stack limit
 
+
 std::string link_name(const std::string& id) {
   std::string s = digest_of(id).hex().substr(0, 26);
   for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -38,7 +39,40 @@ class Overlay2 : public Driver {
     TRY(mkdir_all(home_ + "/l", 0700));
     TRY(remove_all(home_ + "/tmp"));
     TRY(mkdir_all(home_ + "/tmp", 0700));
+    // A crash in finish() (link made, rename not done) or remove() (link gone, dir not yet
+    // renamed) leaves a dangling link or a layer without one: repair both.
+    for (auto& n : dir_names(home_ + "/l")) {
+      struct stat st {};
+      if (::stat((home_ + "/l/" + n).c_str(), &st) != 0) ::unlink((home_ + "/l/" + n).c_str());
+    }
+    for (auto& id : TRY(list())) {
+      if (!valid_layer_id(id) || !path_exists(home_ + "/" + id + "/link")) {
+        (void)remove_all(home_ + "/" + id);  // not one of ours, or never completed
+        continue;
+      }
+      std::string link = home_ + "/l/" + link_name(id);
+      if (!path_exists(link)) (void)::symlink(("../" + id + "/diff").c_str(), link.c_str());
+    }
     return ok();
+  }
+
+  std::vector<std::string> check() override {
+    std::vector<std::string> out;
+    for (auto& n : dir_names(home_ + "/tmp")) out.push_back("overlay2: staging leftover tmp/" + n);
+    for (auto& n : dir_names(home_ + "/l")) {
+      struct stat st {};
+      if (::stat((home_ + "/l/" + n).c_str(), &st) != 0) out.push_back("overlay2: dangling link l/" + n);
+    }
+    auto ids = list();
+    if (!ids) return {ids.error().message()};
+    for (auto& id : *ids) {
+      std::string d = home_ + "/" + id;
+      if (!path_exists(d + "/link") || !path_exists(d + "/parent") || !path_exists(d + "/diff"))
+        out.push_back("overlay2: incomplete layer " + id);
+      else if (!path_exists(home_ + "/l/" + link_name(id)))
+        out.push_back("overlay2: layer " + id + " has no link in l/");
+    }
+    return out;
   }
 
   std::string name() const override { return "overlay2"; }

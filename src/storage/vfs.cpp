@@ -25,7 +25,20 @@ class Vfs : public Driver {
     TRY(mkdir_all(home_ + "/meta", 0700));
     TRY(remove_all(home_ + "/tmp"));
     TRY(mkdir_all(home_ + "/tmp", 0700));
+    // A crash between the rename into dir/ and the meta write leaves a directory nothing lists.
+    for (auto& id : dir_names(home_ + "/dir"))
+      if (!exists(id)) (void)remove_all(home_ + "/dir/" + id);
     return ok();
+  }
+
+  std::vector<std::string> check() override {
+    std::vector<std::string> out;
+    for (auto& n : dir_names(home_ + "/tmp")) out.push_back("vfs: staging leftover tmp/" + n);
+    for (auto& id : dir_names(home_ + "/dir"))
+      if (!exists(id)) out.push_back("vfs: layer dir without meta " + id);
+    for (auto& id : dir_names(home_ + "/meta"))
+      if (!path_exists(home_ + "/dir/" + id)) out.push_back("vfs: meta without layer dir " + id);
+    return out;
   }
 
   std::string name() const override { return "vfs"; }

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -17,6 +18,7 @@
 #include "common/file.hpp"
 #include "common/strings.hpp"
 #include "image/image_service.hpp"
+#include "crash_util.hpp"
 #include "support/test_support.hpp"
 
 namespace berth::image {
@@ -246,28 +248,31 @@ TEST_P(RegistryTest, CertsDirTlsAndChunkedPush) {
   EXPECT_FALSE(c->pull(ref, {}, nullptr));
 }
 
+// kill -9 at three moments of a pull (download started, half of the layer in, layer complete
+// and extracting/registering): every reopen finds a consistent store; the half-downloaded blob
+// stays as a resumable ingest and the next pull continues from it instead of from byte 0.
 TEST_P(RegistryTest, KillDuringPullLeavesConsistentStore) {
   if (test::image_path("debian", "oci").empty()) GTEST_SKIP() << "debian test image missing";
   if (GetParam() != "overlay2") GTEST_SKIP() << "crash consistency is driver-independent; run once";
   std::string host = start_tiny({"--seed", "berth-test/debian:bookworm=" + test::image_path("debian", "oci")});
   std::string ref = host + "/berth-test/debian:bookworm";
   std::string root = scratch_->sub("a");
-  for (int delay_ms : {300, 1500}) {
-    pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      ServiceOptions o;
-      o.root = root;
-      o.driver = GetParam();
-      auto s = ImageService::open(o);
-      if (!s) ::_exit(3);
-      ::_exit((*s)->pull(ref, {}, nullptr) ? 0 : 4);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
+  auto pull = [&](ImageService& s, const ProgressFn& p) { return static_cast<bool>(s.pull(ref, {}, p)); };
+  struct Point {
+    const char* name;
+    std::function<bool(const std::string&)> when;
+  };
+  std::int64_t killed_at = 0;
+  std::vector<Point> points = {
+      {"download started", [](const std::string& p) { return test_crash::downloaded(p) > 0; }},
+      {"half downloaded", [&](const std::string& p) { return (killed_at = test_crash::downloaded(p)) > (20 << 20); }},
+      {"download complete", [](const std::string& p) { return p.find("Download complete") != std::string::npos; }},
+  };
+  for (auto& pt : points) {
+    auto r = test_crash::kill_when(root, GetParam(), scratch_->sub("progress"), pull, pt.when);
     auto svc = open_store("a");
     ASSERT_TRUE(svc);
+    test_crash::expect_consistent(*svc, std::string("after kill -9 at ") + pt.name);
     auto l = svc->list({});
     ASSERT_TRUE(l) << l.error().message();
     for (auto& img : *l) {  // none, or a complete image
@@ -276,10 +281,23 @@ TEST_P(RegistryTest, KillDuringPullLeavesConsistentStore) {
       ASSERT_TRUE(svc->remove_rootfs("berth-test-kp"));
     }
     EXPECT_EQ(test::run({"sh", "-c", "ls " + root + "/tmp | wc -l"}).out, "0\n");
+    if (std::string(pt.name) == "half downloaded" && r.killed) {
+      // The next pull resumes: its first progress already counts the bytes kept on disk.
+      std::int64_t first = -1;
+      auto again = test_crash::kill_when(root, GetParam(), scratch_->sub("progress"), pull,
+                                         [&](const std::string& p) {
+                                           if (first < 0 && test_crash::downloaded(p) > 0) first = test_crash::downloaded(p);
+                                           return first >= 0;
+                                         });
+      EXPECT_GE(first, killed_at / 2) << "pull did not resume the partial download";
+      auto svc2 = open_store("a");
+      test_crash::expect_consistent(*svc2, "after kill -9 of the resumed pull");
+    }
   }
   auto svc = open_store("a");
   auto id = svc->pull(ref, {}, nullptr);
   ASSERT_TRUE(id) << id.error().message();
+  test_crash::expect_consistent(*svc, "after a complete pull");
   auto ms = svc->prepare_rootfs(*id, "berth-test-kp2");
   ASSERT_TRUE(ms);
   std::string target = scratch_->sub("mnt");
@@ -290,6 +308,52 @@ TEST_P(RegistryTest, KillDuringPullLeavesConsistentStore) {
   ASSERT_EQ(rc, 0);
   EXPECT_TRUE(path_exists(target + "/etc/debian_version"));
   ::umount2(target.c_str(), MNT_DETACH);
+  ASSERT_TRUE(svc->remove_rootfs("berth-test-kp2"));
+}
+
+// kill -9 during a push (as the first layer starts, and a little later): the local store is
+// untouched and consistent, and a complete push afterwards gives the digests a fresh pull sees.
+TEST_P(RegistryTest, KillDuringPushLeavesConsistentStore) {
+  if (test::image_path("debian", "oci").empty()) GTEST_SKIP() << "debian test image missing";
+  if (GetParam() != "overlay2") GTEST_SKIP() << "crash consistency is driver-independent; run once";
+  std::string host = start_tiny({"--seed", "berth-test/debian:bookworm=" + test::image_path("debian", "oci")});
+  // An empty second registry, so the layer really goes up.
+  Child reg2({"python3", BERTH_SOURCE_DIR "/tests/integration/image/tiny_registry.py", "--root",
+              scratch_->sub("reg2"), "--port-file", scratch_->sub("port2")});
+  std::string port2 = wait_for_file(scratch_->sub("port2"));
+  ASSERT_FALSE(port2.empty()) << "second tiny registry did not start";
+  std::string src = host + "/berth-test/debian:bookworm", dst = "127.0.0.1:" + port2 + "/berth-test/pushed:v1";
+  {
+    auto a = open_store("a");
+    ASSERT_TRUE(a->pull(src, {}, nullptr));
+    ASSERT_TRUE(a->tag(src, dst));
+  }
+  std::string root = scratch_->sub("a");
+  auto push = [&](ImageService& s, const ProgressFn& p) { return static_cast<bool>(s.push(dst, "", p)); };
+  for (int delay_ms : {0, 300}) {
+    auto started = std::chrono::steady_clock::time_point::max();
+    test_crash::kill_when(root, GetParam(), scratch_->sub("progress"), push, [&](const std::string& p) {
+      if (started == std::chrono::steady_clock::time_point::max() && p.find("\"Pushing\"") != std::string::npos)
+        started = std::chrono::steady_clock::now();
+      return std::chrono::steady_clock::now() >= started + std::chrono::milliseconds(delay_ms);
+    });
+    auto svc = open_store("a");
+    ASSERT_TRUE(svc);
+    test_crash::expect_consistent(*svc, "after kill -9 during push +" + std::to_string(delay_ms) + " ms");
+    EXPECT_TRUE(svc->resolve(dst));
+  }
+  auto a = open_store("a");
+  auto st = a->push(dst, "", nullptr);
+  ASSERT_TRUE(st) << st.error().message();
+  test_crash::expect_consistent(*a, "after a complete push");
+  auto b = open_store("b");
+  auto id = b->pull(dst, {}, nullptr);
+  ASSERT_TRUE(id) << id.error().message();
+  EXPECT_EQ(*id, a->resolve(dst)->id);
+  auto pulled = json::parse(*b->inspect(dst))["RepoDigests"];
+  ASSERT_EQ(pulled.size(), 1u);
+  auto pushed = json::parse(*a->inspect(dst))["RepoDigests"];
+  EXPECT_NE(std::find(pushed.begin(), pushed.end(), pulled[0]), pushed.end()) << pushed.dump();
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, RegistryTest, ::testing::Values("overlay2", "vfs"));

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
 # A tiny OCI distribution registry for berth's image tests (loopback only).
+#   (chunked uploads: POST, PATCH with Content-Range, GET status, PUT ?digest=)
 #   tiny_registry.py --root DIR --port-file F [--seed NAME:TAG=OCI_LAYOUT_DIR]... [--auth USER:PASS]
 #                    [--cut-first-blob-get]   (drops the first GET of every blob half-way: tests Range resume)
 # Blobs are kept in DIR/blobs/<algo>/<hex>, manifests in DIR/repos/<name>/<ref> (+ .type).
@@ -9,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 A = None
 cut_done = set()
+uploads = {}  # upload uuid -> bytes received so far (chunked uploads)
 lock = threading.Lock()
 
 
@@ -146,6 +148,12 @@ class H(BaseHTTPRequestHandler):
                 return
             self.wfile.write(chunk)
             return
+        if path.startswith("/upload/"):  # upload status
+            with lock:
+                buf = uploads.get(path[len("/upload/"):])
+            if buf is None:
+                return self.err(404, "BLOB_UPLOAD_UNKNOWN")
+            return self.send(204, b"", {"Location": path, "Range": "0-%d" % (len(buf) - 1)})
         self.err(404, "NAME_UNKNOWN")
 
     def _head(self, n):
@@ -167,7 +175,26 @@ class H(BaseHTTPRequestHandler):
             if p and os.path.exists(p):
                 return self.send(201, b"", {"Location": "/v2/%s/blobs/%s" % (m.group(1), qs["mount"])})
         u = str(uuid.uuid4())
-        return self.send(202, b"", {"Location": "/upload/" + u, "Docker-Upload-UUID": u})
+        with lock:
+            uploads[u] = bytearray()
+        return self.send(202, b"", {"Location": "/upload/" + u, "Docker-Upload-UUID": u, "Range": "0-0"})
+
+    def do_PATCH(self):  # chunked upload: Content-Range must continue where the upload is
+        if not self.authorized():
+            return
+        u = self.path.partition("?")[0][len("/upload/"):]
+        data = self.body()
+        with lock:
+            buf = uploads.get(u)
+            if buf is None:
+                return self.err(404, "BLOB_UPLOAD_UNKNOWN")
+            cr = self.headers.get("Content-Range")
+            if cr and int(cr.split("-")[0]) != len(buf):
+                return self.send(416, b"", {"Location": "/upload/" + u, "Range": "0-%d" % (len(buf) - 1)})
+            buf += data
+            n = len(buf)
+        return self.send(202, b"", {"Location": "/upload/" + u, "Docker-Upload-UUID": u,
+                                    "Range": "0-%d" % (n - 1)})
 
     def do_PUT(self):
         if not self.authorized():
@@ -177,7 +204,9 @@ class H(BaseHTTPRequestHandler):
         if path.startswith("/upload/"):
             qs = dict(kv.split("=", 1) for kv in q.split("&") if "=" in kv)
             want = qs.get("digest", "").replace("%3A", ":")
-            d = put_blob(data)
+            with lock:
+                prefix = uploads.pop(path[len("/upload/"):], bytearray())
+            d = put_blob(bytes(prefix) + data)
             if d != want:
                 return self.err(400, "DIGEST_INVALID")
             return self.send(201, b"", {"Docker-Content-Digest": d})
