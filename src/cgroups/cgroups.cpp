@@ -271,15 +271,19 @@ Status Manager::set_v1(const Resources& r) {
     if (m.limit) {
       auto cur_limit = read_u64(d + "/memory.limit_in_bytes");
       bool has_swap_file = path_exists(d + "/memory.memsw.limit_in_bytes");
-      if (m.swap && !has_swap_file && *m.swap != *m.limit && *m.swap != 0)
+      // Lifting the limit (-1) without a swap value lifts memory+swap too (runc's update), else
+      // the kernel refuses a limit above memsw.
+      auto swap = m.swap;
+      if (!swap && *m.limit == -1 && has_swap_file) swap = -1;
+      if (swap && !has_swap_file && *swap != *m.limit && *swap != 0)
         return fail(Errc::Unavailable, "linux.resources.memory.swap: swap accounting is not enabled in this kernel");
-      if (m.swap && has_swap_file && (*m.swap == -1 || static_cast<std::uint64_t>(*m.swap) > cur_limit)) {
-        TRY(write_value(d, "memory.memsw.limit_in_bytes", std::to_string(*m.swap)));
+      if (swap && has_swap_file && (*swap == -1 || static_cast<std::uint64_t>(*swap) > cur_limit)) {
+        TRY(write_value(d, "memory.memsw.limit_in_bytes", std::to_string(*swap)));
         TRY(write_value(d, "memory.limit_in_bytes", std::to_string(*m.limit)));
       } else {
         TRY(write_value(d, "memory.limit_in_bytes", std::to_string(*m.limit)));
-        if (m.swap && has_swap_file) TRY(write_value(d, "memory.memsw.limit_in_bytes", std::to_string(*m.swap)));
-        else if (!m.swap && has_swap_file && *m.limit > 0)
+        if (swap && has_swap_file) TRY(write_value(d, "memory.memsw.limit_in_bytes", std::to_string(*swap)));
+        else if (!swap && has_swap_file && *m.limit > 0)
           (void)write_value(d, "memory.memsw.limit_in_bytes", std::to_string(*m.limit * 2));
       }
     } else if (m.swap) {

@@ -9,11 +9,20 @@
 namespace berth::runtime::cli {
 
 int cmd_update(const Globals& g, const std::vector<std::string>& argv) {
-  Args a({{{"resources", "r"}}, {{"memory"}}, {{"memory-swap"}}, {{"memory-reservation"}}, {{"kernel-memory"}},
-          {{"kernel-memory-tcp"}}, {{"cpu-shares"}}, {{"cpu-quota"}}, {{"cpu-period"}}, {{"cpu-rt-period"}},
-          {{"cpu-rt-runtime"}}, {{"cpuset-cpus"}}, {{"cpuset-mems"}}, {{"pids-limit"}}, {{"blkio-weight"}},
-          {{"l3-cache-schema"}}, {{"mem-bw-schema"}}});
-  if (auto st = a.parse(argv); !st) return report(st.error());
+  const std::vector<FlagSpec> spec = {
+      {{"resources", "r"}}, {{"memory"}}, {{"memory-swap"}}, {{"memory-reservation"}}, {{"kernel-memory"}},
+      {{"kernel-memory-tcp"}}, {{"cpu-share", "cpu-shares"}}, {{"cpu-quota"}}, {{"cpu-period"}}, {{"cpu-rt-period"}},
+      {{"cpu-rt-runtime"}}, {{"cpuset-cpus"}}, {{"cpuset-mems"}}, {{"pids-limit"}}, {{"blkio-weight"}},
+      {{"l3-cache-schema"}}, {{"mem-bw-schema"}}};
+  // runc accepts flags after the container id here (`update ID --memory 1M`): move the id last.
+  std::vector<std::string> args = argv;
+  if (Args probe(spec); probe.parse(argv) && probe.positional().size() > 1) {
+    std::size_t idx = argv.size() - probe.positional().size();
+    args.erase(args.begin() + static_cast<long>(idx));
+    args.push_back(argv[idx]);
+  }
+  Args a(spec);
+  if (auto st = a.parse(args); !st) return report(st.error());
   if (!need_args(a, 1, "update")) return 1;
   cgroups::Resources r;
   if (a.has("resources")) {

@@ -172,5 +172,32 @@ TEST_F(Cgroups, ForceDeleteKillsAndRemovesSubCgroups) {
   EXPECT_FALSE(path_exists("/proc/" + moved + "/cmdline") && read_file("/proc/" + moved + "/cmdline").value_or("").find("probe") != std::string::npos);
 }
 
+// runc's update command line: flags after the id, --cpu-share, and --memory -1 lifting a
+// memory+swap limit along with the memory limit (v1).
+TEST_F(Cgroups, UpdateFlagsAfterIdAndUnlimitedMemory) {
+  if (!path_exists("/sys/fs/cgroup/memory/cgroup.procs")) GTEST_SKIP() << "needs the v1 memory controller";
+  auto c = config().probe({"sleep", "inf"});
+  auto id = new_id();
+  write_config(c);
+  ASSERT_EQ(rtd({"run", "-d", "--bundle", bundle_, id}).status, 0);
+  auto mem = [&](const char* f) {
+    return std::string(trim(read_file("/sys/fs/cgroup/memory/" + id + "/" + f).value_or("")));
+  };
+  auto u = rt({"update", id, "--memory", "64m", "--cpu-share", "200"});
+  ASSERT_EQ(u.status, 0) << u.err;
+  EXPECT_EQ(mem("memory.limit_in_bytes"), std::to_string(64 << 20));
+  EXPECT_EQ(std::string(trim(read_file("/sys/fs/cgroup/cpu/" + id + "/cpu.shares").value_or(""))), "200");
+  bool swap = path_exists("/sys/fs/cgroup/memory/" + id + "/memory.memsw.limit_in_bytes");
+  if (swap) {
+    ASSERT_EQ(rt({"update", id, "--memory-swap", std::to_string(96 << 20)}).status, 0);
+  }
+  auto lift = rt({"update", id, "--memory", "-1"});
+  ASSERT_EQ(lift.status, 0) << lift.err;
+  EXPECT_GT(std::stoull(mem("memory.limit_in_bytes")), 1ull << 40);
+  if (swap) {
+    EXPECT_GT(std::stoull(mem("memory.memsw.limit_in_bytes")), 1ull << 40);
+  }
+}
+
 }  // namespace
 }  // namespace berth::test
