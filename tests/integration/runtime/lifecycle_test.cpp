@@ -244,6 +244,11 @@ TEST_F(Lifecycle, SpecAndFeatures) {
   auto cp = run({bin("berth-runtime"), "checkpoint", "x"});
   EXPECT_NE(cp.status, 0);
   EXPECT_NE(cp.err.find("criu"), std::string::npos);
+  for (const char* parent : {"/abs/parent", "./missing-parent"}) {  // runc's usage checks come first
+    auto pp = run({bin("berth-runtime"), "checkpoint", "--parent-path", parent, "--image-path", bundle_, "x"});
+    EXPECT_NE(pp.status, 0);
+    EXPECT_NE(pp.err.find("--parent-path"), std::string::npos) << pp.err;
+  }
 }
 
 // Help and version name the binary by its invocation name, so tools that drive it as `runc`
