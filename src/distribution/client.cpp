@@ -697,7 +697,9 @@ Status Client::put_blob(const oci::Reference& repo, const Digest& d, std::int64_
         return k;
       }
     };
-    for (std::int64_t off = 0; off < size; off += chunk) {
+    std::int64_t off = 0;
+    int failures = 0;
+    while (off < size) {
       std::int64_t n = std::min(chunk, size - off);
       Limited lim;
       lim.s = src.get();
@@ -710,12 +712,41 @@ Status Client::put_blob(const oci::Reference& repo, const Digest& d, std::int64_
       patch.follow = false;
       patch.headers.push_back("Content-Type: application/octet-stream");
       patch.headers.push_back(fmt::format("Content-Range: {}-{}", off, off + n - 1));
-      auto presp = TRY(impl_->authed(repo.domain, scope, patch));
-      if (presp.status != 202)
-        return fail(errc_for_status(presp.status),
-                    fmt::format("upload blob {} chunk at {}: {}", d.short_id(), off, registry_error(presp)));
-      std::string next = presp.headers["location"];
-      if (!next.empty()) loc = next.starts_with("/") ? base + next : next;
+      auto presp = impl_->authed(repo.domain, scope, patch);
+      if (presp && presp->status == 202) {
+        std::string next = presp->headers["location"];
+        if (!next.empty()) loc = next.starts_with("/") ? base + next : next;
+        off += n;
+        continue;
+      }
+      Error err = presp ? Error(errc_for_status(presp->status),
+                                fmt::format("upload blob {} chunk at {}: {}", d.short_id(), off, registry_error(*presp)))
+                        : std::move(presp.error());
+      if (presp && presp->status != 416 && presp->status < 500) return fail(std::move(err));
+      if (++failures > impl_->opts.retries) return fail(std::move(err));
+      // Resume: the upload's status (GET → 204, Range: 0-<last byte>) says how much the
+      // registry kept; continue from there with a fresh source.
+      std::this_thread::sleep_for(std::chrono::milliseconds(250 << failures));
+      Request st;
+      st.url = loc;
+      st.follow = false;
+      auto sresp = impl_->authed(repo.domain, scope, st);
+      if (!sresp || (sresp->status != 204 && sresp->status != 202)) return fail(std::move(err));
+      std::string range = sresp->headers["range"];
+      std::int64_t have = 0;
+      if (auto dash = range.find('-'); dash != std::string::npos)
+        have = std::strtoll(range.c_str() + dash + 1, nullptr, 10) + 1;
+      if (have < 0 || have > size) return fail(std::move(err));
+      if (std::string next = sresp->headers["location"]; !next.empty())
+        loc = next.starts_with("/") ? base + next : next;
+      src = TRY(open());
+      std::vector<char> buf(1 << 16);
+      for (std::int64_t skip = have; skip > 0;) {
+        std::size_t k = TRY(src->read(buf.data(), static_cast<std::size_t>(std::min<std::int64_t>(skip, 1 << 16))));
+        if (k == 0) return fail(Errc::DataLoss, fmt::format("blob {} shorter than {} bytes", d.short_id(), size));
+        skip -= static_cast<std::int64_t>(k);
+      }
+      off = have;
     }
     loc += (loc.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + url_escape(d.str());
     Request fin;

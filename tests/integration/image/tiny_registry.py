@@ -4,12 +4,14 @@
 #   (chunked uploads: POST, PATCH with Content-Range, GET status, PUT ?digest=)
 #   tiny_registry.py --root DIR --port-file F [--seed NAME:TAG=OCI_LAYOUT_DIR]... [--auth USER:PASS]
 #                    [--cut-first-blob-get]   (drops the first GET of every blob half-way: tests Range resume)
+#                    [--cut-first-patch]      (keeps half of the first PATCH, drops the connection: upload resume)
 # Blobs are kept in DIR/blobs/<algo>/<hex>, manifests in DIR/repos/<name>/<ref> (+ .type).
 import argparse, base64, hashlib, json, os, re, sys, threading, uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 A = None
 cut_done = set()
+patch_cut = False
 uploads = {}  # upload uuid -> bytes received so far (chunked uploads)
 lock = threading.Lock()
 
@@ -191,6 +193,13 @@ class H(BaseHTTPRequestHandler):
             cr = self.headers.get("Content-Range")
             if cr and int(cr.split("-")[0]) != len(buf):
                 return self.send(416, b"", {"Location": "/upload/" + u, "Range": "0-%d" % (len(buf) - 1)})
+            global patch_cut
+            if A.cut_first_patch and not patch_cut and len(data) > 2:
+                patch_cut = True  # keep half of the chunk, then drop the connection unanswered
+                buf += data[: len(data) // 2]
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
             buf += data
             n = len(buf)
         return self.send(202, b"", {"Location": "/upload/" + u, "Docker-Upload-UUID": u,
@@ -225,6 +234,7 @@ def main():
     p.add_argument("--seed", action="append", default=[])
     p.add_argument("--auth", default="")
     p.add_argument("--cut-first-blob-get", action="store_true")
+    p.add_argument("--cut-first-patch", action="store_true")
     A = p.parse_args()
     for s in A.seed:
         seed(s)
