@@ -7,9 +7,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <cstring>
 #include <ctime>
 #include <set>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -397,6 +400,62 @@ struct NetworkManager::Impl {
   }
 };
 
+// Deletes host veth ends handed over by disconnect_all(…, true), on its own netlink socket.
+struct NetworkManager::Reaper {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::string> queue;
+  int busy = 0;
+  bool stop = false;
+  std::thread thread;
+
+  Reaper() {
+    thread = std::thread([this] { run(); });
+  }
+  ~Reaper() {
+    {
+      std::lock_guard lk(mu);
+      stop = true;
+    }
+    cv.notify_all();
+    thread.join();
+  }
+  void push(std::string name) {
+    {
+      std::lock_guard lk(mu);
+      queue.push_back(std::move(name));
+    }
+    cv.notify_all();
+  }
+  void wait_idle() {
+    std::unique_lock lk(mu);
+    cv.wait(lk, [&] { return queue.empty() && busy == 0; });
+  }
+  void run() {
+    std::optional<Netlink> nl;
+    std::unique_lock lk(mu);
+    for (;;) {
+      cv.wait(lk, [&] { return stop || !queue.empty(); });
+      if (queue.empty()) return;  // stop, and everything handed over is done
+      std::string name = std::move(queue.front());
+      queue.pop_front();
+      ++busy;
+      lk.unlock();
+      if (!nl) {
+        if (auto n = Netlink::open()) nl.emplace(std::move(*n));
+      }
+      if (nl) {
+        // Already gone if the container's netns died first: fine.
+        if (auto st = nl->delete_link(name); !st && !st.error().is(Errc::NotFound))
+          log::warn("network: delete {}: {}", name, st.error().message());
+      }
+      lk.lock();
+      --busy;
+      cv.notify_all();
+    }
+  }
+};
+
 Result<std::unique_ptr<NetworkManager>> NetworkManager::open(ManagerConfig cfg) {
   if (cfg.state_dir.empty()) return fail(Errc::InvalidArgument, "network state dir not set");
   if (cfg.pools_v6.empty()) cfg.pools_v6 = default_pools_v6(cfg.state_dir);
@@ -407,6 +466,7 @@ Result<std::unique_ptr<NetworkManager>> NetworkManager::open(ManagerConfig cfg) 
   auto nl = TRY(Netlink::open());
   m->impl_ = std::make_unique<Impl>(cfg, std::move(nl));
   m->fw_ = TRY(Firewall::open(cfg.firewall));
+  m->reaper_ = std::make_unique<Reaper>();
   Impl& d = *m->impl_;
 
   // Restore networks and endpoints.
@@ -504,6 +564,11 @@ Result<std::unique_ptr<NetworkManager>> NetworkManager::open(ManagerConfig cfg) 
 
 NetworkManager::~NetworkManager() {
   dns_.reset();  // its thread calls into impl_
+  reaper_.reset();
+}
+
+void NetworkManager::wait_deferred() {
+  if (reaper_) reaper_->wait_idle();
 }
 
 Result<Network> NetworkManager::create_network(NetworkSpec spec) {
@@ -621,6 +686,7 @@ Result<std::vector<std::string>> NetworkManager::prune() {
 }
 
 Status NetworkManager::delete_network_impl(const std::string& id_or_name, bool allow_predefined) {
+  wait_deferred();  // ports of the bridge still being deleted
   std::lock_guard lk(impl_->mu);
   Impl& d = *impl_;
   Network* n = d.find(id_or_name);
@@ -811,6 +877,11 @@ Result<Endpoint> NetworkManager::connect(const std::string& network, EndpointSpe
 
 Status NetworkManager::disconnect(const std::string& network, const std::string& container_id,
                                   const std::string& netns_path) {
+  return disconnect_impl(network, container_id, netns_path, false);
+}
+
+Status NetworkManager::disconnect_impl(const std::string& network, const std::string& container_id,
+                                       const std::string& netns_path, bool defer_links) {
   std::lock_guard lk(impl_->mu);
   Impl& d = *impl_;
   Network* n = d.find(network);
@@ -821,7 +892,9 @@ Status NetworkManager::disconnect(const std::string& network, const std::string&
     return fail(Errc::NotFound, "container " + container_id + " is not connected to network " + n->name);
   Endpoint e = it->second;
   TRY(fw_->remove_ports(e.ports));
-  if (!e.host_ifname.empty()) {
+  if (!e.host_ifname.empty() && defer_links && reaper_) {
+    reaper_->push(e.host_ifname);
+  } else if (!e.host_ifname.empty()) {
     // Deleting the host end removes the pair; it is already gone if the netns died.
     auto st = d.nl.delete_link(e.host_ifname);
     if (!st && !st.error().is(Errc::NotFound)) return st;
@@ -846,7 +919,7 @@ Status NetworkManager::disconnect(const std::string& network, const std::string&
   return ok();
 }
 
-Status NetworkManager::disconnect_all(const std::string& container_id) {
+Status NetworkManager::disconnect_all(const std::string& container_id, bool defer_links) {
   std::vector<std::string> nets;
   {
     std::lock_guard lk(impl_->mu);
@@ -855,7 +928,7 @@ Status NetworkManager::disconnect_all(const std::string& container_id) {
   }
   Status first = ok();
   for (const auto& n : nets) {
-    auto st = disconnect(n, container_id);
+    auto st = disconnect_impl(n, container_id, {}, defer_links);
     if (!st && first) first = st;
   }
   return first;
@@ -881,6 +954,7 @@ Status NetworkManager::destroy_all() {
     if (!st && first) first = st;
   };
   for (const auto& [n, c] : eps) keep(disconnect(n, c));
+  wait_deferred();
   for (const auto& n : nets) keep(delete_network_impl(n, true));
   keep(fw_->destroy());
   return first;

@@ -514,6 +514,27 @@ TEST_F(NetworkTest, StateSurvivesRestart) {
   EXPECT_EQ((*st)[0].allocated.count(eb.ipv4->addr), 1u);
 }
 
+TEST_F(NetworkTest, DeferredVethDeletion) {
+  // disconnect_all(…, true) releases address, ports and state at once and leaves the veth
+  // deletion to the background thread; wait_deferred() waits for it.
+  auto a = container();
+  Endpoint ea = connect("bridge", "berth-test-a", a, {*parse_port_spec("18600:80")});
+  ASSERT_FALSE(ea.host_ifname.empty());
+  auto nl = *Netlink::open();
+  ASSERT_TRUE(nl.link_exists(ea.host_ifname));
+  ASSERT_TRUE(nm_->disconnect_all("berth-test-a", true));
+  EXPECT_TRUE(nm_->endpoints().empty());
+  auto st = Ipam(cfg_.state_dir + "/ipam").load(nm_->network("bridge")->id);
+  ASSERT_TRUE(st);
+  EXPECT_EQ((*st)[0].allocated.count(ea.ipv4->addr), 0u);
+  auto map = nm_->firewall().list();
+  ASSERT_TRUE(map);
+  EXPECT_EQ(map->find("18600"), std::string::npos) << *map;
+  nm_->wait_deferred();
+  EXPECT_FALSE(nl.link_exists(ea.host_ifname));
+  EXPECT_FALSE(Netlink::open_in(a.get())->link_exists("eth0"));  // the pair went with it
+}
+
 TEST_F(NetworkTest, MacvlanBridgeModeOnVethParent) {
   auto nl = *Netlink::open();
   std::string parent = "bta" + tag_, peer = "btb" + tag_;
