@@ -12,7 +12,7 @@ namespace berth::cli {
   X(volume_create) X(volume_ls) X(volume_inspect) X(volume_rm) X(volume_prune)                   \
   X(network_create) X(network_ls) X(network_inspect) X(network_rm) X(network_prune)              \
   X(network_connect) X(network_disconnect) X(system_df) X(system_prune) X(system_dial_stdio)     \
-  X(events) X(context_create) X(context_ls) X(context_use) X(context_rm) X(context_inspect)      \
+  X(port) X(events) X(context_create) X(context_ls) X(context_use) X(context_rm) X(context_inspect)      \
   X(context_show) X(completion) X(container_prune) X(image_prune) X(build)
 
 #define DECLARE(n) const Command& cmd_##n();

@@ -21,9 +21,7 @@ static Result<Json> fetch(App& app, const std::string& type, const std::string& 
 static std::string not_found(const std::string& type, const std::string& name) {
   if (type.empty()) return "Error: No such object: " + name;
   if (type == "container") return "Error: No such container: " + name;
-  if (type == "image") return "Error: No such image: " + name;
-  if (type == "volume") return "Error: No such volume: " + name;
-  return "Error: No such network: " + name;
+  return "Error: No such image: " + name;
 }
 
 int inspect_objects(App& app, const std::string& type, const ParsedFlags& f) {
@@ -52,7 +50,8 @@ int inspect_objects(App& app, const std::string& type, const ParsedFlags& f) {
     }
     if (!obj) {
       const std::string& m = obj.error().message();
-      if (obj.error().is(Errc::NotFound) && m.rfind("Cannot connect", 0) != 0)
+      // docker volume/network inspect print the daemon's own words ("get x: no such volume")
+      if (obj.error().is(Errc::NotFound) && m.rfind("Cannot connect", 0) != 0 && type != "volume" && type != "network")
         app.err(not_found(type, name) + "\n");
       else
         app.err(m + "\n");

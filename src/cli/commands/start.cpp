@@ -4,16 +4,23 @@
 
 #include "cli/cli.hpp"
 #include "cli/cmd_util.hpp"
+#include "common/strings.hpp"
 
 namespace berth::cli {
 
 static int run_start(App& app, const ParsedFlags& f) {
   bool attach = f.flag("attach"), interactive = f.flag("interactive");
   if (!attach && !interactive) {
-    return for_each_arg(app, f.args, [&](const std::string& n) -> Status {
-      TRY(app.call("POST", "/containers/" + url_escape(n) + "/start"));
-      return ok();
+    std::vector<std::string> failed;
+    int rc = for_each_arg(app, f.args, [&](const std::string& n) -> Status {
+      auto st = app.call("POST", "/containers/" + url_escape(n) + "/start");
+      if (st) return ok();
+      failed.push_back(n);
+      return fail(std::move(st).error());
     });
+    // docker: one summary line after the per-container errors
+    if (!failed.empty()) app.err("Error: failed to start containers: " + join(failed, ", ") + "\n");
+    return rc;
   }
   if (f.args.size() > 1) return report(app, Error(Errc::InvalidArgument, "you cannot start and attach multiple containers at once"));
   auto info = inspect_container(app, f.args[0]);

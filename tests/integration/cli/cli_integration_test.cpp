@@ -7,7 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <regex>
 #include <cstdlib>
 #include <thread>
 
@@ -198,6 +200,164 @@ TEST_F(CliVsDaemon, LifecyclePsInspectLogsExec) {
   r = d_->berth({"inspect", "berth-test-web"});
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.err, "Error: No such object: berth-test-web\n");
+}
+
+
+// Output with ids ("sha256:<64 hex>", 64 or 12 hex digits) and a client's name prefix replaced,
+// so the two clients' runs of the same scenario compare equal.
+std::string normalize(std::string s, const std::string& prefix = {}) {
+  s = std::regex_replace(s, std::regex("[0-9a-f]{64}"), "<id>");
+  if (!prefix.empty()) s = std::regex_replace(s, std::regex(prefix), "<name>");
+  return s;
+}
+
+// Every container verb through berth and through the docker CLI, one container each: exit codes,
+// stdout and stderr must agree (names and ids aside).
+TEST_F(CliVsDaemon, ContainerVerbsAgreeWithDocker) {
+  if (docker_bin().empty()) GTEST_SKIP() << "docker CLI not installed";
+  struct Step {
+    std::vector<std::string> args;  // "N" / "N2" are replaced by the client's container names
+    std::string in;
+  };
+  const std::vector<Step> steps = {
+      {{"create", "--name", "N", "busybox", "sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"}, {}},
+      {{"start", "N"}, {}},
+      {{"inspect", "-f", "{{.Name}} {{.State.Status}} {{.Config.Cmd}} {{.HostConfig.NetworkMode}}", "N"}, {}},
+      {{"top", "N", "-o", "comm"}, {}},
+      {{"pause", "N"}, {}},
+      {{"inspect", "-f", "{{.State.Status}} {{.State.Paused}}", "N"}, {}},
+      {{"pause", "N"}, {}},
+      {{"unpause", "N"}, {}},
+      {{"update", "--memory", "64m", "--memory-swap", "128m", "N"}, {}},
+      {{"inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}}", "N"}, {}},
+      {{"rename", "N", "N2"}, {}},
+      {{"exec", "N2", "sh", "-c", "echo exec-out; echo exec-err >&2; exit 5"}, {}},
+      {{"exec", "-i", "N2", "cat"}, "via stdin\n"},
+      {{"restart", "-t", "2", "N2"}, {}},
+      {{"stats", "--no-stream", "--format", "{{.Name}} {{.Container}}", "N2"}, {}},
+      {{"ps", "-a", "--filter", "name=N2", "--format", "{{.Names}} {{.State}} {{.Command}} {{.Image}}"}, {}},
+      {{"stop", "-t", "5", "N2"}, {}},
+      {{"wait", "N2"}, {}},
+      {{"start", "N2"}, {}},
+      {{"kill", "N2"}, {}},
+      {{"wait", "N2"}, {}},
+      {{"kill", "N2"}, {}},
+      {{"logs", "--tail", "1", "N2"}, {}},
+      {{"port", "N2"}, {}},
+      {{"port", "N2", "80"}, {}},
+      {{"diff", "N2"}, {}},
+      {{"rm", "N2"}, {}},
+      {{"start", "N2"}, {}},
+      {{"inspect", "N2"}, {}},
+      {{"rm", "berth-test-nosuch"}, {}},
+  };
+  auto play = [&](bool use_docker, const std::string& n) {
+    std::vector<std::string> out;
+    for (const auto& st : steps) {
+      std::vector<std::string> a = st.args;
+      for (auto& x : a) {
+        if (x == "N") x = n;
+        else if (x == "N2") x = n + "-2";
+        else if (x == "name=N2") x = "name=" + n + "-2";
+      }
+      auto r = use_docker ? d_->docker(a, st.in) : d_->berth(a, st.in);
+      std::string line = join(st.args, " ") + " -> " + std::to_string(r.status) + "\n" + r.out + "--- stderr\n" + r.err;
+      out.push_back(normalize(line, n));
+    }
+    return out;
+  };
+  auto b = play(false, "berth-test-vb");
+  auto d = play(true, "berth-test-vd");
+  ASSERT_EQ(b.size(), d.size());
+  for (std::size_t i = 0; i < b.size(); ++i) EXPECT_EQ(b[i], d[i]) << "step " << i;
+  // (the steps can fail: a few fixed points)
+  EXPECT_NE(d[0].find("-> 0\n<id>\n"), std::string::npos) << d[0];
+  EXPECT_NE(d[5].find("paused true"), std::string::npos) << d[5];
+  EXPECT_NE(d[9].find("67108864 134217728"), std::string::npos) << d[9];
+  EXPECT_NE(d[11].find("-> 5\nexec-out\n--- stderr\nexec-err\n"), std::string::npos) << d[11];
+  EXPECT_NE(d[20].find("-> 0\n137\n"), std::string::npos) << d[20];
+  EXPECT_NE(d[24].find("No public port '80' published"), std::string::npos) << d[24];
+}
+
+// volume, network, system df/info/events, version: berth and docker print the same.
+TEST_F(CliVsDaemon, VolumeNetworkSystemVerbsAgreeWithDocker) {
+  if (docker_bin().empty()) GTEST_SKIP() << "docker CLI not installed";
+  auto both = [&](const std::vector<std::string>& a, const std::string& in = {}) {
+    auto b = d_->berth(a, in);
+    auto d = d_->docker(a, in);
+    EXPECT_EQ(b.status, d.status) << join(a, " ") << "\n" << b.err << d.err;
+    EXPECT_EQ(normalize(b.out), normalize(d.out)) << join(a, " ");
+    EXPECT_EQ(normalize(b.err), normalize(d.err)) << join(a, " ");
+    return d;
+  };
+  auto c = both({"volume", "create", "--label", "k=v", "berth-test-vol"});
+  EXPECT_EQ(c.out, "berth-test-vol\n");
+  both({"volume", "ls", "--format", "{{.Driver}} {{.Name}} {{.Labels}}"});
+  both({"volume", "ls", "-q", "--filter", "label=k=v"});
+  both({"volume", "inspect", "-f", "{{.Name}} {{.Driver}} {{.Labels}} {{.Scope}}", "berth-test-vol"});
+  both({"volume", "inspect", "berth-test-nosuch"});
+  both({"network", "ls", "--format", "{{.Name}} {{.Driver}} {{.Scope}}"});
+  both({"network", "inspect", "-f", "{{.Name}} {{.Driver}}", "none"});
+  both({"network", "inspect", "berth-test-nosuch"});
+  ASSERT_EQ(d_->berth({"run", "--name", "berth-test-df", "-v", "berth-test-vol:/v", "busybox", "sh", "-c",
+                       "echo data > /v/f; head -c 100000 /dev/zero > /big"}).status, 0);
+  auto df = both({"system", "df"});
+  EXPECT_NE(df.out.find("Local Volumes"), std::string::npos) << df.out;
+  both({"system", "df", "--format", "{{.Type}} {{.TotalCount}} {{.Active}} {{.Size}} {{.Reclaimable}}"});
+  both({"system", "info", "--format", "{{.Containers}} {{.ContainersStopped}} {{.Images}} {{.Driver}}"});
+  both({"events", "--since", "0", "--until", "0s", "--filter", "container=berth-test-df", "--format",
+        "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}"});
+  both({"version", "--format", "{{.Server.APIVersion}} {{.Server.MinAPIVersion}} {{.Server.Os}}"});
+  // (removals change state: one client removes, then both fail alike)
+  EXPECT_EQ(d_->berth({"rm", "berth-test-df"}).out, "berth-test-df\n");
+  both({"rm", "berth-test-df"});
+  EXPECT_EQ(d_->docker({"volume", "rm", "berth-test-vol"}).out, "berth-test-vol\n");
+  both({"volume", "rm", "berth-test-vol"});
+}
+
+// system prune (asked and answered no, -f, --volumes, -a): the same scenario played through each
+// client deletes the same things and prints the same report.
+TEST_F(CliVsDaemon, SystemPruneAgreesWithDocker) {
+  if (docker_bin().empty()) GTEST_SKIP() << "docker CLI not installed";
+  auto play = [&](bool use_docker) {
+    auto cli = [&](const std::vector<std::string>& a, const std::string& in = {}) {
+      return use_docker ? d_->docker(a, in) : d_->berth(a, in);
+    };
+    std::string tr;
+    auto step = [&](const std::vector<std::string>& a, const std::string& in = {}) {
+      auto r = cli(a, in);
+      std::string out = normalize(r.out);
+      if (a[0] == "volume") {  // listed by name: random anonymous names sort anywhere
+        auto lines = split(std::string(trim(out)), '\n');
+        std::sort(lines.begin(), lines.end());
+        out = join(lines, "\n") + "\n";
+      }
+      tr += join(a, " ") + " -> " + std::to_string(r.status) + "\n" + out + "--- stderr\n" + normalize(r.err);
+      return r;
+    };
+    EXPECT_EQ(d_->berth({"load", "-i", test::images_dir() + "/busybox.tar"}).status, 0);
+    EXPECT_EQ(cli({"create", "--name", "berth-test-p1", "busybox", "true"}).status, 0);
+    EXPECT_EQ(cli({"run", "--name", "berth-test-p2", "-v", "/anon", "busybox", "true"}).status, 0);
+    EXPECT_EQ(cli({"commit", "berth-test-p2"}).status, 0);  // a dangling image
+    EXPECT_EQ(cli({"volume", "create", "berth-test-named"}).status, 0);
+    EXPECT_EQ(cli({"run", "-d", "--name", "berth-test-up", "busybox", "sleep", "600"}).status, 0);
+    step({"system", "prune"}, "n\n");
+    step({"system", "prune", "-f"});
+    step({"volume", "ls", "-q"});
+    step({"system", "prune", "-f", "--volumes"});
+    step({"volume", "ls", "-q"});
+    step({"rm", "-f", "berth-test-up"});
+    step({"system", "prune", "-af"});
+    step({"images", "-q"});
+    step({"volume", "rm", "berth-test-named"});
+    return tr;
+  };
+  std::string d = play(true);
+  std::string b = play(false);
+  EXPECT_EQ(b, d);
+  EXPECT_NE(d.find("Deleted Containers:\n<id>\n<id>\n"), std::string::npos) << d;
+  EXPECT_NE(d.find("untagged: busybox:latest"), std::string::npos) << d;
+  EXPECT_NE(d.find("Deleted Volumes:\n<id>\n"), std::string::npos) << d;
 }
 
 }  // namespace
