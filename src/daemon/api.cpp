@@ -885,25 +885,11 @@ void register_routes(Daemon& d, http::Router& r) {
   });
 
   r.add("GET", "/system/df", [&d](http::Request&, http::ResponseWriter& w) {
-    json images = json::array(), ctrs = json::array();
+    json ctrs = json::array();
     std::int64_t layers = 0;
-    std::map<std::string, int> users;
+    auto images = images_df_json(d, layers);
+    if (!images) return send_error(w, images.error());
     auto all = d.all();
-    for (auto& c : all) {
-      std::lock_guard lk(d.mu);
-      users[c->image_id]++;
-    }
-    auto list = d.images().list(image::ListFilters{.all = true});
-    if (!list) return send_error(w, list.error());
-    for (auto& img : *list) {
-      layers += img.size;
-      json labels = json::object();
-      for (auto& [k, v] : img.labels) labels[k] = v;
-      images.push_back({{"Id", img.id}, {"ParentId", img.parent_id}, {"RepoTags", img.repo_tags},
-                        {"RepoDigests", img.repo_digests}, {"Created", img.created}, {"Size", img.size},
-                        {"SharedSize", 0}, {"VirtualSize", img.size}, {"Labels", labels},
-                        {"Containers", users[img.id]}});
-    }
     for (auto& c : all) {
       std::int64_t rw = d.images().rootfs_usage(c->id).value_or(0);
       std::lock_guard lk(d.mu);
@@ -912,7 +898,7 @@ void register_routes(Daemon& d, http::Router& r) {
       s["SizeRootFs"] = rw;
       ctrs.push_back(s);
     }
-    send_json(w, 200, json{{"LayersSize", layers}, {"Images", images}, {"Containers", ctrs},
+    send_json(w, 200, json{{"LayersSize", layers}, {"Images", *images}, {"Containers", ctrs},
                            {"Volumes", volumes_df_json(d)}, {"BuildCache", json::parse(build_cache_df_json(d))}});
   });
 

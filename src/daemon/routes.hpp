@@ -21,6 +21,8 @@ Status stream_from(http::ResponseWriter& w, const std::string& content_type,
 
 // /images/*, /commit, /auth (routes_images.cpp)
 void register_image_routes(Daemon& d, http::Router& r);
+// The "Images" array of /system/df (SharedSize, Containers) and LayersSize (each layer once).
+Result<nlohmann::json> images_df_json(Daemon& d, std::int64_t& layers_size);
 // /containers/{id}/archive, /changes, /export (routes_archive.cpp)
 void register_archive_routes(Daemon& d, http::Router& r);
 

@@ -198,7 +198,22 @@ bool label_match(const std::map<std::string, std::string>& labels, const std::st
   return l.find('=') == std::string::npos || it->second == v;
 }
 
-json summary_json(const image::ImageSummary& s, const ApiVersion& v, bool shared) {
+// dockerd's SharedSize: the bytes of an image's layers that other listed images use too.
+std::map<std::string, std::int64_t> shared_sizes(const std::vector<image::ImageSummary>& imgs) {
+  std::map<std::string, int> refs;
+  for (auto& i : imgs)
+    for (auto& [chain, size] : i.layers) refs[chain]++;
+  std::map<std::string, std::int64_t> out;
+  for (auto& i : imgs) {
+    std::int64_t shared = 0;
+    for (auto& [chain, size] : i.layers)
+      if (refs[chain] > 1) shared += size;
+    out[i.id] = shared;
+  }
+  return out;
+}
+
+json summary_json(const image::ImageSummary& s, const ApiVersion& v, std::int64_t shared) {
   json labels = json::object();
   for (auto& [k, x] : s.labels) labels[k] = x;
   json j{{"Id", s.id},
@@ -207,7 +222,7 @@ json summary_json(const image::ImageSummary& s, const ApiVersion& v, bool shared
          {"RepoDigests", s.repo_digests},
          {"Created", s.created},
          {"Size", s.size},
-         {"SharedSize", shared ? 0 : -1},
+         {"SharedSize", shared},
          {"Labels", labels},
          {"Containers", -1}};
   if (v < *parse_api_version("1.44")) j["VirtualSize"] = s.size;
@@ -322,9 +337,8 @@ void list(Daemon& d, http::Request& q, http::ResponseWriter& w) {
   for (auto& i : *imgs)
     if (!i.parent_id.empty()) parents.insert(i.parent_id);
   auto build_steps = build_intermediate_ids(d, lf.all);  // builder cache images: docker images -a
-  bool shared = q.query_bool("shared-size");
   auto v = req_version(q);
-  json out = json::array();
+  std::vector<image::ImageSummary> listed;
   for (auto& i : *imgs) {
     // Without all=1 dockerd hides untagged intermediate images (parents of other images).
     if (!lf.all && i.repo_tags.empty() && (parents.count(i.id) || build_steps.count(i.id))) continue;
@@ -333,7 +347,14 @@ void list(Daemon& d, http::Request& q, http::ResponseWriter& w) {
     if (f.count("label!"))
       for (auto& l : f["label!"]) drop |= label_match(i.labels, l);
     if (drop) continue;
-    out.push_back(summary_json(i, v, shared));
+    listed.push_back(std::move(i));
+  }
+  std::map<std::string, std::int64_t> shared;
+  if (q.query_bool("shared-size")) shared = shared_sizes(listed);
+  json out = json::array();
+  for (auto& i : listed) {
+    auto it = shared.find(i.id);
+    out.push_back(summary_json(i, v, it == shared.end() ? -1 : it->second));
   }
   send_json(w, 200, out);
 }
@@ -600,6 +621,26 @@ void auth(Daemon& d, http::Request& q, http::ResponseWriter& w) {
 
 }  // namespace
 
+Result<json> images_df_json(Daemon& d, std::int64_t& layers_size) {
+  std::map<std::string, int> users = image_users(d);
+  auto list = TRY(d.images().list(image::ListFilters{.all = true}));
+  auto shared = shared_sizes(list);
+  std::map<std::string, std::int64_t> unique;  // every layer once
+  json images = json::array();
+  for (auto& img : list) {
+    for (auto& [chain, size] : img.layers) unique[chain] = size;
+    json labels = json::object();
+    for (auto& [k, v] : img.labels) labels[k] = v;
+    images.push_back({{"Id", img.id}, {"ParentId", img.parent_id}, {"RepoTags", img.repo_tags},
+                      {"RepoDigests", img.repo_digests}, {"Created", img.created}, {"Size", img.size},
+                      {"SharedSize", shared[img.id]}, {"VirtualSize", img.size}, {"Labels", labels},
+                      {"Containers", users[img.id]}});
+  }
+  layers_size = 0;
+  for (auto& [chain, size] : unique) layers_size += size;
+  return images;
+}
+
 void register_image_routes(Daemon& d, http::Router& r) {
   r.add("POST", "/images/create", [&d](http::Request& q, http::ResponseWriter& w) {
     if (q.query_value("fromSrc")) return import(d, q, w);
@@ -612,7 +653,8 @@ void register_image_routes(Daemon& d, http::Router& r) {
     Result<std::vector<std::string>> refs = fail(Errc::Internal, "load did not run");
     auto st = with_body_fd(q, w, [&](int fd) -> Status {
       refs = d.images().load(fd, [&](const image::Progress& p) {
-        if (!quiet) js.line(p.json);
+        // The "Loaded image" lines are written below, once, quiet or not.
+        if (!quiet && p.json.find("\"Loaded image") == std::string::npos) js.line(p.json);
       });
       return ok();
     });

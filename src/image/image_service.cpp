@@ -289,7 +289,11 @@ Result<std::vector<ImageSummary>> ServiceImpl::list(const ListFilters& f) {
     s.repo_tags = tags_of(id);
     s.repo_digests = digests_of(id);
     s.created = parse_rfc3339(cfg->created);
-    s.size = image_size(*cfg);
+    for (auto& ch : chain_ids(cfg->diff_ids)) {
+      auto m = layer_meta(ch);
+      s.layers.emplace_back(ch.str(), m ? m->size : 0);
+      s.size += m ? m->size : 0;
+    }
     s.labels = cfg->config.labels;
     bool dangling = s.repo_tags.empty();
     if (f.dangling && *f.dangling != dangling) continue;

@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/result.hpp"
@@ -52,6 +53,8 @@ struct ImageSummary {  // GET /images/json item
   std::vector<std::string> repo_digests;  // "busybox@sha256:..."
   std::int64_t created = 0;               // unix seconds
   std::int64_t size = 0;                  // bytes of all layers (uncompressed)
+  // (chain id, uncompressed size) of each layer, bottom first: shared sizes, system df
+  std::vector<std::pair<std::string, std::int64_t>> layers;
   std::map<std::string, std::string> labels;
   int containers = -1;
 };

@@ -26,51 +26,66 @@ static int run_df(App& app, const ParsedFlags& f) {
         if (e.contains(key) && e[key].is_number() && e[key].get<std::int64_t>() > 0) ++n;
     return n;
   };
-  double img_size = 0, img_reclaim = 0;
+  // The docker CLI's arithmetic (cli/command/formatter/disk_usage.go): sizes with 4 significant
+  // digits, reclaimable percentages truncated to integers.
+  auto num = [](const Json& o, const char* k) -> std::int64_t {
+    return o.contains(k) && o[k].is_number() ? o[k].get<std::int64_t>() : 0;
+  };
+  auto human = [](std::int64_t b) { return human_size_prec(static_cast<double>(b), 4); };
+  auto with_pct = [&](std::int64_t part, std::int64_t whole) {
+    std::string s = human(part);
+    if (whole > 0) s += " (" + std::to_string(part * 100 / whole) + "%)";
+    return s;
+  };
+  std::int64_t img_total = num(d, "LayersSize"), img_used = 0;
   if (d["Images"].is_array())
-    for (const auto& i : d["Images"]) {
-      double s = i.value("Size", 0.0) - std::max(0.0, i.value("SharedSize", 0.0));
-      img_size += s;
-      if (i.value("Containers", 0) <= 0) img_reclaim += s;
-    }
-  if (d.contains("LayersSize") && d["LayersSize"].is_number()) img_size = d["LayersSize"].get<double>();
-  double ctr_size = 0, ctr_reclaim = 0;
+    for (const auto& i : d["Images"])
+      if (num(i, "Containers") != 0 && num(i, "Size") != -1 && num(i, "SharedSize") != -1)
+        img_used += num(i, "Size") - num(i, "SharedSize");
+  std::int64_t ctr_size = 0, ctr_reclaim = 0;
   int ctr_active = 0;
   if (d["Containers"].is_array())
     for (const auto& c : d["Containers"]) {
-      double s = c.value("SizeRw", 0.0);
-      ctr_size += s;
-      if (c.value("State", "") == "running") ++ctr_active;
-      else ctr_reclaim += s;
+      std::string state = c.value("State", "");
+      bool active = state.find("running") != std::string::npos || state.find("paused") != std::string::npos ||
+                    state.find("restarting") != std::string::npos;
+      ctr_size += num(c, "SizeRw");
+      if (active) ++ctr_active;
+      else ctr_reclaim += num(c, "SizeRw");
     }
-  double vol_size = 0, vol_reclaim = 0;
+  std::int64_t vol_size = 0, vol_reclaim = 0;
   int vol_active = 0;
   if (d["Volumes"].is_array())
     for (const auto& v : d["Volumes"]) {
-      double s = v.contains("UsageData") ? v["UsageData"].value("Size", 0.0) : 0;
-      if (s > 0) vol_size += s;
-      if (v.contains("UsageData") && v["UsageData"].value("RefCount", 0) > 0) ++vol_active;
-      else if (s > 0) vol_reclaim += s;
+      if (!v.contains("UsageData") || !v["UsageData"].is_object()) continue;
+      std::int64_t s = num(v["UsageData"], "Size"), refs = num(v["UsageData"], "RefCount");
+      if (refs > 0) ++vol_active;
+      if (s == -1) continue;
+      vol_size += s;
+      if (refs == 0) vol_reclaim += s;
     }
-  double cache_size = 0;
+  std::int64_t cache_size = 0, cache_in_use = 0;
+  int cache_active = 0;
   std::size_t ncache = d["BuildCache"].is_array() ? d["BuildCache"].size() : 0;
   if (d["BuildCache"].is_array())
-    for (const auto& b : d["BuildCache"]) cache_size += b.value("Size", 0.0);
-  auto pct = [](double part, double whole) {
-    char buf[64];
-    if (whole <= 0) return std::string("0B");
-    std::snprintf(buf, sizeof buf, " (%.0f%%)", part * 100.0 / whole);
-    return std::string(buf);
-  };
-  auto row = [&](const char* type, std::size_t total, int active, double size, double reclaim) {
-    return Json{{"Active", std::to_string(active)}, {"Reclaimable", human_size_prec(reclaim, 3) + (size > 0 ? pct(reclaim, size) : "")},
-                {"Size", human_size_prec(size, 3)}, {"TotalCount", std::to_string(total)}, {"Type", type}};
+    for (const auto& b : d["BuildCache"]) {
+      bool shared = b.value("Shared", false), in_use = b.value("InUse", false);
+      if (in_use) ++cache_active;
+      if (!shared) cache_size += num(b, "Size");
+      if (in_use && !shared) cache_in_use += num(b, "Size");
+    }
+  auto row = [&](const char* type, std::size_t total, int active, const std::string& size, const std::string& reclaim) {
+    return Json{{"Active", std::to_string(active)}, {"Reclaimable", reclaim},
+                {"Size", size}, {"TotalCount", std::to_string(total)}, {"Type", type}};
   };
   std::vector<Json> rows = {
-      row("Images", d["Images"].is_array() ? d["Images"].size() : 0, count_active(d["Images"], "Containers"), img_size, img_reclaim),
-      row("Containers", d["Containers"].is_array() ? d["Containers"].size() : 0, ctr_active, ctr_size, ctr_reclaim),
-      row("Local Volumes", d["Volumes"].is_array() ? d["Volumes"].size() : 0, vol_active, vol_size, vol_reclaim),
-      row("Build Cache", ncache, 0, cache_size, cache_size)};
+      row("Images", d["Images"].is_array() ? d["Images"].size() : 0, count_active(d["Images"], "Containers"),
+          human(img_total), with_pct(img_total - img_used, img_total)),
+      row("Containers", d["Containers"].is_array() ? d["Containers"].size() : 0, ctr_active, human(ctr_size),
+          with_pct(ctr_reclaim, ctr_size)),
+      row("Local Volumes", d["Volumes"].is_array() ? d["Volumes"].size() : 0, vol_active, human(vol_size),
+          with_pct(vol_reclaim, vol_size)),
+      row("Build Cache", ncache, cache_active, human(cache_size), human(cache_size - cache_in_use))};
   Json headers = {{"Active", "ACTIVE"}, {"Reclaimable", "RECLAIMABLE"}, {"Size", "SIZE"}, {"TotalCount", "TOTAL"}, {"Type", "TYPE"}};
   auto out = render_list(parse_list_format(f.str("format"), "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}"), rows, headers);
   if (!out) return report(app, out.error());
