@@ -573,4 +573,6 @@ json Daemon::mounts_json(const Container& c) {
   return out;
 }
 
+Result<std::vector<MountPoint>> Daemon::mount_points(const Container& c) { return read_mounts(cfg_.data_root, c); }
+
 }  // namespace berth::daemon

@@ -36,6 +36,8 @@ namespace berth::daemon {
 
 using json = nlohmann::json;
 
+struct MountPoint;  // container_volumes.hpp
+
 struct ContainerState {
   std::string status = "created";  // created running paused restarting removing exited dead
   int pid = 0;
@@ -154,6 +156,7 @@ class Daemon {
   // At remove: releases the volumes; removes the anonymous ones when asked.
   void release_volumes(const Container& c, bool remove_anonymous);
   json mounts_json(const Container& c);  // inspect "Mounts"
+  Result<std::vector<MountPoint>> mount_points(const Container& c);  // as persisted at create
 
   ImageStore& images() { return *images_; }
   Networking& networking() { return *net_; }  // networking.hpp

@@ -7,13 +7,18 @@
 // last component is never followed unless the path ends in "/" or "/.", and nothing can lead
 // outside the rootfs. A running container's rootfs mount is used as is; a stopped one's layers
 // are mounted on a private directory for the duration of the request (holding the container's
-// operation lock, so it cannot start meanwhile). Volumes and binds are not looked into.
+// operation lock, so it cannot start meanwhile). As in dockerd, volumes and bind mounts are
+// part of that view: when the container has any, the rootfs is bound on a private directory and
+// each mount's source is bound at its destination (missing mount points are created, read-only
+// mounts stay read-only), so `docker cp` reads and writes through them. tmpfs mounts are not
+// (dockerd does not see them either).
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <ctime>
 #include <set>
@@ -23,6 +28,7 @@
 #include "common/mount_guard.hpp"
 #include "common/path.hpp"
 #include "common/strings.hpp"
+#include "daemon/container_volumes.hpp"
 #include "daemon/routes.hpp"
 #include "daemon/spec.hpp"
 #include "storage/reader.hpp"
@@ -32,6 +38,40 @@
 namespace berth::daemon {
 
 namespace {
+
+// Binds `m` (a volume or bind mount) at its destination inside the view whose root is root_fd.
+Status bind_into_view(int root_fd, const MountPoint& m) {
+  std::string source = m.source;
+  if (m.type == "volume" && !m.subpath.empty()) source = TRY(secure_join(m.source, m.subpath));
+  struct stat sst {};
+  if (source.empty() || ::stat(source.c_str(), &sst) != 0) return ok();  // nothing to show there
+  auto dest = open_in_root(root_fd, m.destination, O_PATH);
+  if (!dest && dest.error().is(Errc::NotFound)) {
+    // The runtime creates missing mount points at start; so does this view.
+    if (S_ISDIR(sst.st_mode)) {
+      dest = mkdir_all_in_root(root_fd, m.destination);
+    } else {
+      std::string dir = m.destination.substr(0, m.destination.rfind('/') + 1);
+      std::string base = m.destination.substr(dir.size());
+      auto parent = TRY(mkdir_all_in_root(root_fd, dir.empty() ? "/" : dir));
+      UniqueFd f(::openat(parent.get(), base.c_str(), O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644));
+      if (!f) return fail_errno("create mount point", m.destination);
+      dest = open_in_root(root_fd, m.destination, O_PATH | O_NOFOLLOW);
+    }
+  }
+  if (!dest) return fail(std::move(dest).error().context("mount point " + m.destination));
+  std::string at = "/proc/self/fd/" + std::to_string(dest->get());
+  if (::mount(source.c_str(), at.c_str(), nullptr, MS_BIND | (m.non_recursive ? 0 : MS_REC), nullptr) != 0)
+    return fail_errno("bind " + source + " on", m.destination);
+  if (!m.rw) {
+    // The new mount is what the path leads to now.
+    auto top = TRY(open_in_root(root_fd, m.destination, O_PATH | O_NOFOLLOW));
+    std::string t = "/proc/self/fd/" + std::to_string(top.get());
+    if (::mount(nullptr, t.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) != 0)
+      return fail_errno("remount read-only", m.destination);
+  }
+  return ok();
+}
 
 // The container's root filesystem for the length of one request.
 class RootfsView {
@@ -50,34 +90,66 @@ class RootfsView {
       std::lock_guard lk(d.mu);
       mounted = c->rootfs_mounted;
     }
+    std::vector<MountPoint> mps;
+    if (auto all = d.mount_points(*c))
+      for (auto& m : *all)
+        if (m.type == "volume" || m.type == "bind") mps.push_back(std::move(m));
     std::string path = d.bundle_dir(c->id) + "/rootfs";
-    if (!mounted) {
-      auto mounts = TRY(d.images().prepare_rootfs(c->image_id, c->id));
+    if (!mounted || !mps.empty()) {
       std::string base = d.config().exec_root + "/tmp";
       TRY(mkdir_all(base, 0700));
       std::string tmpl = base + "/rootfs-XXXXXX";
       if (!::mkdtemp(tmpl.data())) return fail_errno("mkdtemp", tmpl);
       v->dir_ = tmpl;
-      for (const auto& m : mounts) {
-        std::string data = join(m.options, ",");
-        bool bind = m.type == "bind";
-        v->mount_ = TRY(mount_guarded(m.source, tmpl, m.type.c_str(), bind ? MS_BIND | MS_REC : 0,
-                                      bind ? nullptr : data.c_str()));
+      if (!mounted) {
+        auto mounts = TRY(d.images().prepare_rootfs(c->image_id, c->id));
+        for (const auto& m : mounts) {
+          std::string data = join(m.options, ",");
+          bool bind = m.type == "bind";
+          v->mount_ = TRY(mount_guarded(m.source, tmpl, m.type.c_str(), bind ? MS_BIND | MS_REC : 0,
+                                        bind ? nullptr : data.c_str()));
+        }
+      } else {
+        v->mount_ = TRY(mount_guarded(path, tmpl, nullptr, MS_BIND, nullptr));
       }
       path = tmpl;
     }
     v->root_.reset(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!v->root_) return fail_errno("open container rootfs", path);
     v->path_ = path;
+    if (!mps.empty()) {
+      // Nothing mounted below the view may propagate to the container's own rootfs.
+      if (::mount(nullptr, path.c_str(), nullptr, MS_PRIVATE, nullptr) != 0) return fail_errno("make private", path);
+      // Parents before children, as the runtime mounts them.
+      std::stable_sort(mps.begin(), mps.end(), [](const MountPoint& a, const MountPoint& b) {
+        return std::count(a.destination.begin(), a.destination.end(), '/') <
+               std::count(b.destination.begin(), b.destination.end(), '/');
+      });
+      for (const auto& m : mps) TRY(bind_into_view(v->root_.get(), m));
+      v->mps_ = std::move(mps);
+      // The root fd must see the mounts: reopen it above them.
+      v->root_.reset(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      if (!v->root_) return fail_errno("open container rootfs", path);
+    }
     return v;
   }
   ~RootfsView() {
     root_.reset();
-    mount_ = MountGuard();
+    mount_ = MountGuard();  // MNT_DETACH: the binds below it go too
     if (!dir_.empty()) ::rmdir(dir_.c_str());
   }
   int fd() const { return root_.get(); }
   const std::string& path() const { return path_; }
+  // The volume or bind mount that holds `abs` (a resolved path in the container), if any.
+  const MountPoint* mount_of(const std::string& abs) const {
+    const MountPoint* best = nullptr;
+    for (const auto& m : mps_) {
+      const std::string& dst = m.destination;
+      bool under = abs == dst || dst == "/" || (abs.size() > dst.size() && abs.compare(0, dst.size(), dst) == 0 && abs[dst.size()] == '/');
+      if (under && (!best || dst.size() > best->destination.size())) best = &m;
+    }
+    return best;
+  }
 
  private:
   RootfsView() = default;
@@ -86,6 +158,7 @@ class RootfsView {
   MountGuard mount_;
   UniqueFd root_;
   std::string path_;
+  std::vector<MountPoint> mps_;
 };
 
 // The requested path split as moby's ResolvePath does: absolute, cleaned, keeping a trailing
@@ -102,7 +175,7 @@ SplitPath split_path(const std::string& raw) {
   std::string p = raw.empty() ? "/" : raw;
   bool dot = p.size() >= 2 && p.compare(p.size() - 2, 2, "/.") == 0;
   bool slash = p.back() == '/';
-  s.abs = clean_path("/" + p);
+  s.abs = berth::clean_path("/" + p);
   if (dot && s.abs != "/") s.abs += "/.";
   else if (slash && s.abs != "/") s.abs += "/";
   auto cut = s.abs.rfind('/');
@@ -186,7 +259,7 @@ Result<Resolved> resolve(const RootfsView& v, const std::string& raw, const std:
     if (link.empty()) {
       char buf[4096];
       ssize_t k = ::readlinkat(r.parent.get(), r.entry.c_str(), buf, sizeof buf - 1);
-      if (k > 0) link = clean_path(buf[0] == '/' ? std::string(buf, k) : sp.dir + std::string(buf, k));
+      if (k > 0) link = berth::clean_path(buf[0] == '/' ? std::string(buf, k) : sp.dir + std::string(buf, k));
     }
   }
   r.stat_json = {{"name", sp.name},
@@ -234,12 +307,11 @@ void archive_put(Daemon& d, http::Request& q, http::ResponseWriter& w) {
     read_only = (*c)->host_config.value("ReadonlyRootfs", false);
     user = (*c)->config.value("User", "");
   }
-  if (read_only) return send_error(w, 403, "container rootfs is marked read-only");
   auto v = RootfsView::open(d, *c);
   if (!v) return send_error(w, v.error());
   std::string cname = container_name(d, **c);
   // The extraction point: the whole path resolved, symlinks followed inside the rootfs.
-  auto dir = open_in_root((*v)->fd(), clean_path("/" + *path), O_PATH);
+  auto dir = open_in_root((*v)->fd(), berth::clean_path("/" + *path), O_PATH);
   if (!dir) {
     if (dir.error().is(Errc::NotFound)) return send_error(w, not_found(*path, cname));
     return send_error(w, dir.error());
@@ -247,6 +319,14 @@ void archive_put(Daemon& d, http::Request& q, http::ResponseWriter& w) {
   struct stat st {};
   if (::fstat(dir->get(), &st) != 0) return send_error(w, Error::from_errno(errno, "stat", *path));
   if (!S_ISDIR(st.st_mode)) return send_error(w, 400, "extraction point is not a directory");
+  // dockerd: a path in a volume may be written unless that volume is read-only, whatever the
+  // rootfs; elsewhere, not when the rootfs is read-only. The resolved path decides.
+  std::string resolved = "/";
+  if (auto full = fd_path(dir->get()); full && full->rfind((*v)->path(), 0) == 0)
+    resolved = berth::clean_path("/" + full->substr((*v)->path().size()));
+  const MountPoint* in = (*v)->mount_of(resolved);
+  if (in && !in->rw) return send_error(w, 400, "mounted volume is marked read-only");
+  if (!in && read_only) return send_error(w, 403, "container rootfs is marked read-only");
   storage::ApplyOptions o;
   o.whiteouts = storage::WhiteoutMode::Delete;
   o.no_overwrite_dir_nondir = q.query_bool("noOverwriteDirNonDir");

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
 
 #include <gtest/gtest.h>
 
@@ -402,6 +403,84 @@ TEST_F(ImageE2E, CpBothWaysDiffCommitExport) {
   EXPECT_NE(dexp.out.find("data/made"), std::string::npos);
   EXPECT_EQ(dexp.out, bexp.out);
   EXPECT_EQ(docker({"rm", "-f", "berth-test-cp"}).status, 0);
+}
+
+// docker cp reads and writes through the container's volumes and bind mounts (dockerd mounts
+// them into its view of the container filesystem), stopped or running; read-only ones refuse.
+TEST_F(ImageE2E, CpThroughVolumesAndBindMounts) {
+  std::string host = scratch_->sub("bind"), ro = scratch_->sub("robind"), out = scratch_->sub("out-v");
+  ASSERT_TRUE(mkdir_all(host));
+  ASSERT_TRUE(mkdir_all(ro));
+  ASSERT_TRUE(mkdir_all(out));
+  ASSERT_TRUE(write_file(host + "/from-host", "host side\n"));
+  ASSERT_TRUE(write_file(ro + "/keep", "read only\n"));
+  std::string src = scratch_->sub("src-v");
+  ASSERT_TRUE(mkdir_all(src + "/dir/sub"));
+  ASSERT_TRUE(write_file(src + "/file.txt", "hello file\n"));
+  ASSERT_TRUE(write_file(src + "/dir/sub/inner", "inner\n"));
+  struct Cleanup {
+    std::function<void()> f;
+    ~Cleanup() { f(); }
+  } cleanup{[this] {
+    docker({"rm", "-f", "berth-test-cpv"});
+    docker({"volume", "rm", "-f", "berth-test-cpvol"});
+  }};
+  auto cr = docker({"create", "--name", "berth-test-cpv", "--network", "none", "-v", "berth-test-cpvol:/vol", "-v",
+                    host + ":/bind", "-v", ro + ":/ro:ro", "busybox", "sh", "-c",
+                    "echo in-volume > /vol/v; sleep 300"});
+  ASSERT_EQ(cr.status, 0) << cr.err;
+
+  // stopped: into a bind mount lands on the host, into a volume lands in the volume
+  auto c1 = docker({"cp", src + "/file.txt", "berth-test-cpv:/bind/"});
+  ASSERT_EQ(c1.status, 0) << c1.err;
+  EXPECT_EQ(read_file(host + "/file.txt").value_or(""), "hello file\n");
+  auto b1 = berth({"cp", src + "/file.txt", "berth-test-cpv:/bind/bfile"});
+  ASSERT_EQ(b1.status, 0) << b1.err;
+  EXPECT_EQ(read_file(host + "/bfile").value_or(""), "hello file\n");
+  ASSERT_EQ(docker({"cp", src + "/file.txt", "berth-test-cpv:/vol/dfile"}).status, 0);
+  ASSERT_EQ(berth({"cp", src + "/dir", "berth-test-cpv:/vol/bdir"}).status, 0);
+  ASSERT_EQ(docker({"cp", "berth-test-cpv:/bind/from-host", out + "/d-fh"}).status, 0);
+  ASSERT_EQ(berth({"cp", "berth-test-cpv:/bind/from-host", out + "/b-fh"}).status, 0);
+  EXPECT_EQ(read_file(out + "/d-fh").value_or(""), "host side\n");
+  EXPECT_EQ(read_file(out + "/b-fh").value_or(""), "host side\n");
+  // a read-only mount: readable, not writable, same answer from both clients
+  ASSERT_EQ(docker({"cp", "berth-test-cpv:/ro/keep", out + "/keep"}).status, 0);
+  EXPECT_EQ(read_file(out + "/keep").value_or(""), "read only\n");
+  auto dro = docker({"cp", src + "/file.txt", "berth-test-cpv:/ro/"});
+  EXPECT_EQ(dro.status, 1);
+  EXPECT_NE(dro.err.find("mounted volume is marked read-only"), std::string::npos) << dro.err;
+  auto bro = berth({"cp", src + "/file.txt", "berth-test-cpv:/ro/"});
+  EXPECT_EQ(bro.status, dro.status);
+  EXPECT_EQ(bro.err, dro.err);
+  EXPECT_FALSE(path_exists(ro + "/file.txt"));
+
+  // running: the process sees what was copied while stopped, and copies see what it wrote
+  ASSERT_EQ(docker({"start", "berth-test-cpv"}).status, 0);
+  for (int i = 0; i < 50; ++i) {
+    if (docker({"exec", "berth-test-cpv", "test", "-s", "/vol/v"}).status == 0) break;
+    usleep(100000);
+  }
+  EXPECT_EQ(docker({"exec", "berth-test-cpv", "cat", "/vol/dfile", "/vol/bdir/sub/inner"}).out, "hello file\ninner\n");
+  ASSERT_EQ(docker({"cp", "berth-test-cpv:/vol/v", out + "/d-v"}).status, 0);
+  ASSERT_EQ(berth({"cp", "berth-test-cpv:/vol/v", out + "/b-v"}).status, 0);
+  EXPECT_EQ(read_file(out + "/d-v").value_or(""), "in-volume\n");
+  EXPECT_EQ(read_file(out + "/b-v").value_or(""), "in-volume\n");
+  ASSERT_EQ(docker({"cp", src + "/dir", "berth-test-cpv:/bind/d2"}).status, 0);
+  EXPECT_EQ(read_file(host + "/d2/sub/inner").value_or(""), "inner\n");
+  ASSERT_EQ(berth({"cp", src + "/file.txt", "berth-test-cpv:/vol/running"}).status, 0);
+  EXPECT_EQ(docker({"exec", "berth-test-cpv", "cat", "/vol/running"}).out, "hello file\n");
+  auto dro2 = docker({"cp", src + "/file.txt", "berth-test-cpv:/ro/"});
+  EXPECT_EQ(dro2.status, 1);
+  EXPECT_EQ(berth({"cp", src + "/file.txt", "berth-test-cpv:/ro/"}).status, dro2.status);
+  // a directory holding a mount point is copied out with the mount's content
+  auto dtar = sh(docker_ + " cp berth-test-cpv:/vol - | tar -t | sort");
+  auto btar = sh(bin("berth") + " cp berth-test-cpv:/vol - | tar -t | sort");
+  EXPECT_NE(dtar.out.find("vol/v"), std::string::npos) << dtar.out;
+  EXPECT_EQ(dtar.out, btar.out);
+  // nothing leaked into the container's own layer
+  auto diff = docker({"diff", "berth-test-cpv"});
+  EXPECT_EQ(diff.out.find("/vol/"), std::string::npos) << diff.out;
+  EXPECT_EQ(diff.out.find("/bind/"), std::string::npos) << diff.out;
 }
 
 TEST_F(ImageE2E, RmiConflictPruneSystemDf) {
