@@ -74,4 +74,10 @@ for ((i = 0; i < NCTR; i++)); do
   "$BERTH" -H "unix://$SOCK" create --name "berth-test-b$i" busybox sleep 1000 >/dev/null 2>&1
 done
 row "ps -a ($NCTR containers)" ps -a
+# berthd's own CPU per GET /containers/json?all=1 (utime+stime of the daemon over RUNS requests)
+daemon_ticks() { awk '{print $14 + $15}' "/proc/$DPID/stat"; }
+t0=$(daemon_ticks)
+for ((i = 0; i < RUNS; i++)); do "$BERTH" -H "unix://$SOCK" ps -a >/dev/null 2>&1 || true; done
+t1=$(daemon_ticks)
+printf '  (berthd cpu per ps -a: %s ms)\n' "$(awk -v a="$t0" -v b="$t1" -v n="$RUNS" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", (b - a) * 1000 / hz / n}')"
 row "images" images
