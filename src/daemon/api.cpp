@@ -25,6 +25,7 @@
 #include "daemon/attach.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/health.hpp"
+#include "daemon/phase_log.hpp"
 #include "daemon/routes.hpp"
 #include "storage/driver.hpp"
 #include "daemon/networking.hpp"
@@ -931,8 +932,10 @@ http::Handler Daemon::handler() {
     }
     q.path = vp.path;
     log::debug("{} {}", q.method, q.target);
+    PhaseLog plog(q.method + " " + q.path);
     try {
       router_->dispatch(q, w);
+      plog.mark("handled");
     } catch (const nlohmann::json::exception& e) {
       // wrong JSON types in a request ({"Image": 5})
       send_error(w, 400, std::string("invalid parameter: ") + e.what());

@@ -3,10 +3,12 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -17,6 +19,7 @@
 #include <cstring>
 #include <ctime>
 #include <regex>
+#include <set>
 
 #include "common/defer.hpp"
 #include "common/file.hpp"
@@ -25,9 +28,12 @@
 #include "daemon/attach.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/health.hpp"
+#include "daemon/lazy_sync.hpp"
 #include "daemon/routes.hpp"
 #include "daemon/networking.hpp"
+#include "daemon/phase_log.hpp"
 #include "daemon/spec.hpp"
+#include "shim/attach_proto.hpp"
 
 namespace berth::daemon {
 
@@ -68,6 +74,53 @@ void wait_previous_shim(const std::string& bundle, const std::string& id) {
   if (!fd) return;
   pollfd p{fd.get(), POLLIN, 0};
   (void)::poll(&p, 1, 10000);
+}
+
+// The shim's listening attach socket, made by berthd (see start_locked). Bound through
+// /proc/self/fd: bundle paths can be longer than sun_path.
+Result<UniqueFd> listen_attach_socket(const std::string& bundle) {
+  UniqueFd dir(::open(bundle.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) return fail_errno("open", bundle);
+  UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!s) return fail_errno("socket");
+  std::string path = bundle + "/" + shim::proto::kAttachSocket;
+  ::unlink(path.c_str());
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::snprintf(a.sun_path, sizeof a.sun_path, "/proc/self/fd/%d/%s", dir.get(), shim::proto::kAttachSocket);
+  if (::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) return fail_errno("bind", path);
+  ::chmod(path.c_str(), 0600);
+  if (::listen(s.get(), 64) < 0) return fail_errno("listen", path);
+  return s;
+}
+
+// Spawns berth-shim with the ready socket on fd 3 and the attach listener on fd 4.
+// posix_spawn (vfork semantics): no copy of berthd's page tables per start.
+Result<pid_t> spawn_shim(const std::vector<std::string>& argv, int ready_fd, int attach_fd) {
+  // sources above 4, so that the dup2s cannot overwrite each other
+  UniqueFd r(::fcntl(ready_fd, F_DUPFD_CLOEXEC, 5)), l(::fcntl(attach_fd, F_DUPFD_CLOEXEC, 5));
+  if (!r || !l) return fail_errno("dup");
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawnattr_init(&attr);
+  auto done = defer([&] {
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+  });
+  posix_spawn_file_actions_adddup2(&fa, r.get(), 3);
+  posix_spawn_file_actions_adddup2(&fa, l.get(), 4);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  std::vector<char*> a;
+  for (const auto& x : argv) a.push_back(const_cast<char*>(x.c_str()));
+  a.push_back(nullptr);
+  pid_t pid = 0;
+  if (int e = ::posix_spawn(&pid, a[0], &fa, &attr, a.data(), environ); e != 0)
+    return fail(Error::from_errno(e, "spawn", argv[0]));
+  return pid;
 }
 
 // berth-init (for --init): next to berthd, else on PATH.
@@ -329,7 +382,8 @@ Status Daemon::save(const Container& c) {
   j["ShimPid"] = c.shim_pid;
   std::string dir = cfg_.data_root + "/containers/" + c.id;
   TRY(mkdir_all(dir, 0710));
-  return atomic_write_file(dir + "/config.v2.json", j.dump());
+  // records are replaced atomically and fsynced in the background (lazy_sync.hpp)
+  return write_record(dir + "/config.v2.json", j.dump());
 }
 
 Status Daemon::load_containers() {
@@ -367,6 +421,7 @@ Status Daemon::load_containers() {
       c->runtime = j.value("Runtime", "");
       c->shim_pid = j.value("ShimPid", 0);
       containers_[id] = c;
+      health_load(id, dir + "/" + id + "/health.json");
     } catch (const std::exception& e) {
       log::warn("skipping container {}: {}", id, e.what());
     }
@@ -388,7 +443,7 @@ void Daemon::restore(const std::shared_ptr<Container>& c) {
       c->rootfs_mounted = true;
       log::info("restored running container {} (shim {})", c->id.substr(0, 12), shim);
       watch_shim(c->id, shim);
-      std::thread([this, c] { health_start(*this, c); }).detach();  // we hold mu here
+      std::thread([this, c] { health_start(*this, c, true); }).detach();  // we hold mu here
       return;
     }
   }
@@ -407,6 +462,10 @@ void Daemon::watch_shim(const std::string& id, int shim_pid) {
     std::thread([this, id] { on_shim_exit(id); }).detach();
     return;
   }
+  watch_fd(id, fd);
+}
+
+void Daemon::watch_fd(const std::string& id, int fd) {
   pidfds_[fd] = id;  // caller holds mu (or single-threaded init)
   epoll_event ev{};
   ev.events = EPOLLIN;
@@ -457,6 +516,7 @@ void Daemon::on_shim_exit(const std::string& id) {
     c = it->second;
   }
   std::lock_guard op(c->op);
+  PhaseLog plog("exit " + id.substr(0, 12));
   std::string b = bundle_dir(id);
   int code = 255;
   std::string finished = rfc3339_now();
@@ -475,9 +535,12 @@ void Daemon::on_shim_exit(const std::string& id) {
       return a;
     }());
   }
+  plog.mark("exit-status");
   (void)unmount_rootfs(*c);
+  plog.mark("unmount");
   stop_volumes(*c);
   net_->teardown(id);
+  plog.mark("volumes-net");
   bool auto_remove = false;
   bool restart = false;
   int delay = 0;
@@ -502,8 +565,9 @@ void Daemon::on_shim_exit(const std::string& id) {
       c->state.status = "restarting";
       delay = std::min(100 << std::min(c->restart_count, 10), 60000);
     }
-    if (!auto_remove) (void)save(*c);  // an AutoRemove record is deleted next: no fsync on the way
+    if (!auto_remove) (void)save(*c);  // an AutoRemove record is deleted next
   }
+  plog.mark("save");
   cv.notify_all();
   notify_state_change();
   health_stop(id);
@@ -554,7 +618,9 @@ Result<std::pair<std::string, std::vector<std::string>>> Daemon::create(const st
   cfg.erase("NetworkingConfig");
   std::string image = cfg.value("Image", "");
   if (image.empty()) return fail(Errc::InvalidArgument, "config cannot be empty in order to create a container");
+  PhaseLog plog("create");
   auto img = images_->resolve(image);
+  plog.mark("image");
   if (!img) return fail(Errc::NotFound, "No such image: " + normalize_ref(image));
   std::vector<std::string> warnings;
   cfg = merge_image_config(cfg, img->config_json);
@@ -597,7 +663,9 @@ Result<std::pair<std::string, std::vector<std::string>>> Daemon::create(const st
                                     : json(cfg_.log_opts)}};
   c->config = cfg;
   c->host_config = hc;
+  plog.mark("validate");
   TRY(setup_volumes(*c, img->config_json));
+  plog.mark("volumes");
   bool registered = false;
   auto undo_volumes = defer([&] {
     if (registered) return;
@@ -620,7 +688,9 @@ Result<std::pair<std::string, std::vector<std::string>>> Daemon::create(const st
                                         x->id + "\". You have to remove (or rename) that container to be able to reuse that name.");
     c->name = name;
     TRY(save(*c));
+    plog.mark("save");
     TRY(net_->save_plan(c->id, net_plan));
+    plog.mark("net-plan");
     containers_[c->id] = c;
     registered = true;
   }
@@ -643,6 +713,7 @@ Status Daemon::start(const std::string& ref) {
 Status Daemon::start_locked(const std::shared_ptr<Container>& c) {
   std::string b = bundle_dir(c->id);
   std::string dd = cfg_.data_root + "/containers/" + c->id;
+  PhaseLog plog("start " + c->id.substr(0, 12));
   TRY(mkdir_all(b + "/rootfs", 0755));
   TRY(mkdir_all(dd, 0710));
   auto fail_start = [&](Error e) -> Status {
@@ -670,6 +741,7 @@ Status Daemon::start_locked(const std::shared_ptr<Container>& c) {
   if (!c->rootfs_mounted) {
     auto mounts = images_->prepare_rootfs(c->image_id, c->id);
     if (!mounts) return fail_start(std::move(mounts).error());
+    plog.mark("prepare-rootfs");
     for (const auto& m : *mounts) {
       std::string data = join(m.options, ",");
       unsigned long flags = 0;
@@ -679,6 +751,7 @@ Status Daemon::start_locked(const std::shared_ptr<Container>& c) {
         return fail_start(Error::from_errno(errno, "mount rootfs", b + "/rootfs"));
     }
     c->rootfs_mounted = true;
+    plog.mark("mount");
   }
   std::string hostname = c->config.value("Hostname", "");
   std::string domain = c->config.value("Domainname", "");
@@ -699,6 +772,7 @@ Status Daemon::start_locked(const std::shared_ptr<Container>& c) {
   }
   auto netns = net_->setup(*c, hostname);  // networking.cpp: netns, veths, addresses, ports
   if (!netns) return fail_start(std::move(netns).error());
+  plog.mark("net");
   if (etc_dir == dd) {
     if (auto st = replace_file(dd + "/hostname", hostname + "\n"); !st) return fail_start(st.error());
     if (auto st = replace_file(dd + "/hosts", !netns->hosts.empty() ? netns->hosts
@@ -715,6 +789,7 @@ Status Daemon::start_locked(const std::shared_ptr<Container>& c) {
     for (const auto& g : c->host_config["GroupAdd"]) group_add.push_back(g.get<std::string>());
   auto user = resolve_user(b + "/rootfs", c->config.value("User", ""), group_add);
   if (!user) return fail_start(std::move(user).error());
+  plog.mark("etc-files");
   SpecInput in;
   in.id = c->id;
   in.config = &c->config;
@@ -736,17 +811,27 @@ Status Daemon::start_locked(const std::shared_ptr<Container>& c) {
   auto user_mounts = start_volumes(*c, b + "/rootfs");
   if (!user_mounts) return fail_start(std::move(user_mounts).error());
   in.user_mounts = &*user_mounts;
+  plog.mark("volumes");
   std::vector<std::string> warnings;
   auto spec = generate_spec(in, &warnings);
   if (!spec) return fail_start(std::move(spec).error());
   if (auto st = replace_file(b + "/config.json", *spec, 0600); !st) return fail_start(st.error());
   ::unlink((b + "/exit.json").c_str());
   ::unlink((b + "/runtime.log").c_str());
-
+  plog.mark("spec");
   wait_previous_shim(b, c->id);
-  // spawn the shim
+  // The attach socket is made here: the sessions waiting for the start and the exit monitor
+  // connect before the shim exists (queued in the backlog), the shim takes them in before the
+  // container runs. No round trip between runtime create and start is needed for that.
+  auto attach_listen = listen_attach_socket(b);
+  if (!attach_listen) return fail_start(std::move(attach_listen).error());
+  auto unlink_attach = defer([&] { ::unlink((b + "/" + shim::proto::kAttachSocket).c_str()); });
+  connect_early_attachers(c->id, b);
+  UniqueFd monitor = shim_connect(b, "m");
+  plog.mark("attach");
   int rp[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, rp) < 0) return fail_start(Error::from_errno(errno, "socketpair"));
+  UniqueFd ready_r(rp[0]), ready_w(rp[1]);
   std::string rt = cfg_.runtime_path(c->runtime);
   TRY(mkdir_all(runtime_root(rt), 0700));
   json lc = c->host_config.value("LogConfig", json::object());
@@ -765,31 +850,18 @@ Status Daemon::start_locked(const std::shared_ptr<Container>& c) {
                                    "--runtime", rt, "--runtime-root", runtime_root(rt),
                                    "--log-driver", driver, "--log-path", log_path(*c),
                                    "--log-max-size", std::to_string(max_size),
-                                   "--log-max-file", std::to_string(max_file), "--ready-fd", "3", "--wait-start"};
+                                   "--log-max-file", std::to_string(max_file), "--ready-fd", "3",
+                                   "--attach-fd", "4"};
   if (c->config.value("Tty", false)) argv.push_back("--tty");
   if (c->config.value("OpenStdin", false)) argv.push_back("--stdin");
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(rp[0]);
-    ::close(rp[1]);
-    return fail_start(Error::from_errno(errno, "fork"));
-  }
-  if (pid == 0) {
-    ::dup2(rp[1], 3);  // dup2 clears CLOEXEC
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    std::vector<char*> a;
-    for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
-    a.push_back(nullptr);
-    ::execv(a[0], a.data());
-    ::_exit(127);
-  }
-  ::close(rp[1]);
+  auto pid = spawn_shim(argv, ready_w.get(), attach_listen->get());
+  if (!pid) return fail_start(std::move(pid).error());
+  ready_w.reset();
+  attach_listen->reset();
   std::string reply;
   {
     char buf[4096];
-    pollfd p{rp[0], POLLIN, 0};
+    pollfd p{ready_r.get(), POLLIN, 0};
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     for (;;) {
       int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
@@ -798,21 +870,16 @@ Status Daemon::start_locked(const std::shared_ptr<Container>& c) {
         if (errno == EINTR) continue;
         break;
       }
-      ssize_t n = ::read(rp[0], buf, sizeof buf);
+      ssize_t n = ::read(ready_r.get(), buf, sizeof buf);
       if (n <= 0) break;
       reply.append(buf, static_cast<std::size_t>(n));
-      if (reply.rfind("created ", 0) == 0 && reply.find('\n') != std::string::npos) {
-        // created, not started: attach sessions waiting for the start connect now, so they
-        // see all of the output
-        reply.erase(0, reply.find('\n') + 1);
-        connect_early_attachers(c->id, b);
-        (void)write_all(rp[0], "start\n");
-      }
+      if (reply.find('\n') != std::string::npos) break;
     }
-    ::close(rp[0]);
+    ready_r.reset();
   }
+  plog.mark("shim-started");
   int st = 0;
-  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+  while (::waitpid(*pid, &st, 0) < 0 && errno == EINTR) {}
   if (WIFEXITED(st) && WEXITSTATUS(st) == 127 && reply.empty())
     return fail_start(Error(Errc::Internal, "failed to execute shim " + shim_path_));
   reply = std::string(trim(reply));
@@ -838,7 +905,10 @@ Status Daemon::start_locked(const std::shared_ptr<Container>& c) {
     c->shim_pid = shim_pid;
     c->start_gen++;
     (void)save(*c);
-    if (shim_pid > 0) watch_shim(c->id, shim_pid);
+    plog.mark("save");
+    unlink_attach.cancel();
+    if (monitor) watch_fd(c->id, monitor.release());
+    else if (shim_pid > 0) watch_shim(c->id, shim_pid);
     else std::thread([this, id = c->id] { on_shim_exit(id); }).detach();
   }
   cv.notify_all();
@@ -972,22 +1042,72 @@ Status Daemon::remove_locked(const std::shared_ptr<Container>& c) {
     if (c->removed) return ok();
     c->state.status = "removing";
   }
+  PhaseLog plog("remove " + c->id.substr(0, 12));
   net_->teardown(c->id);
   (void)unmount_rootfs(*c);
+  plog.mark("net-unmount");
   release_volumes(*c, c->rm_volumes || c->host_config.value("AutoRemove", false));
-  (void)images_->remove_rootfs(c->id);
-  (void)remove_all(bundle_dir(c->id));
-  (void)remove_all(cfg_.data_root + "/containers/" + c->id);
+  plog.mark("volumes");
+  // The record goes first: from here on the container is gone for the API and for a restarted
+  // berthd; its layer and directories are garbage that the janitor removes (or the next start
+  // of berthd, see collect_garbage) without holding up `wait?condition=removed`.
+  std::string dd = cfg_.data_root + "/containers/" + c->id;
+  if (::unlink((dd + "/config.v2.json").c_str()) < 0 && errno != ENOENT)
+    return fail(Error::from_errno(errno, "remove container record", c->id));
   {
     std::lock_guard lk(mu);
     c->removed = true;
     containers_.erase(c->id);
     for (auto& e : c->exec_ids) execs_.erase(e);
+    garbage_.push_back(c->id);
   }
   cv.notify_all();
   notify_state_change();
   emit("container", "destroy", c->id);
   return ok();
+}
+
+void Daemon::remove_garbage(const std::string& id) {
+  (void)images_->remove_rootfs(id);
+  (void)remove_all(bundle_dir(id));
+  (void)remove_all(cfg_.data_root + "/containers/" + id);
+}
+
+void Daemon::janitor_loop() {
+  std::unique_lock lk(mu);
+  for (;;) {
+    cv.wait(lk, [&] { return stopping_ || !garbage_.empty(); });
+    if (stopping_) return;  // what is left is collected at the next start
+    std::string id = garbage_.front();
+    garbage_.pop_front();
+    lk.unlock();
+    PhaseLog plog("janitor " + id.substr(0, 12));
+    remove_garbage(id);
+    lk.lock();
+  }
+}
+
+// At startup: container directories without a record (removed while their cleanup was
+// pending, or a create that did not finish) are removed.
+void Daemon::collect_garbage() {
+  std::set<std::string> ids;
+  for (const std::string& dir : {cfg_.data_root + "/containers", cfg_.exec_root + "/containers"}) {
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) continue;
+    while (auto* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      // an unreadable record is kept for a human to look at
+      if (n.size() == 64 && !containers_.count(n) && !path_exists(cfg_.data_root + "/containers/" + n + "/config.v2.json"))
+        ids.insert(n);
+    }
+    ::closedir(d);
+  }
+  for (const auto& id : ids) {
+    log::info("removing leftovers of container {}", id.substr(0, 12));
+    std::string rootfs = bundle_dir(id) + "/rootfs";
+    ::umount2(rootfs.c_str(), MNT_DETACH);
+    remove_garbage(id);
+  }
 }
 
 Status Daemon::remove(const std::string& ref, bool force, bool volumes) {
@@ -1187,8 +1307,10 @@ Status Daemon::init() {
     for (auto& [id, c] : containers_)
       if (c->shim_pid > 0 && (c->state.status == "running" || c->state.status == "paused")) running.insert(id);
     net_->reconcile(running);  // endpoints of containers that died while we were down
+    collect_garbage();
   }
   monitor_ = std::thread([this] { monitor_loop(); });
+  janitor_ = std::thread([this] { janitor_loop(); });
   return ok();
 }
 
@@ -1220,6 +1342,8 @@ void Daemon::shutdown() {
     (void)!::write(wake_.get(), &one, sizeof one);
   }
   if (monitor_.joinable()) monitor_.join();
+  if (janitor_.joinable()) janitor_.join();
+  flush_records();
   std::lock_guard lk(mu);
   for (auto& [fd, id] : pidfds_) ::close(fd);
   pidfds_.clear();

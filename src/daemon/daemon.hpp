@@ -175,8 +175,12 @@ class Daemon {
   void on_shim_exit(const std::string& id);
   void monitor_loop();
   void watch_shim(const std::string& id, int shim_pid);
+  void watch_fd(const std::string& id, int fd);  // an exit-monitor connection or a pidfd
   Status unmount_rootfs(Container& c);
   Status remove_locked(const std::shared_ptr<Container>& c);
+  void remove_garbage(const std::string& id);  // a removed container's layer and directories
+  void janitor_loop();
+  void collect_garbage();
   Result<int> container_init_pid(const std::string& ref);
   void schedule_restart(const std::shared_ptr<Container>& c, int delay_ms);
 
@@ -198,6 +202,8 @@ class Daemon {
   UniqueFd wake_;
   std::map<int, std::string> pidfds_;  // pidfd -> container id (guarded by mu)
   std::thread monitor_;
+  std::thread janitor_;
+  std::deque<std::string> garbage_;  // removed containers whose files are still there (guarded by mu)
   bool stopping_ = false;
   std::string shim_path_;
 };

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// exec start: `<runtime> exec --process P [--console-socket S] <id>` as a child of berthd, its
-// stdio on pipes (multiplexed to the client) or on a pty whose master comes through the console
-// socket (raw stream, resizable). Stdin from the hijacked connection, detach keys, stdin EOF
-// closes the process's stdin (pipes) while the output continues.
+// exec start: the container's shim runs `<runtime> exec --detach --process P <id>` (attach_proto.hpp,
+// kExecStart) and keeps the process as its child, so execs outlive berthd as containers do; its
+// stdio (pipes, or a pty) comes through the shim connection: multiplexed or raw to the client,
+// stdin from the hijacked connection, detach keys, stdin EOF closes the process's stdin (pipes)
+// while the output continues. Healthcheck probes (exec_probe) are short and run as children of
+// berthd.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -15,6 +17,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <mutex>
+#include <thread>
 
 #include "common/file.hpp"
 #include "common/strings.hpp"
@@ -27,44 +31,24 @@ namespace berth::daemon {
 
 namespace {
 
-// A listening socket at dir/name, bound through /proc/self/fd (deep exec roots).
-Result<UniqueFd> listen_in(const std::string& dir, const std::string& name) {
-  UniqueFd d(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!d) return fail_errno("open", dir);
+// A connection to the shim's attach socket without a hello (an exec stream); through
+// /proc/self/fd: bundle paths can be longer than sun_path.
+UniqueFd shim_connect_raw(const std::string& bundle) {
+  UniqueFd dir(::open(bundle.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) return {};
   UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!s) return fail_errno("socket");
+  if (!s) return {};
   sockaddr_un a{};
   a.sun_family = AF_UNIX;
-  std::snprintf(a.sun_path, sizeof a.sun_path, "/proc/self/fd/%d/%s", d.get(), name.c_str());
-  ::unlink((dir + "/" + name).c_str());
-  if (::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) return fail_errno("bind console socket");
-  if (::listen(s.get(), 4) < 0) return fail_errno("listen");
+  std::snprintf(a.sun_path, sizeof a.sun_path, "/proc/self/fd/%d/%s", dir.get(), shim::proto::kAttachSocket);
+  if (::connect(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) return {};
   return s;
 }
 
-int recv_fd(int sock) {
-  char data[256];
-  iovec iov{data, sizeof data};
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))]{};
-  msghdr m{};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = cbuf;
-  m.msg_controllen = sizeof cbuf;
-  int fd = -1;
-  if (::recvmsg(sock, &m, MSG_CMSG_CLOEXEC) < 0) return -1;
-  for (cmsghdr* h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h))
-    if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) std::memcpy(&fd, CMSG_DATA(h), sizeof fd);
-  return fd;
-}
-
-void put_frame(int fd, int stream, const char* data, std::size_t n, bool raw) {
-  if (fd < 0) return;
-  if (raw) {
-    (void)write_all(fd, std::string_view(data, n));
-    return;
-  }
-  (void)write_all(fd, shim::proto::frame(static_cast<unsigned char>(stream), std::string_view(data, n)));
+bool put_frame(int fd, int stream, const char* data, std::size_t n, bool raw) {
+  if (fd < 0) return false;
+  if (raw) return static_cast<bool>(write_all(fd, std::string_view(data, n)));
+  return static_cast<bool>(write_all(fd, shim::proto::frame(static_cast<unsigned char>(stream), std::string_view(data, n))));
 }
 
 // The OCI process of an exec: the container's, with the exec's command, env, user, tty.
@@ -106,103 +90,76 @@ Result<json> exec_process(const std::string& b, const json& ec, bool tty) {
 
 }  // namespace
 
+// Writes to an exec's connection to the shim come from its pump thread (stdin) and from
+// resize requests: one frame at a time.
+namespace {
+std::mutex g_exec_write_mu;
+}  // namespace
+
 Status Daemon::exec_resize(const std::string& id, unsigned rows, unsigned cols) {
   auto s = TRY(find_exec(id));
   std::lock_guard lk(mu);
   if (!s->running) return fail(Errc::Conflict, "Exec " + id + " is not running");
   if (s->pty_master >= 0) {
-    winsize ws{};
-    ws.ws_row = static_cast<unsigned short>(rows);
-    ws.ws_col = static_cast<unsigned short>(cols);
-    ::ioctl(s->pty_master, TIOCSWINSZ, &ws);
+    std::lock_guard wk(g_exec_write_mu);
+    (void)write_all(s->pty_master, shim::proto::frame(shim::proto::kResize, std::to_string(rows) + " " + std::to_string(cols)));
   }
   return ok();
 }
 
+// The exec runs under the container's shim (proto::kExecStart): it is the shim's child, so it
+// outlives berthd like the container does. This connection is its stream.
 Status Daemon::exec_run(const std::shared_ptr<ExecSession>& s, int fd, std::string pending, bool tty,
                         const std::string& detach_keys) {
+  namespace proto = shim::proto;
   auto c = TRY(find(s->container_id));
   std::string b = bundle_dir(c->id);
   json proc = TRY(exec_process(b, s->config, tty));
   const json& ec = s->config;
   std::string tag = s->id.substr(0, 12);
   std::string pfile = b + "/exec-" + tag + ".json";
-  TRY(atomic_write_file(pfile, proc.dump(), 0600));
-  struct Cleanup {
-    std::string f, sock;
-    ~Cleanup() {
-      ::unlink(f.c_str());
-      if (!sock.empty()) ::unlink(sock.c_str());
-    }
-  } cleanup{pfile, tty ? b + "/exec-" + tag + ".sock" : ""};
-  bool attach_in = ec.value("AttachStdin", false);
-  UniqueFd console_listen;
-  if (tty) console_listen = TRY(listen_in(b, "exec-" + tag + ".sock"));
-  int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2];
-  if (!tty && attach_in && ::pipe2(in, O_CLOEXEC) < 0) return fail_errno("pipe");
-  if ((!tty && ::pipe2(out, O_CLOEXEC) < 0) || ::pipe2(err, O_CLOEXEC) < 0) return fail_errno("pipe");
-  auto argv = runtime_base(*c);
-  argv.insert(argv.end(), {"exec", "--process", pfile});
-  if (tty) argv.insert(argv.end(), {"--console-socket", "exec-" + tag + ".sock"});  // relative to cwd = bundle
-  argv.push_back(c->id);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int null = ::open("/dev/null", O_RDWR);
-    ::dup2(in[0] >= 0 ? in[0] : null, 0);
-    ::dup2(out[1] >= 0 ? out[1] : null, 1);
-    ::dup2(err[1], 2);
-    if (::chdir(b.c_str()) < 0) ::_exit(127);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    std::vector<char*> a;
-    for (const auto& x : argv) a.push_back(const_cast<char*>(x.c_str()));
-    a.push_back(nullptr);
-    ::execvp(a[0], a.data());
-    ::_exit(127);
-  }
-  if (out[1] >= 0) ::close(out[1]);
-  ::close(err[1]);
-  if (in[0] >= 0) ::close(in[0]);
-  UniqueFd out_r(out[0]), err_r(err[0]), in_w(in[1]);
-  UniqueFd master;
-  if (tty) {
-    // the runtime sends the pty master, or fails (its error output ends)
-    pollfd p[2] = {{console_listen.get(), POLLIN, 0}, {err_r.get(), POLLIN, 0}};
-    std::string errtext;
-    for (;;) {
-      if (::poll(p, 2, 30000) <= 0) break;
-      if (p[0].revents & POLLIN) {
-        UniqueFd conn(::accept4(console_listen.get(), nullptr, nullptr, SOCK_CLOEXEC));
-        if (conn) master.reset(recv_fd(conn.get()));
+  // read once by the runtime, rewritten for every exec: no fsync
+  TRY(write_file(pfile, proc.dump(), 0600));
+  struct Unlink {
+    std::string f;
+    ~Unlink() { ::unlink(f.c_str()); }
+  } unlink_pfile{pfile};
+  bool attach_in = ec.value("AttachStdin", false) && fd >= 0;
+  auto fail_exec = [&](std::string msg) -> Status {
+    std::lock_guard lk(mu);
+    s->has_exit = true;
+    s->exit_code = 126;
+    return fail(Errc::Internal, "OCI runtime exec failed: " + std::string(trim(msg)));
+  };
+  UniqueFd shim = shim_connect_raw(b);
+  if (!shim) return fail_exec("container " + c->id + " has no running shim");
+  std::string flags = std::string(tty ? "t" : "") + (attach_in ? "i" : "");
+  if (!write_all(shim.get(), proto::frame(proto::kExecStart, tag + "\n" + flags + "\n" + pfile)))
+    return fail_exec("shim connection lost");
+  // kExecStarted or kExecError
+  std::string from_shim;
+  char buf[32768];
+  int pid = 0;
+  for (;;) {
+    unsigned char kind;
+    std::string payload;
+    if (proto::pop_frame(from_shim, &kind, &payload)) {
+      if (kind == proto::kExecError) return fail_exec(payload);
+      if (kind == proto::kExecStarted) {
+        pid = static_cast<int>(parse_int(payload).value_or(0));
         break;
       }
-      if (p[1].revents) {
-        char buf[4096];
-        ssize_t n = ::read(err_r.get(), buf, sizeof buf);
-        if (n <= 0) break;
-        errtext.append(buf, static_cast<std::size_t>(n));
-      }
+      continue;
     }
-    console_listen.reset();
-    if (!master) {
-      ::kill(pid, SIGKILL);
-      int st;
-      while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
-      std::lock_guard lk(mu);
-      s->has_exit = true;
-      s->exit_code = 126;
-      return fail(Errc::Internal, "OCI runtime exec failed: " +
-                                      std::string(trim(errtext.empty() ? "no pty from the runtime" : errtext)));
-    }
-    // error text printed before the console arrived still belongs to the client
-    if (!errtext.empty()) put_frame(fd, 2, errtext.data(), errtext.size(), true);
+    ssize_t n = ::read(shim.get(), buf, sizeof buf);
+    if (n <= 0) return fail_exec("the shim ended");
+    from_shim.append(buf, static_cast<std::size_t>(n));
   }
   {
     std::lock_guard lk(mu);
     s->running = true;
     s->pid = pid;
-    s->pty_master = master.get();
+    s->pty_master = shim.get();  // resizes go to the shim on this connection
   }
   emit("container", "exec_start: " + join([&] {
          std::vector<std::string> v;
@@ -210,84 +167,94 @@ Status Daemon::exec_run(const std::shared_ptr<ExecSession>& s, int fd, std::stri
          return v;
        }(), " "),
        c->id);
-  // stdin goes to the pipe, or to the pty master
-  int win = attach_in ? (tty ? master.get() : in_w.get()) : -1;
   DetachScanner scan(detach_keys);
   bool detached = false;
+  auto send = [&](unsigned char kind, std::string_view data) {
+    std::lock_guard wk(g_exec_write_mu);
+    return static_cast<bool>(write_all(shim.get(), proto::frame(kind, data)));
+  };
   auto feed = [&](std::string_view data) {
-    if (win < 0) return;
-    std::string pass = attach_in ? scan.feed(data, &detached) : std::string();
-    if (!pass.empty()) (void)write_all(win, pass);
+    if (!attach_in) return;
+    std::string pass = scan.feed(data, &detached);
+    if (!pass.empty()) (void)send(proto::kStdin, pass);
   };
   if (!pending.empty()) feed(pending);
-  // sources: [0] stdout (or the master), [1] stderr (the runtime's own stderr with a tty)
-  int src0 = tty ? master.get() : out_r.get();
-  pollfd p[3] = {{src0, POLLIN, 0}, {err_r.get(), POLLIN, 0}, {fd >= 0 ? fd : -1, POLLIN, 0}};
-  int open_n = 2;
-  char buf[32768];
-  while (open_n > 0 && !detached) {
-    if (::poll(p, 3, -1) < 0) {
+  bool client_in = fd >= 0, client_out = fd >= 0;
+  auto pop_output = [&](bool* ended, int* code) {
+    unsigned char kind;
+    std::string payload;
+    while (proto::pop_frame(from_shim, &kind, &payload)) {
+      if (kind == proto::kExit) {
+        *code = static_cast<int>(parse_int(payload).value_or(-1));
+        *ended = true;
+        return;
+      }
+      if ((kind == proto::kStdout || kind == proto::kStderr) && client_out)
+        client_out = put_frame(fd, kind, payload.data(), payload.size(), tty);
+    }
+  };
+  int code = -1;
+  bool ended = false;
+  while (!ended && !detached) {
+    pop_output(&ended, &code);
+    if (ended) break;
+    pollfd p[2] = {{shim.get(), POLLIN, 0}, {client_in ? fd : -1, POLLIN, 0}};
+    if (::poll(p, 2, -1) < 0) {
       if (errno == EINTR) continue;
       break;
     }
-    for (int i = 0; i < 2; ++i) {
-      if (p[i].fd < 0 || !p[i].revents) continue;
-      ssize_t n = ::read(p[i].fd, buf, sizeof buf);
-      if (n > 0) {
-        put_frame(fd, i + 1, buf, static_cast<std::size_t>(n), tty);
-      } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-        // EOF (a pty master gives EIO once the process and its children closed the slave)
-        p[i].fd = -1;
-        --open_n;
-      }
+    if (p[0].revents) {
+      ssize_t n = ::read(shim.get(), buf, sizeof buf);
+      if (n <= 0) break;  // the shim ended without a status
+      from_shim.append(buf, static_cast<std::size_t>(n));
     }
-    if (p[2].fd >= 0 && p[2].revents) {
+    if (p[1].fd >= 0 && p[1].revents) {
       ssize_t n = ::read(fd, buf, sizeof buf);
       if (n > 0) {
         feed(std::string_view(buf, static_cast<std::size_t>(n)));
       } else {
-        p[2].fd = -1;  // the client's stdin ended: close the process's (pipes); output continues
-        if (!tty) in_w.reset();
-        if (n < 0 && errno != EAGAIN) break;
+        // the client's stdin ended: the process's stdin is closed (pipes), output continues;
+        // an error: the client is gone
+        client_in = false;
+        if (n < 0) client_out = false;
+        if (attach_in && !tty) (void)send(proto::kCloseStdin, "");
       }
     }
   }
+  auto finish = [this, s, cid = c->id](int code) {
+    {
+      std::lock_guard lk(mu);
+      s->running = false;
+      s->pty_master = -1;
+      s->has_exit = true;
+      s->exit_code = code;
+    }
+    emit("container", "exec_die", cid, {{"execID", s->id}, {"exitCode", std::to_string(code)}});
+  };
   if (detached) {
-    // the process keeps running; its output is dropped from now on
-    std::thread([pid, m = std::move(master), o = std::move(out_r), e = std::move(err_r), i = std::move(in_w), this, s,
-                 cid = c->id]() mutable {
+    // the process goes on (its output is dropped); a thread waits for its status
+    std::thread([shim = std::move(shim), rest = std::move(from_shim), finish]() mutable {
+      int code = -1;
       char b2[32768];
-      pollfd q[2] = {{m ? m.get() : o.get(), POLLIN, 0}, {e.get(), POLLIN, 0}};
-      int left = 2;
-      while (left > 0 && ::poll(q, 2, -1) > 0)
-        for (auto& x : q)
-          if (x.fd >= 0 && x.revents && ::read(x.fd, b2, sizeof b2) <= 0) {
-            x.fd = -1;
-            --left;
+      for (;;) {
+        unsigned char kind;
+        std::string payload;
+        bool got = false;
+        while (proto::pop_frame(rest, &kind, &payload))
+          if (kind == proto::kExit) {
+            code = static_cast<int>(parse_int(payload).value_or(-1));
+            got = true;
           }
-      int st = 0;
-      while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
-      {
-        std::lock_guard lk(mu);
-        s->running = false;
-        s->pty_master = -1;
-        s->has_exit = true;
-        s->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        if (got) break;
+        ssize_t n = ::read(shim.get(), b2, sizeof b2);
+        if (n <= 0) break;
+        rest.append(b2, static_cast<std::size_t>(n));
       }
-      emit("container", "exec_die", cid, {{"execID", s->id}, {"exitCode", std::to_string(s->exit_code)}});
+      finish(code);
     }).detach();
     return ok();
   }
-  int st = 0;
-  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
-  {
-    std::lock_guard lk(mu);
-    s->running = false;
-    s->pty_master = -1;
-    s->has_exit = true;
-    s->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  }
-  emit("container", "exec_die", c->id, {{"execID", s->id}, {"exitCode", std::to_string(s->exit_code)}});
+  finish(code);
   return ok();
 }
 
@@ -303,7 +270,7 @@ Result<std::pair<int, std::string>> exec_probe(Daemon& d, const std::shared_ptr<
   json ec{{"Cmd", cmd}};
   json proc = TRY(exec_process(b, ec, false));
   std::string pfile = b + "/health-" + random_hex(6) + ".json";
-  TRY(atomic_write_file(pfile, proc.dump(), 0600));
+  TRY(write_file(pfile, proc.dump(), 0600));  // read once by the runtime: no fsync
   struct Unlink {
     std::string f;
     ~Unlink() { ::unlink(f.c_str()); }

@@ -8,8 +8,10 @@
 #include <mutex>
 #include <thread>
 
+#include "common/file.hpp"
 #include "common/log.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/lazy_sync.hpp"
 
 namespace berth::daemon {
 
@@ -58,6 +60,16 @@ std::string go_duration(std::int64_t ns) {
     sec += "." + frac;
   }
   return out + sec + "s";
+}
+
+json to_json(const HealthState& h) {
+  json log = json::array();
+  for (const auto& e : h.log) log.push_back(e);
+  return json{{"Status", h.status}, {"FailingStreak", h.streak}, {"Log", log}};
+}
+
+std::string health_path(Daemon& d, const std::string& id) {
+  return d.config().data_root + "/containers/" + id + "/health.json";
 }
 
 bool active(Daemon& d, const Container& c) {
@@ -132,6 +144,7 @@ void monitor(Daemon* d, std::shared_ptr<Container> c, std::uint64_t gen, json hc
       h.log.push_back(json{{"Start", start}, {"End", rfc3339_now()}, {"ExitCode", code}, {"Output", output}});
       while (h.log.size() > kMaxLog) h.log.pop_front();
       if (h.status != before) changed = h.status;
+      (void)write_record(health_path(*d, c->id), to_json(h).dump(), 0600);
     }
     if (!changed.empty()) d->emit("container", "health_status: " + changed, c->id);
   }
@@ -149,7 +162,23 @@ json merge_healthcheck(const json& container, const json& image) {
   return out;
 }
 
-void health_start(Daemon& d, const std::shared_ptr<Container>& c) {
+void health_load(const std::string& id, const std::string& path) {
+  auto text = read_file(path);
+  if (!text) return;
+  try {
+    auto j = json::parse(*text);
+    HealthState h;
+    h.status = j.value("Status", "starting");
+    h.streak = j.value("FailingStreak", 0);
+    for (const auto& e : j.value("Log", json::array())) h.log.push_back(e);
+    std::lock_guard lk(g_mu);
+    g_health[id] = std::move(h);
+  } catch (const std::exception& e) {
+    log::warn("container {}: health state: {}", id.substr(0, 12), e.what());
+  }
+}
+
+void health_start(Daemon& d, const std::shared_ptr<Container>& c, bool restored) {
   json hc;
   {
     std::lock_guard lk(d.mu);
@@ -168,8 +197,10 @@ void health_start(Daemon& d, const std::shared_ptr<Container>& c) {
     std::lock_guard lk(g_mu);
     auto& h = g_health[c->id];
     gen = ++h.gen;
-    h.status = "starting";
-    h.streak = 0;
+    if (!restored || h.status.empty()) {
+      h.status = "starting";
+      h.streak = 0;
+    }
   }
   g_cv.notify_all();
   std::thread(monitor, &d, c, gen, hc).detach();
@@ -189,9 +220,7 @@ json health_json(const Container& c) {
   std::lock_guard lk(g_mu);
   auto it = g_health.find(c.id);
   if (it == g_health.end()) return nullptr;
-  json log = json::array();
-  for (const auto& e : it->second.log) log.push_back(e);
-  return json{{"Status", it->second.status}, {"FailingStreak", it->second.streak}, {"Log", log}};
+  return to_json(it->second);
 }
 
 std::string health_status(const std::string& id) {

@@ -18,8 +18,12 @@ namespace berth::daemon {
 class Daemon;
 struct Container;
 
-// Starts monitoring (after a start or a restore); a no-op without a healthcheck.
-void health_start(Daemon& d, const std::shared_ptr<Container>& c);
+// Starts monitoring (after a start or a restore); a no-op without a healthcheck. After a
+// restore (berthd restarted, the container kept running) the recorded state goes on.
+void health_start(Daemon& d, const std::shared_ptr<Container>& c, bool restored = false);
+// State.Health is recorded in <data-root>/containers/<id>/health.json after every probe;
+// berthd's startup reads it back for every container.
+void health_load(const std::string& id, const std::string& path);
 // Stops the monitor of a container that ended (the status stays as it was, as dockerd).
 void health_stop(const std::string& id);
 // State.Health, or null when the container has no healthcheck.

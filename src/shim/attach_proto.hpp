@@ -11,6 +11,14 @@
 //                  has been drained and exit.json written; the shim closes the socket after it).
 // A monitor client gets only kExit: berthd keeps one per running container to learn of the exit
 // at once, and sends kResize on it.
+//
+// Exec: a client whose first frame is kExecStart (payload "<tag>\n<flags>\n<process.json>",
+// flags: t = tty, i = stdin) makes the shim run `<runtime> exec --detach` with that process;
+// the exec is the shim's child from then on (subreaper), so it outlives berthd. The shim answers
+// kExecStarted (payload: pid) or kExecError (message, then closes); then the connection is the
+// exec's: kStdout/kStderr of the exec, kStdin/kCloseStdin/kResize to it, kExit (its status)
+// at the end. When the client goes away the exec goes on (its stdin is closed, its output
+// dropped).
 #pragma once
 
 #include <cstdint>
@@ -31,6 +39,9 @@ enum Kind : unsigned char {
   kResize = 'R',
   kDetach = 'D',
   kExit = 'E',
+  kExecStart = 'X',
+  kExecStarted = 'P',
+  kExecError = 'F',
 };
 
 inline constexpr std::size_t kHeader = 8;

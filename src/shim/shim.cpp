@@ -2,13 +2,14 @@
 // berth-shim: one per container. Protocol with berthd (see docs/design/daemon.md):
 //
 //   berthd                       berth-shim (daemonized: setsid, reparented)
-//     │ fork+exec --ready-fd 3 ────►│ fork; parent exits 0 (berthd reaps it)
-//     │   (a socketpair)            │ PR_SET_CHILD_SUBREAPER; stdio: pipes, or a pty whose
-//     │                             │ master comes through <runtime> --console-socket
-//     │                             │ <runtime> create --bundle B --pid-file P <id>
-//     │                             │ listens on <state>/attach.sock
-//     │ ◄──── "created <pid>\n"      │ (with --wait-start; berthd connects early attachers)
-//     │ ───── "start\n" ───────────►│ <runtime> start <id>
+//     │ listens on <state>/attach.sock, connects the attach sessions waiting for the start
+//     │ and its exit monitor (they queue in the backlog)
+//     │ spawn --ready-fd 3 ────────►│ fork; parent exits 0 (berthd reaps it)
+//     │   (a socketpair)            │ PR_SET_CHILD_SUBREAPER; accepts the queued clients
+//     │   --attach-fd 4 (listener)  │ (before any output exists, so none is lost); stdio:
+//     │                             │ pipes, or a pty whose master comes through
+//     │                             │ <runtime> --console-socket
+//     │                             │ <runtime> run --detach --bundle B --pid-file P <id>
 //     │ ◄──── "ok <pid>\n" | "error <msg>\n" on the ready fd, then close
 //     │                             │ copies output into the log (json-file/local/none) and to
 //     │                             │ attach clients; stdin and resizes from them (attach_proto)
@@ -54,8 +55,9 @@ struct Opts {
   long long log_max_size = 10 * 1024 * 1024;
   int log_max_file = 3;
   int ready_fd = -1;
+  int attach_fd = -1;  // the listening attach socket, made by berthd
   bool foreground = false;
-  bool tty = false, open_stdin = false, wait_start = false;
+  bool tty = false, open_stdin = false;
 };
 
 void ready(Opts& o, const std::string& msg, bool close_it = true) {
@@ -218,7 +220,24 @@ int recv_console(int listen_fd) {
 struct Client {
   int fd = -1;
   bool hello = false, in = false, out = false, err = false;
+  bool closing = false;  // dropped once wbuf is sent
+  std::string exec;      // the exec this client started (its stream), if any
   std::string rbuf, wbuf;
+};
+
+// An exec started for a client (proto::kExecStart); our child once the runtime has exited.
+struct Exec {
+  std::string tag;
+  int client = -1;  // the client's fd; -1 once it left
+  pid_t pid = -1;
+  int src[2] = {-1, -1};  // stdout (or the pty master), stderr
+  int in = -1;            // stdin: pipe write end, or the master
+  int master = -1;
+  std::string inbuf;
+  bool in_closing = false;
+  bool exited = false;
+  int status = 0;
+  long long exited_at = 0;
 };
 
 constexpr std::size_t kClientHighWater = 1 << 20;  // output waits while a client lags this much
@@ -231,7 +250,156 @@ class Io {
   int stdin_fd = -1;      // the container's stdin: pipe write end, or the pty master
   int master = -1;        // tty: the pty master (for resizes)
   int listen_fd = -1;
+  int devnull = -1;
   std::vector<Client> clients;
+  std::vector<Exec> execs;
+
+  Client* client_by_fd(int fd) {
+    for (auto& c : clients)
+      if (c.fd == fd && fd >= 0) return &c;
+    return nullptr;
+  }
+  Exec* exec_by_tag(const std::string& tag) {
+    for (auto& e : execs)
+      if (e.tag == tag) return &e;
+    return nullptr;
+  }
+
+  void send_frame(Client& c, unsigned char kind, std::string_view data) {
+    c.wbuf += proto::frame(kind, data);
+    flush(c);
+  }
+
+  // Runs `<runtime> exec --detach` for a kExecStart frame; the client becomes the exec's stream.
+  void start_exec(Client& c, const std::string& payload) {
+    auto a = payload.find('\n');
+    auto b = a == std::string::npos ? a : payload.find('\n', a + 1);
+    if (b == std::string::npos) {
+      exec_error(c, "bad exec request");
+      return;
+    }
+    Exec e;
+    e.tag = payload.substr(0, a);
+    std::string flags = payload.substr(a + 1, b - a - 1), pfile = payload.substr(b + 1);
+    bool tty = flags.find('t') != std::string::npos, in = flags.find('i') != std::string::npos;
+    if (e.tag.empty() || e.tag.find('/') != std::string::npos || exec_by_tag(e.tag)) {
+      exec_error(c, "bad exec id");
+      return;
+    }
+    int outp[2] = {-1, -1}, errp[2] = {-1, -1}, inp[2] = {-1, -1};
+    if (::pipe2(errp, O_CLOEXEC) < 0 || (!tty && ::pipe2(outp, O_CLOEXEC) < 0) || (!tty && in && ::pipe2(inp, O_CLOEXEC) < 0)) {
+      for (int fd : {outp[0], outp[1], errp[0], errp[1], inp[0], inp[1]})
+        if (fd >= 0) ::close(fd);
+      exec_error(c, std::string("pipe: ") + std::strerror(errno));
+      return;
+    }
+    std::string sock = "exec-" + e.tag + ".sock", pid_file = o_.state_dir + "/exec-" + e.tag + ".pid";
+    int console = tty ? listen_in(o_.state_dir, sock.c_str()) : -1;
+    // no --log: the runtime's errors come on its stderr, for the client
+    std::vector<std::string> argv{o_.runtime};
+    if (!o_.runtime_root.empty()) argv.insert(argv.end(), {"--root", o_.runtime_root});
+    argv.insert(argv.end(), {"exec", "--detach", "--pid-file", pid_file, "--process", pfile});
+    if (tty) argv.insert(argv.end(), {"--console-socket", sock});  // relative to the state dir
+    argv.push_back(o_.id);
+    int st = (tty && console < 0) ? -1
+                                  : run(argv, inp[0] >= 0 ? inp[0] : devnull, tty ? devnull : outp[1], errp[1],
+                                        o_.state_dir.c_str());
+    for (int fd : {outp[1], inp[0], errp[1]})
+      if (fd >= 0) ::close(fd);
+    auto cleanup = [&] {
+      for (int fd : {outp[0], errp[0], inp[1], console})
+        if (fd >= 0) ::close(fd);
+      if (tty) ::unlink((o_.state_dir + "/" + sock).c_str());
+      ::unlink(pid_file.c_str());
+    };
+    if (st != 0) {
+      std::string err;
+      char buf[4096];
+      ::fcntl(errp[0], F_SETFL, O_NONBLOCK);
+      ssize_t n;
+      while ((n = ::read(errp[0], buf, sizeof buf)) > 0 && err.size() < 8192) err.append(buf, static_cast<size_t>(n));
+      cleanup();
+      exec_error(c, err.empty() ? "runtime exec failed" : err);
+      return;
+    }
+    e.pid = static_cast<pid_t>(std::atol(slurp(pid_file).c_str()));
+    ::unlink(pid_file.c_str());
+    if (tty) {
+      e.master = recv_console(console);
+      ::close(console);
+      ::unlink((o_.state_dir + "/" + sock).c_str());
+      ::close(errp[0]);
+      if (e.master < 0) {
+        if (e.pid > 0) ::kill(e.pid, SIGKILL);
+        exec_error(c, "no pty master from the runtime's console socket");
+        return;
+      }
+      set_nonblock(e.master);
+      e.src[0] = e.master;
+      e.in = in ? e.master : -1;
+    } else {
+      e.src[0] = outp[0];
+      e.src[1] = errp[0];
+      set_nonblock(outp[0]);
+      set_nonblock(errp[0]);
+      if (inp[1] >= 0) {
+        e.in = inp[1];
+        set_nonblock(inp[1]);
+      }
+    }
+    e.client = c.fd;
+    c.exec = e.tag;
+    execs.push_back(std::move(e));
+    send_frame(c, proto::kExecStarted, std::to_string(execs.back().pid));
+  }
+
+  void exec_error(Client& c, const std::string& msg) {
+    send_frame(c, proto::kExecError, msg);
+    c.closing = true;
+  }
+
+  void exec_output(Exec& e, int stream, const char* data, std::size_t n) {
+    Client* c = client_by_fd(e.client);
+    if (!c) return;  // nobody listens: dropped
+    char h[proto::kHeader];
+    proto::put_header(h, static_cast<unsigned char>(stream), static_cast<std::uint32_t>(n));
+    c->wbuf.append(h, sizeof h);
+    c->wbuf.append(data, n);
+    flush(*c);
+  }
+
+  void exec_close_stdin(Exec& e) {
+    if (e.in >= 0 && e.in != e.master) ::close(e.in);
+    e.in = -1;
+    e.inbuf.clear();
+  }
+
+  void flush_exec_stdin(Exec& e) {
+    while (e.in >= 0 && !e.inbuf.empty()) {
+      ssize_t n = ::write(e.in, e.inbuf.data(), e.inbuf.size());
+      if (n > 0) {
+        e.inbuf.erase(0, static_cast<std::size_t>(n));
+        continue;
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+      exec_close_stdin(e);
+    }
+    if (e.in_closing && e.inbuf.empty()) exec_close_stdin(e);
+  }
+
+  // Ends an exec: its status to its client, fds closed. Returns true when it was removed.
+  void finish_exec(Exec& e) {
+    if (Client* c = client_by_fd(e.client)) {
+      send_frame(*c, proto::kExit, std::to_string(e.status));
+      c->closing = true;
+    }
+    for (int fd : {e.src[0], e.src[1]})
+      if (fd >= 0 && fd != e.master) ::close(fd);
+    exec_close_stdin(e);
+    if (e.master >= 0) ::close(e.master);
+    e.src[0] = e.src[1] = e.master = -1;
+    e.pid = -1;
+  }
 
   void accept_clients() {
     for (;;) {
@@ -259,7 +427,7 @@ class Io {
 
   void send_all(unsigned char kind, const std::string& payload) {
     for (auto& c : clients) {
-      if (c.fd < 0) continue;
+      if (c.fd < 0 || !c.exec.empty()) continue;
       c.wbuf += proto::frame(kind, payload);
       flush(c);
     }
@@ -278,7 +446,15 @@ class Io {
   }
 
   void drop(Client& c) {
-    if (c.fd >= 0) ::close(c.fd);
+    if (c.fd >= 0) {
+      // an exec whose client left goes on without stdin; its output is dropped
+      for (auto& e : execs)
+        if (e.client == c.fd) {
+          e.client = -1;
+          exec_close_stdin(e);
+        }
+      ::close(c.fd);
+    }
     c.fd = -1;
     c.wbuf.clear();
   }
@@ -310,19 +486,30 @@ class Io {
           c.out = payload.find('o') != std::string::npos;
           c.err = payload.find('e') != std::string::npos;
           break;
+        case proto::kExecStart:
+          if (!c.hello && c.exec.empty()) start_exec(c, payload);
+          break;
         case proto::kStdin:
-          if (stdin_fd >= 0 && !stdin_closing_) stdin_buf_ += payload;
+          if (!c.exec.empty()) {
+            Exec* e = exec_by_tag(c.exec);
+            if (e && e->in >= 0 && !e->in_closing) e->inbuf += payload;
+          } else if (stdin_fd >= 0 && !stdin_closing_) {
+            stdin_buf_ += payload;
+          }
           break;
         case proto::kCloseStdin:
-          stdin_closing_ = true;
+          if (c.exec.empty()) stdin_closing_ = true;
+          else if (Exec* e = exec_by_tag(c.exec)) e->in_closing = true;
           break;
         case proto::kResize: {
           unsigned rows = 0, cols = 0;
-          if (master >= 0 && std::sscanf(payload.c_str(), "%u %u", &rows, &cols) == 2) {
+          Exec* e = c.exec.empty() ? nullptr : exec_by_tag(c.exec);
+          int m = c.exec.empty() ? master : (e ? e->master : -1);
+          if (m >= 0 && std::sscanf(payload.c_str(), "%u %u", &rows, &cols) == 2) {
             winsize ws{};
             ws.ws_row = static_cast<unsigned short>(rows);
             ws.ws_col = static_cast<unsigned short>(cols);
-            ::ioctl(master, TIOCSWINSZ, &ws);
+            ::ioctl(m, TIOCSWINSZ, &ws);
           }
           break;
         }
@@ -361,8 +548,12 @@ class Io {
 
   bool lagging() const {
     for (const auto& c : clients)
-      if (c.fd >= 0 && c.wbuf.size() > kClientHighWater) return true;
+      if (c.fd >= 0 && c.exec.empty() && c.wbuf.size() > kClientHighWater) return true;
     return false;
+  }
+  bool exec_lagging(const Exec& e) {
+    Client* c = client_by_fd(e.client);
+    return c && c->wbuf.size() > kClientHighWater;
   }
   bool stdin_pending() const { return stdin_fd >= 0 && !stdin_buf_.empty(); }
   bool stdin_full() const { return stdin_buf_.size() > kStdinHighWater; }
@@ -384,7 +575,10 @@ class Io {
   }
 
   void compact() {
+    for (auto& c : clients)
+      if (c.closing && c.wbuf.empty()) drop(c);
     std::erase_if(clients, [](const Client& c) { return c.fd < 0; });
+    std::erase_if(execs, [](const Exec& e) { return e.pid < 0; });
   }
 
  private:
@@ -411,6 +605,7 @@ int shim_main(Opts& o) {
   int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   berth::shim::LogWriter log(o.log_driver, o.log_path, o.log_max_size, o.log_max_file);
   Io io(o, log);
+  io.devnull = devnull;
 
   // The container's stdio for `create`: pipes, or (tty) a console socket the runtime sends the
   // pty master to. errp also catches the runtime's own error output.
@@ -420,11 +615,22 @@ int shim_main(Opts& o) {
     ready(o, std::string("error pipe: ") + std::strerror(errno));
     return 1;
   }
+  // The attach clients queued before the start (berthd's early attachers and its exit
+  // monitor) are taken in now, before the container can write anything.
+  if (o.attach_fd >= 0) {
+    io.listen_fd = o.attach_fd;
+    set_nonblock(io.listen_fd);
+  } else {
+    io.listen_fd = listen_in(o.state_dir, proto::kAttachSocket);
+  }
+  io.accept_clients();
   int console_listen = -1;
+  // one runtime call: create and start (`run --detach`), the init is our child's child and
+  // comes back to us (subreaper) when the runtime exits
   auto create = runtime_argv(o);
   std::string init_pid_file = o.state_dir + "/init.pid";
   ::unlink(init_pid_file.c_str());
-  for (const char* s : {"create", "--bundle"}) create.push_back(s);
+  for (const char* s : {"run", "--detach", "--bundle"}) create.push_back(s);
   create.push_back(o.bundle);
   create.push_back("--pid-file");
   create.push_back(init_pid_file);
@@ -455,6 +661,7 @@ int shim_main(Opts& o) {
     ssize_t n;
     while ((n = ::read(errp[0], buf, sizeof buf)) > 0 && err.size() < 8192) err.append(buf, static_cast<size_t>(n));
     ready(o, "error " + last_runtime_error(o, err.empty() ? "runtime create failed" : err));
+    runtime_delete(o, devnull);
     return 1;
   }
   if (o.tty) {
@@ -477,35 +684,21 @@ int shim_main(Opts& o) {
       set_nonblock(inp[1]);
     }
   }
-  io.listen_fd = listen_in(o.state_dir, proto::kAttachSocket);
   pid_t init = static_cast<pid_t>(std::atol(slurp(init_pid_file).c_str()));
-
-  if (o.wait_start) {
-    // berthd connects the attachers that were waiting for the start, then says "start"
-    ready(o, "created " + std::to_string(init), false);
-    std::string line;
-    pollfd p{o.ready_fd, POLLIN, 0};
-    while (line.find('\n') == std::string::npos && ::poll(&p, 1, 60000) > 0) {
-      char buf[64];
-      ssize_t n = ::read(o.ready_fd, buf, sizeof buf);
-      if (n <= 0) break;
-      line.append(buf, static_cast<size_t>(n));
-    }
-    if (line.rfind("start", 0) != 0) return fail_create("aborted before start");
-    io.accept_clients();
-  }
-  auto start = runtime_argv(o);
-  start.push_back("start");
-  start.push_back(o.id);
-  st = run(start, devnull, devnull, devnull);
-  if (st != 0) return fail_create(last_runtime_error(o, "runtime start failed"));
   ready(o, "ok " + std::to_string(init));
 
   int exit_status = -1;
   bool init_done = false;
   long long done_at_ms = 0;
   char buf[32768];
+  // an exec ends when it was reaped and its output is drained (or 2 s after its exit)
+  auto exec_over = [&](const Exec& e) {
+    return e.exited && ((e.src[0] < 0 && e.src[1] < 0) || now_ms() - e.exited_at > 2000);
+  };
   for (;;) {
+    for (auto& e : io.execs)
+      if (e.pid > 0 && exec_over(e)) io.finish_exec(e);
+    io.compact();
     bool srcs_open = io.src[0] >= 0 || io.src[1] >= 0;
     if (init_done && (!srcs_open || now_ms() - done_at_ms > 2000)) break;
     std::vector<pollfd> p;
@@ -520,9 +713,19 @@ int shim_main(Opts& o) {
       if (!c.wbuf.empty()) ev |= POLLOUT;
       p.push_back({c.fd, ev, 0});
     }
+    std::size_t first_exec = p.size();  // 3 per exec: stdout/master, stderr, stdin
+    int timeout = -1;
+    for (auto& e : io.execs) {
+      bool elag = io.exec_lagging(e);
+      short in_ev = POLLIN;
+      if (e.master >= 0 && !e.inbuf.empty()) in_ev |= POLLOUT;
+      p.push_back({elag ? -1 : e.src[0], in_ev, 0});
+      p.push_back({elag ? -1 : e.src[1], POLLIN, 0});
+      p.push_back({!e.inbuf.empty() && e.in != e.master ? e.in : -1, POLLOUT, 0});
+      if (e.exited) timeout = 100;
+    }
     // a tty master takes input and gives output on one fd: POLLOUT only when input waits
     if (io.master >= 0 && io.stdin_pending() && !lag) p[2].events |= POLLOUT;
-    int timeout = -1;
     if (init_done) timeout = static_cast<int>(std::max(0LL, 2000 - (now_ms() - done_at_ms)));
     else if (io.stdin_pending() && io.master >= 0 && lag) timeout = 50;
     int r = ::poll(p.data(), p.size(), timeout);
@@ -541,8 +744,24 @@ int shim_main(Opts& o) {
         io.src[i] = -1;
       }
     }
+    // exec output and stdin (the execs vector does not change until the clients are served)
+    for (std::size_t k = 0; k < io.execs.size(); ++k) {
+      Exec& e = io.execs[k];
+      for (int i = 0; i < 2; ++i) {
+        const pollfd& sp = p[first_exec + 3 * k + static_cast<std::size_t>(i)];
+        if (sp.fd < 0 || sp.fd != e.src[i] || !(sp.revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        ssize_t n = ::read(sp.fd, buf, sizeof buf);
+        if (n > 0) {
+          io.exec_output(e, i + 1, buf, static_cast<size_t>(n));
+        } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+          if (sp.fd != e.master) ::close(sp.fd);
+          e.src[i] = -1;
+        }
+      }
+      io.flush_exec_stdin(e);
+    }
     if (io.stdin_pending() || p[4].revents) io.flush_stdin();
-    for (std::size_t k = first_client; k < p.size(); ++k) {
+    for (std::size_t k = first_client; k < first_exec; ++k) {
       if (!p[k].revents) continue;
       for (auto& c : io.clients) {
         if (c.fd != p[k].fd || c.fd < 0) continue;
@@ -551,8 +770,8 @@ int shim_main(Opts& o) {
       }
     }
     io.flush_stdin();
+    for (auto& e : io.execs) io.flush_exec_stdin(e);
     if (p[1].revents & POLLIN) io.accept_clients();
-    io.compact();
     if (p[0].revents & POLLIN) {
       signalfd_siginfo si;
       while (::read(sfd, &si, sizeof si) == sizeof si) {
@@ -564,11 +783,18 @@ int shim_main(Opts& o) {
       int ws;
       pid_t w;
       while ((w = ::waitpid(-1, &ws, WNOHANG)) > 0) {
+        int code = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
         if (w == init) {
-          exit_status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+          exit_status = code;
           init_done = true;
           done_at_ms = now_ms();
         }
+        for (auto& e : io.execs)
+          if (e.pid == w && !e.exited) {
+            e.exited = true;
+            e.status = code;
+            e.exited_at = now_ms();
+          }
       }
     }
   }
@@ -577,6 +803,15 @@ int shim_main(Opts& o) {
   // No new attachers from here on; the exit is recorded before anything slow happens.
   if (io.listen_fd >= 0) ::close(io.listen_fd);
   ::unlink((o.state_dir + "/" + proto::kAttachSocket).c_str());
+  // execs end with the container's init (its pid namespace goes)
+  for (auto& e : io.execs) {
+    if (e.pid <= 0) continue;
+    if (!e.exited) {
+      int ws;
+      e.status = ::waitpid(e.pid, &ws, WNOHANG) == e.pid ? (WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws)) : 137;
+    }
+    io.finish_exec(e);
+  }
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
   std::string ex = "{\"ExitCode\":" + std::to_string(exit_status) +
@@ -614,10 +849,10 @@ int main(int argc, char** argv) {
     else if (a == "--log-max-size") o.log_max_size = std::atoll(val().c_str());
     else if (a == "--log-max-file") o.log_max_file = std::atoi(val().c_str());
     else if (a == "--ready-fd") o.ready_fd = std::atoi(val().c_str());
+    else if (a == "--attach-fd") o.attach_fd = std::atoi(val().c_str());
     else if (a == "--foreground") o.foreground = true;
     else if (a == "--tty") o.tty = true;
     else if (a == "--stdin") o.open_stdin = true;
-    else if (a == "--wait-start") o.wait_start = true;
     else {
       std::fprintf(stderr, "berth-shim: unknown argument %s\n", a.c_str());
       return 2;
@@ -628,6 +863,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (o.ready_fd >= 0) ::fcntl(o.ready_fd, F_SETFD, FD_CLOEXEC);
+  if (o.attach_fd >= 0) ::fcntl(o.attach_fd, F_SETFD, FD_CLOEXEC);
   if (!o.foreground) {
     pid_t pid = ::fork();
     if (pid < 0) return 1;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // berthd driven through the HTTP client: API basics, error statuses, container lifecycle,
-// kill -9 of the daemon with live restore.
+// kill -9 of the daemon with live restore (containers, execs and health state survive).
 #include <signal.h>
 
 #include <chrono>
@@ -191,10 +191,38 @@ TEST_F(DaemonTest, KillNineDaemonLiveRestore) {
                                  {"HostConfig", {{"NetworkMode", "none"}}}});
   std::string b = run_container({{"Image", "busybox"}, {"Cmd", {"sh", "-c", "sleep 1; exit 42"}},
                                  {"HostConfig", {{"NetworkMode", "none"}}}});
+  int st = 0;
+  // health state: recorded, and not back at "starting" after the restart
+  std::string h = run_container({{"Image", "busybox"}, {"Cmd", {"sleep", "600"}},
+                                 // probes every 100 ms until healthy, then every 30 s: right after the restart the
+                                 // recorded state is what inspect shows (not a new probe's)
+                                 {"Healthcheck", {{"Test", {"CMD", "true"}}, {"Interval", 30000000000LL}, {"Retries", 1},
+                                                  {"StartPeriod", 10000000000LL}, {"StartInterval", 100000000}}},
+                                 {"HostConfig", {{"NetworkMode", "none"}}}});
+  std::string health;
+  for (int i = 0; i < 100 && health != "healthy"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    health = call("GET", "/v1.47/containers/" + h + "/json")["State"]["Health"].value("Status", "");
+  }
+  ASSERT_EQ(health, "healthy");
+  // an exec (run by the shim) outlives berthd: it writes its mark while berthd is down
+  auto ex = call("POST", "/v1.47/containers/" + a + "/exec",
+                 json{{"Cmd", {"sh", "-c", "sleep 1.5; echo done > /tmp/exec-mark"}}}.dump(), &st);
+  ASSERT_EQ(st, 201) << ex.dump();
+  call("POST", "/v1.47/exec/" + ex["Id"].get<std::string>() + "/start", json{{"Detach", true}}.dump(), &st);
+  EXPECT_EQ(st, 200);
+  // the exec runs in the container now
+  for (int i = 0; i < 50; ++i) {
+    auto top = call("GET", "/v1.47/containers/" + a + "/top");
+    if (top.dump().find("sleep 1.5") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   d_->kill9();
   std::this_thread::sleep_for(std::chrono::milliseconds(1800));  // b exits while berthd is down
   ASSERT_TRUE(d_->start()) << d_->log();
-  int st = 0;
+  auto ih = call("GET", "/v1.47/containers/" + h + "/json", {}, &st);
+  EXPECT_EQ(ih["State"]["Health"].value("Status", ""), "healthy") << ih["State"].dump();
+  EXPECT_FALSE(ih["State"]["Health"].value("Log", json::array()).empty());
   auto ia = call("GET", "/v1.47/containers/" + a + "/json", {}, &st);
   EXPECT_EQ(ia["State"]["Status"], "running");
   EXPECT_TRUE(ia["State"]["Running"].get<bool>());
@@ -205,6 +233,11 @@ TEST_F(DaemonTest, KillNineDaemonLiveRestore) {
   auto logs = c.request("GET", "/v1.47/containers/" + a + "/logs?stdout=1");
   ASSERT_TRUE(logs);
   EXPECT_NE(logs->body.find("alive"), std::string::npos);
+  // the exec survived the daemon's death: its mark appears (it slept through the restart)
+  std::string mark = d_->exec_root() + "/containers/" + a + "/rootfs/tmp/exec-mark";
+  for (int i = 0; i < 50 && !path_exists(mark); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  bool marked = path_exists(mark);
+  EXPECT_TRUE(marked) << "the exec started before kill -9 did not finish its work";
   auto t0 = std::chrono::steady_clock::now();
   call("POST", "/v1.47/containers/" + a + "/stop?t=5", {}, &st);
   EXPECT_EQ(st, 204);

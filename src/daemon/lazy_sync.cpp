@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "daemon/lazy_sync.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+
+#include "common/file.hpp"
+#include "common/unique_fd.hpp"
+
+namespace berth::daemon {
+
+LazySync::LazySync(int delay_ms) : delay_ms_(delay_ms), thread_([this] { loop(); }) {}
+
+LazySync::~LazySync() {
+  {
+    std::lock_guard lk(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+  flush();
+}
+
+Status LazySync::write(const std::string& path, std::string_view data, mode_t mode) {
+  static std::atomic<unsigned> seq{0};
+  std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(seq++);
+  {
+    auto fd = TRY(open_file(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode));
+    auto w = write_all(fd.get(), data);
+    if (w && ::fchmod(fd.get(), mode) < 0) w = fail_errno("fchmod", tmp);
+    if (!w) {
+      ::unlink(tmp.c_str());
+      return fail(std::move(w.error()).context(path));
+    }
+  }
+  if (::rename(tmp.c_str(), path.c_str()) < 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return fail(Error::from_errno(e, "rename", path));
+  }
+  {
+    std::lock_guard lk(mu_);
+    dirty_.insert(path);
+  }
+  cv_.notify_all();
+  return ok();
+}
+
+void LazySync::sync(std::set<std::string> files) {
+  std::set<std::string> dirs;
+  for (const auto& f : files) {
+    // gone (removed, or replaced again: then it is queued again) is fine
+    UniqueFd fd(::open(f.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) continue;
+    (void)::fsync(fd.get());
+    dirs.insert(dirname(f));
+  }
+  for (const auto& d : dirs) (void)fsync_dir(d);
+}
+
+void LazySync::flush() {
+  std::set<std::string> files;
+  {
+    std::lock_guard lk(mu_);
+    files.swap(dirty_);
+  }
+  sync(std::move(files));
+}
+
+void LazySync::loop() {
+  std::unique_lock lk(mu_);
+  for (;;) {
+    cv_.wait(lk, [&] { return stop_ || !dirty_.empty(); });
+    if (stop_) return;
+    // batch what comes in during the delay
+    cv_.wait_for(lk, std::chrono::milliseconds(delay_ms_), [&] { return stop_; });
+    std::set<std::string> files;
+    files.swap(dirty_);
+    lk.unlock();
+    sync(std::move(files));
+    lk.lock();
+  }
+}
+
+namespace {
+LazySync& records() {
+  static LazySync s;
+  return s;
+}
+}  // namespace
+
+Status write_record(const std::string& path, std::string_view data, mode_t mode) {
+  return records().write(path, data, mode);
+}
+void flush_records() { records().flush(); }
+
+}  // namespace berth::daemon
