@@ -7,6 +7,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -102,8 +103,14 @@ int main(int argc, char** argv) {
     log::info("berthd ready (data-root {}, exec-root {})", cfg->data_root, cfg->exec_root);
     sd_notify_ready();
     for (;;) {
-      int sig = 0;
-      if (::sigwait(&set, &sig) != 0) continue;
+      // every 5 s without a signal: memory freed by the request threads goes back to the
+      // system (idle RSS)
+      timespec idle{5, 0};
+      int sig = ::sigtimedwait(&set, nullptr, &idle);
+      if (sig < 0) {
+        if (errno == EAGAIN) ::malloc_trim(0);
+        continue;
+      }
       if (sig == SIGHUP) {
         if (auto st = d.reload(); !st) log::error("reload: {}", st.error().message());
         else log::info("configuration reloaded");
