@@ -19,15 +19,10 @@
 #include "common/digest.hpp"
 #include "common/file.hpp"
 #include "common/strings.hpp"
-#include "integration/daemon/berthd_fixture.hpp"
+#include "e2e/docker_e2e.hpp"
 
 namespace berth::test {
 namespace {
-
-std::string which(const std::string& prog) {
-  auto r = run({"sh", "-c", "command -v " + prog}, {}, 10);
-  return r.status == 0 ? std::string(trim(r.out)) : std::string();
-}
 
 // python3 -m http.server on 127.0.0.1:<port> serving `dir`.
 class LoopbackHttp {
@@ -73,32 +68,24 @@ class LoopbackHttp {
   int port_ = 0;
 };
 
-class BuildE2E : public ::testing::Test {
+class BuildE2E : public DockerE2E {
  protected:
   void SetUp() override {
-    REQUIRE_ROOT();
-    docker_ = which("docker");
-    if (docker_.empty()) GTEST_SKIP() << "docker CLI not on PATH";
-    if (test_runtime().empty()) GTEST_SKIP() << "no OCI runtime";
-    REQUIRE_IMAGE("busybox");
-    d_ = std::make_unique<Berthd>("build-e2e");
-    ASSERT_TRUE(d_->start()) << d_->log();
-    cfgdir_ = std::make_unique<Scratch>("build-e2e-cfg");
+    start_berthd("build-e2e");
+    if (IsSkipped() || HasFatalFailure()) return;
     ctx_ = std::make_unique<Scratch>("build-e2e-ctx");
     www_ = std::make_unique<Scratch>("build-e2e-www");
-    auto l = docker({"load", "-i", images_dir() + "/busybox.tar"});
-    ASSERT_EQ(l.status, 0) << l.err;
     ASSERT_TRUE(http_.start(www_->path())) << "loopback http server";
     write_context();
   }
   void TearDown() override {
     http_.stop();
-    d_.reset();
+    DockerE2E::TearDown();
   }
 
   RunResult docker(std::vector<std::string> args, bool buildkit_off = true, int timeout = 120) {
     args.insert(args.begin(), docker_);
-    std::vector<std::string> env = {"DOCKER_HOST=" + d_->host(), "DOCKER_CONFIG=" + cfgdir_->path()};
+    auto env = docker_env();
     if (buildkit_off) env.push_back("DOCKER_BUILDKIT=0");
     return run(args, {}, timeout, env);
   }
@@ -175,9 +162,7 @@ class BuildE2E : public ::testing::Test {
     return n;
   }
 
-  std::string docker_;
-  std::unique_ptr<Berthd> d_;
-  std::unique_ptr<Scratch> cfgdir_, ctx_, www_;
+  std::unique_ptr<Scratch> ctx_, www_;
   LoopbackHttp http_;
 };
 

@@ -13,60 +13,33 @@
 
 #include <gtest/gtest.h>
 
-#include "integration/daemon/berthd_fixture.hpp"
+#include "e2e/docker_e2e.hpp"
 
 namespace berth::test {
 namespace {
 
-std::string which(const std::string& prog) {
-  auto r = run({"sh", "-c", "command -v " + prog}, {}, 10);
-  return r.status == 0 ? std::string(trim(r.out)) : std::string();
-}
-
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  (void)::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-class Compose : public ::testing::Test {
+class Compose : public DockerE2E {
  protected:
   void SetUp() override {
-    REQUIRE_ROOT();
-    docker_ = which("docker");
     compose_ = which("docker-compose");
-    if (docker_.empty() || compose_.empty()) GTEST_SKIP() << "docker or docker-compose not on PATH";
-    if (test_runtime().empty()) GTEST_SKIP() << "no OCI runtime";
-    if (which("nft").empty()) GTEST_SKIP() << "nft not installed";
-    REQUIRE_IMAGE("busybox");
-    d_ = std::make_unique<Berthd>("e2e-compose");
-    d_->enable_bridge();
-    ASSERT_TRUE(d_->start()) << d_->log();
+    if (compose_.empty()) GTEST_SKIP() << "docker-compose not on PATH";
+    start_berthd("e2e-compose", {.bridge = true});
+    if (IsSkipped() || HasFatalFailure()) return;
     proj_ = std::make_unique<Scratch>("e2e-compose-proj");
-    auto l = tool(docker_, {"load", "-i", images_dir() + "/busybox.tar"});
-    ASSERT_EQ(l.status, 0) << l.err;
   }
   void TearDown() override {
     if (d_ && proj_) (void)tool(compose_, {"down", "-v", "--remove-orphans"});
-    std::string log = d_ ? d_->log() : "";
-    d_.reset();
-    if (HasFailure()) std::cerr << "berthd log:\n" << log << "\n";
+    DockerE2E::TearDown();
   }
   RunResult tool(const std::string& prog, std::vector<std::string> args, int timeout = 120) {
     args.insert(args.begin(), prog);
     if (prog == compose_) args.insert(args.begin() + 1, {"-p", "bertht", "-f", proj_->sub("docker-compose.yml")});
-    return run(args, {}, timeout,
-               {"DOCKER_HOST=" + d_->host(), "DOCKER_CONFIG=" + proj_->sub("cfg"), "COMPOSE_INTERACTIVE_NO_CLI=1"});
+    auto env = docker_env();
+    env.push_back("COMPOSE_INTERACTIVE_NO_CLI=1");
+    return run(args, {}, timeout, env);
   }
 
-  std::string docker_, compose_;
-  std::unique_ptr<Berthd> d_;
+  std::string compose_;
   std::unique_ptr<Scratch> proj_;
 };
 

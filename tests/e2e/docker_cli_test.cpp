@@ -6,41 +6,18 @@
 
 #include <nlohmann/json.hpp>
 
-#include "integration/daemon/berthd_fixture.hpp"
+#include "e2e/docker_e2e.hpp"
 
 namespace berth::test {
 namespace {
 
-std::string which(const std::string& prog) {
-  auto r = run({"sh", "-c", "command -v " + prog}, {}, 10);
-  return r.status == 0 ? std::string(trim(r.out)) : std::string();
-}
-
-class DockerCli : public ::testing::Test {
+class DockerCli : public DockerE2E {
  protected:
   void SetUp() override {
-    REQUIRE_ROOT();
-    docker_ = which("docker");
-    if (docker_.empty()) GTEST_SKIP() << "docker CLI not on PATH";
-    if (test_runtime().empty()) GTEST_SKIP() << "no OCI runtime";
-    REQUIRE_IMAGE("busybox");
-    d_ = std::make_unique<Berthd>("e2e");
-    ASSERT_TRUE(d_->start()) << d_->log();
-    cfgdir_ = std::make_unique<Scratch>("e2e-dockercfg");
-    auto l = docker({"load", "-i", images_dir() + "/busybox.tar"});
-    ASSERT_EQ(l.status, 0) << l.err;
-    EXPECT_NE(l.out.find("Loaded image: busybox:latest"), std::string::npos) << l.out;
+    start_berthd("e2e");
+    if (IsSkipped() || HasFatalFailure()) return;
+    EXPECT_NE(load_out_.find("Loaded image: busybox:latest"), std::string::npos) << load_out_;
   }
-  void TearDown() override { d_.reset(); }
-
-  RunResult docker(std::vector<std::string> args, const std::string& in = {}, int timeout = 60) {
-    args.insert(args.begin(), docker_);
-    return run(args, in, timeout, {"DOCKER_HOST=" + d_->host(), "DOCKER_CONFIG=" + cfgdir_->path()});
-  }
-
-  std::string docker_;
-  std::unique_ptr<Berthd> d_;
-  std::unique_ptr<Scratch> cfgdir_;
 };
 
 TEST_F(DockerCli, VersionAndInfo) {

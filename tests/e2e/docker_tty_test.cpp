@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "integration/daemon/berthd_fixture.hpp"
+#include "e2e/docker_e2e.hpp"
 
 namespace berth::test {
 namespace {
@@ -58,32 +58,11 @@ if st is None:
 print(json.dumps({'out': out.decode('utf-8', 'replace'), 'exit': os.waitstatus_to_exitcode(st)}))
 )PY";
 
-std::string which(const std::string& prog) {
-  auto r = run({"sh", "-c", "command -v " + prog}, {}, 10);
-  return r.status == 0 ? std::string(trim(r.out)) : std::string();
-}
-
-class DockerTty : public ::testing::Test {
+class DockerTty : public DockerE2E {
  protected:
   void SetUp() override {
-    REQUIRE_ROOT();
-    docker_ = which("docker");
-    if (docker_.empty()) GTEST_SKIP() << "docker CLI not on PATH";
-    if (test_runtime().empty()) GTEST_SKIP() << "no OCI runtime";
     if (run({"python3", "-c", "import pty"}, {}, 10).status != 0) GTEST_SKIP() << "python3 missing";
-    REQUIRE_IMAGE("busybox");
-    d_ = std::make_unique<Berthd>("e2e-tty");
-    ASSERT_TRUE(d_->start()) << d_->log();
-    cfgdir_ = std::make_unique<Scratch>("e2e-tty-cfg");
-    auto l = docker({"load", "-i", images_dir() + "/busybox.tar"});
-    ASSERT_EQ(l.status, 0) << l.err;
-  }
-  void TearDown() override { d_.reset(); }
-
-  std::vector<std::string> env() const { return {"DOCKER_HOST=" + d_->host(), "DOCKER_CONFIG=" + cfgdir_->path()}; }
-  RunResult docker(std::vector<std::string> args, const std::string& in = {}, int timeout = 60) {
-    args.insert(args.begin(), docker_);
-    return run(args, in, timeout, env());
+    start_berthd("e2e-tty");
   }
   struct PtyResult {
     std::string out;
@@ -92,7 +71,7 @@ class DockerTty : public ::testing::Test {
   PtyResult in_pty(const nlohmann::json& steps, std::vector<std::string> args) {
     std::vector<std::string> argv = {"python3", "-c", kPtyDriver, steps.dump(), docker_};
     argv.insert(argv.end(), args.begin(), args.end());
-    auto r = run(argv, {}, 90, env());
+    auto r = run(argv, {}, 90, docker_env());
     PtyResult p;
     try {
       auto j = nlohmann::json::parse(r.out);
@@ -113,10 +92,6 @@ class DockerTty : public ::testing::Test {
     }
     return false;
   }
-
-  std::string docker_;
-  std::unique_ptr<Berthd> d_;
-  std::unique_ptr<Scratch> cfgdir_;
 };
 
 using J = nlohmann::json;

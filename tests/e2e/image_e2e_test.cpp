@@ -17,17 +17,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "integration/daemon/berthd_fixture.hpp"
+#include "e2e/docker_e2e.hpp"
 
 namespace berth::test {
 namespace {
 
 using json = nlohmann::json;
-
-std::string which(const std::string& prog) {
-  auto r = run({"sh", "-c", "command -v " + prog}, {}, 10);
-  return r.status == 0 ? std::string(trim(r.out)) : std::string();
-}
 
 // berth-registry on 127.0.0.1:0; the port comes from its "listening on" line.
 class RegistryProc {
@@ -90,27 +85,13 @@ std::string htpasswd_line(const std::string& user, const std::string& pw) {
   return user + ":" + crypt_r(pw.c_str(), salt, &d) + "\n";
 }
 
-class ImageE2E : public ::testing::Test {
+class ImageE2E : public DockerE2E {
  protected:
   void SetUp() override {
-    REQUIRE_ROOT();
-    docker_ = which("docker");
-    if (docker_.empty()) GTEST_SKIP() << "docker CLI not on PATH";
-    if (test_runtime().empty()) GTEST_SKIP() << "no OCI runtime";
-    REQUIRE_IMAGE("busybox");
-    d_ = std::make_unique<Berthd>("e2e-img");
-    ASSERT_TRUE(d_->start()) << d_->log();
+    start_berthd("e2e-img");
+    if (IsSkipped() || HasFatalFailure()) return;
     scratch_ = std::make_unique<Scratch>("e2e-img-work");
-    ::mkdir(scratch_->sub("dcfg").c_str(), 0700);
     ::mkdir(scratch_->sub("bcfg").c_str(), 0700);
-    auto l = docker({"load", "-i", images_dir() + "/busybox.tar"});
-    ASSERT_EQ(l.status, 0) << l.err;
-  }
-  void TearDown() override { d_.reset(); }
-
-  RunResult docker(std::vector<std::string> args, const std::string& in = {}, int timeout = 120) {
-    args.insert(args.begin(), docker_);
-    return run(args, in, timeout, {"DOCKER_HOST=" + d_->host(), "DOCKER_CONFIG=" + scratch_->sub("dcfg")});
   }
   RunResult berth(std::vector<std::string> args, const std::string& in = {}, int timeout = 120) {
     args.insert(args.begin(), bin("berth"));
@@ -120,7 +101,7 @@ class ImageE2E : public ::testing::Test {
   }
   RunResult sh(const std::string& cmd, int timeout = 120) {
     return run({"sh", "-c", cmd}, {}, timeout,
-               {"DOCKER_HOST=" + d_->host(), "DOCKER_CONFIG=" + scratch_->sub("dcfg"), "BERTH_HOST=" + d_->host()});
+               {"DOCKER_HOST=" + d_->host(), "DOCKER_CONFIG=" + cfgdir_->path(), "BERTH_HOST=" + d_->host()});
   }
   std::unique_ptr<RegistryProc> registry(bool auth) {
     std::vector<std::string> extra = {"--no-accesslog"};
@@ -138,8 +119,6 @@ class ImageE2E : public ::testing::Test {
     return std::string(trim(docker({"image", "inspect", "--format", "{{.Id}}", image}).out));
   }
 
-  std::string docker_;
-  std::unique_ptr<Berthd> d_;
   std::unique_ptr<Scratch> scratch_;
 };
 

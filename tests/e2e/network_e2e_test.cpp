@@ -17,28 +17,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "integration/daemon/berthd_fixture.hpp"
+#include "e2e/docker_e2e.hpp"
 
 namespace berth::test {
 namespace {
-
-std::string which(const std::string& prog) {
-  auto r = run({"sh", "-c", "command -v " + prog}, {}, 10);
-  return r.status == 0 ? std::string(trim(r.out)) : std::string();
-}
-
-// A TCP port nothing listens on right now (bound and released).
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  (void)::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 // GET / over plain TCP; returns the whole response ("" on failure).
 std::string http_get(const std::string& ip, int port, int timeout_ms = 3000) {
@@ -134,33 +116,13 @@ class FakeDns {
   std::thread thread_;
 };
 
-class DockerNetwork : public ::testing::Test {
+class DockerNetwork : public DockerE2E {
  protected:
   void SetUp() override {
-    REQUIRE_ROOT();
-    docker_ = which("docker");
-    if (docker_.empty()) GTEST_SKIP() << "docker CLI not on PATH";
-    if (test_runtime().empty()) GTEST_SKIP() << "no OCI runtime";
-    if (which("nft").empty()) GTEST_SKIP() << "nft not installed";
-    REQUIRE_IMAGE("busybox");
-    d_ = std::make_unique<Berthd>("e2e-net");
-    d_->enable_bridge();
-    ASSERT_TRUE(d_->start()) << d_->log();
-    cfgdir_ = std::make_unique<Scratch>("e2e-net-dockercfg");
-    auto l = docker({"load", "-i", images_dir() + "/busybox.tar"});
-    ASSERT_EQ(l.status, 0) << l.err;
+    start_berthd("e2e-net", {.bridge = true});
+    if (IsSkipped() || HasFatalFailure()) return;
     www_ = std::make_unique<Scratch>("e2e-net-www");
     ASSERT_TRUE(write_file(www_->sub("index.html"), "hello from berth web\n"));
-  }
-  void TearDown() override {
-    std::string log = d_ ? d_->log() : "";
-    d_.reset();
-    if (HasFailure()) std::cerr << "berthd log:\n" << log << "\n";
-  }
-
-  RunResult docker(std::vector<std::string> args, const std::string& in = {}, int timeout = 60) {
-    args.insert(args.begin(), docker_);
-    return run(args, in, timeout, {"DOCKER_HOST=" + d_->host(), "DOCKER_CONFIG=" + cfgdir_->path()});
   }
   std::string ok(std::vector<std::string> args) {
     auto r = docker(args);
@@ -192,9 +154,7 @@ class DockerNetwork : public ::testing::Test {
     return docker(a).status;
   }
 
-  std::string docker_;
-  std::unique_ptr<Berthd> d_;
-  std::unique_ptr<Scratch> cfgdir_, www_;
+  std::unique_ptr<Scratch> www_;
 };
 
 TEST_F(DockerNetwork, UserNetworkNamesAndPublishedPort) {

@@ -6,41 +6,19 @@
 
 #include <nlohmann/json.hpp>
 
-#include "integration/daemon/berthd_fixture.hpp"
+#include "e2e/docker_e2e.hpp"
 
 namespace berth::test {
 namespace {
 
 using nlohmann::json;
 
-std::string which(const std::string& prog) {
-  auto r = run({"sh", "-c", "command -v " + prog}, {}, 10);
-  return r.status == 0 ? std::string(trim(r.out)) : std::string();
-}
-
-class DockerVolumes : public ::testing::Test {
+class DockerVolumes : public DockerE2E {
  protected:
-  void SetUp() override {
-    REQUIRE_ROOT();
-    docker_ = which("docker");
-    if (docker_.empty()) GTEST_SKIP() << "docker CLI not on PATH";
-    if (test_runtime().empty()) GTEST_SKIP() << "no OCI runtime";
-    REQUIRE_IMAGE("busybox");
-    d_ = std::make_unique<Berthd>("e2e-vol");
-    ASSERT_TRUE(d_->start()) << d_->log();
-    scratch_ = std::make_unique<Scratch>("e2e-vol-cfg");
-    auto l = docker({"load", "-i", images_dir() + "/busybox.tar"});
-    ASSERT_EQ(l.status, 0) << l.err;
-  }
-  void TearDown() override { d_.reset(); }
-
-  RunResult docker(std::vector<std::string> args, const std::string& in = {}, int timeout = 60) {
-    args.insert(args.begin(), docker_);
-    return run(args, in, timeout, {"DOCKER_HOST=" + d_->host(), "DOCKER_CONFIG=" + scratch_->path()});
-  }
+  void SetUp() override { start_berthd("e2e-vol"); }
   // busybox + /srv/app (VOLUME) with n files owned by 1234:5678, tagged berth-test-vimg:1
   void load_volume_image(int n) {
-    std::string tar = scratch_->sub("vimg.tar");
+    std::string tar = cfgdir_->sub("vimg.tar");
     auto mk = run({"python3", BERTH_SOURCE_DIR "/tests/e2e/make_volume_image.py", images_dir() + "/busybox.tar", tar,
                    "berth-test-vimg:1", "/srv/app", std::to_string(n), "1234", "5678"},
                   {}, 60);
@@ -53,10 +31,6 @@ class DockerVolumes : public ::testing::Test {
     EXPECT_EQ(r.status, 0) << r.err;
     return std::string(trim(r.out));
   }
-
-  std::string docker_;
-  std::unique_ptr<Berthd> d_;
-  std::unique_ptr<Scratch> scratch_;
 };
 
 TEST_F(DockerVolumes, NamedVolumeSurvivesRmAndShowsInInspect) {
@@ -151,11 +125,11 @@ TEST_F(DockerVolumes, VolumesFromBindsAndTmpfs) {
   EXPECT_NE(vro.err.find("Read-only file system"), std::string::npos) << vro.err;
 
   // -v creates a missing host directory; --mount type=bind refuses it
-  std::string host = scratch_->sub("made-by-v");
+  std::string host = cfgdir_->sub("made-by-v");
   auto mk = docker({"run", "--rm", "--network", "none", "-v", host + ":/h", "busybox", "sh", "-c", "echo x > /h/f"});
   ASSERT_EQ(mk.status, 0) << mk.err;
   EXPECT_TRUE(path_exists(host + "/f"));
-  auto miss = docker({"run", "--rm", "--network", "none", "--mount", "type=bind,src=" + scratch_->sub("nope") + ",dst=/h",
+  auto miss = docker({"run", "--rm", "--network", "none", "--mount", "type=bind,src=" + cfgdir_->sub("nope") + ",dst=/h",
                       "busybox", "true"});
   EXPECT_NE(miss.status, 0);
   EXPECT_NE(miss.err.find("bind source path does not exist"), std::string::npos) << miss.err;

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "support/test_support.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -60,6 +63,26 @@ void unmount_below(const std::string& dir) {
   std::sort(targets.begin(), targets.end(),
             [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
   for (auto& t : targets) ::umount2(t.c_str(), MNT_DETACH);
+}
+
+std::string which(const std::string& prog) {
+  auto r = run({"sh", "-c", "command -v " + prog}, {}, 10);
+  return r.status == 0 ? std::string(trim(r.out)) : std::string();
+}
+
+std::uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  std::uint16_t port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+    port = ntohs(a.sin_port);
+  ::close(fd);
+  return port;
 }
 
 RunResult run(const std::vector<std::string>& argv, const std::string& stdin_data, int timeout_s,

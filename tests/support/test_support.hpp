@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,11 @@ struct RunResult {
 // Runs argv (no shell) with an optional stdin; waits at most timeout_s seconds (then SIGKILL).
 RunResult run(const std::vector<std::string>& argv, const std::string& stdin_data = {},
               int timeout_s = 60, const std::vector<std::string>& extra_env = {});
+
+// Absolute path of `prog` on PATH, or empty.
+std::string which(const std::string& prog);
+// A TCP port on 127.0.0.1 that was free a moment ago (bound, read, closed).
+std::uint16_t free_port();
 
 // Unmounts every mount point under `dir` (deepest first).
 void unmount_below(const std::string& dir);

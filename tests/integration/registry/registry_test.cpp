@@ -614,21 +614,9 @@ TEST(Registry, MirrorAuthenticatesToUpstream) {
   EXPECT_EQ(g.body, data);
 }
 
-std::uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 TEST(Registry, MirrorBearerTokenToUpstream) {
   test::Scratch s("registry");
-  std::string port = std::to_string(free_port());
+  std::string port = std::to_string(test::free_port());
   ASSERT_TRUE(write_file(s.sub("htpasswd"), htpasswd_line("up", "pw")));
   ASSERT_TRUE(write_file(s.sub("up.yml"), "auth:\n  htpasswd:\n    path: " + s.sub("htpasswd") +
                                              "\n  token:\n    realm: http://127.0.0.1:" + port +
