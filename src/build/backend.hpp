@@ -60,7 +60,7 @@ class Backend {
   // pull; otherwise only when missing locally. platform "" = native.
   virtual Result<ImageRef> resolve_image(const std::string& ref, const std::string& platform, bool pull,
                                          const OutputFn& progress) = 0;
-  // An image by id; Errc::NotFound when it is gone.
+  // An image by id (or reference); Errc::NotFound when it is gone.
   virtual Result<ImageRef> image(const std::string& id) = 0;
   // A writable snapshot of image `id` ("" = empty filesystem).
   virtual Result<std::unique_ptr<Snapshot>> prepare(const std::string& image_id) = 0;
@@ -73,6 +73,14 @@ class Backend {
   // A new image with the layers of `parent_id` ("" = none) and a new config (no new layer).
   virtual Result<std::string> commit_config(const std::string& parent_id, const oci::ContainerConfig& config,
                                             const std::string& created_by) = 0;
+  // A build cache restore (--cache-from): a new image on `parent_id` with `config` and the
+  // history entry `h` verbatim; when layer_index >= 0, layer `layer_index` of image `source_id`
+  // (whose layers start with the parent's) is its new layer. Errc::Unimplemented: not supported.
+  virtual Result<std::string> restore(const std::string& parent_id, const oci::ContainerConfig& config,
+                                      const oci::HistoryEntry& h, const std::string& source_id, int layer_index) {
+    (void)parent_id, (void)config, (void)h, (void)source_id, (void)layer_index;
+    return fail(Errc::Unimplemented, "cache restore is not supported by this backend");
+  }
   // A persistent host directory for RUN --mount=type=cache,id=<id>.
   virtual Result<std::string> cache_mount_dir(const std::string& id) = 0;
   // A scratch directory for this build (removed by the caller's owner).

@@ -121,10 +121,20 @@ struct StageState {
   bool done = false;
 };
 
+// An image named by --cache-from: its steps may serve as cache (matched as the classic
+// builder does: the parent's layers and history are a prefix of the image's, and the next
+// history entry was created by the same instruction).
+struct CacheSource {
+  std::string id;
+  oci::ImageConfig cfg;
+};
+
 struct Shared {
   const BuildRequest& req;
   const Plan& plan;
   const builder::CacheKeys& keys;
+  builder::ContextHasher* hasher = nullptr;
+  std::vector<CacheSource> sources;
   std::map<std::string, ImageRef> external;  // ref -> resolved image
   std::vector<StageState> stages;
   std::vector<int> first_step;  // step number of each stage's FROM
@@ -132,6 +142,14 @@ struct Shared {
   std::mutex mu;
   int cached = 0;
   int exit_code = 0;
+  std::once_flag context_once;
+  Status context_status = ok();
+  // The context directory, filled on first use when the caller indexed the context instead.
+  Result<std::string> context_dir() {
+    if (req.prepare_context) std::call_once(context_once, [this] { context_status = req.prepare_context(); });
+    if (!context_status) return fail(context_status.error().code(), context_status.error().message());
+    return req.context_dir;
+  }
 };
 
 class StageRunner {
@@ -147,6 +165,8 @@ class StageRunner {
     return ok();
   }
   Status exec(const Instruction& ins, const std::string& key, bool from_trigger);
+  Result<std::string> created_by(const Instruction& ins, const std::string& key);
+  Result<bool> from_cache_source(const Instruction& ins, const std::string& created_by);
   Status metadata(const Instruction& ins);
   Status run_step(const Instruction& ins, const std::string& created_by);
   Status copy_step(const Instruction& ins, const std::string& created_by);
@@ -171,6 +191,8 @@ class StageRunner {
   Progress& out_;
   std::string salt_;  // content of ADD <url> fetched in this stage (changes later keys)
   const Instruction* cur_ = nullptr;
+  std::vector<const CacheSource*> sources_;  // --cache-from candidates (one once a step matched)
+  bool sources_init_ = false;
 };
 
 std::string instr_text(const Instruction& ins) {
@@ -271,16 +293,20 @@ Status StageRunner::exec(const Instruction& ins, const std::string& key, bool) {
     }
   }
   std::string parent = s.image_id;
-  std::string created_by = "/bin/sh -c #(nop) " + instr_text(ins);
+  std::string created_by = TRY(this->created_by(ins, key));
+  if (!sh_.sources.empty() && !sh_.req.no_cache && TRY(from_cache_source(ins, created_by))) {
+    if (cache_ && !key.empty()) cache_->record(key, s.image_id, parent, instr_text(ins));
+    {
+      std::lock_guard lk(sh_.mu);
+      sh_.cached++;
+    }
+    out_.stream(" ---> Using cache\n ---> " + short_id(s.image_id) + "\n");
+    return ok();
+  }
   switch (ins.kind) {
-    case InstrKind::Run: {
-      std::vector<std::string> av;
-      for (auto& [k, v] : ins.args_in_scope) av.push_back(k + "=" + v);
-      std::string cmd = ins.json ? join(ins.args, " ") : join(shell(), " ") + " " + join(ins.args, " ");
-      created_by = av.empty() ? cmd : "|" + std::to_string(av.size()) + " " + join(av, " ") + " " + cmd;
+    case InstrKind::Run:
       TRY(run_step(ins, created_by));
       break;
-    }
     case InstrKind::Copy:
     case InstrKind::Add:
       TRY(copy_step(ins, created_by));
@@ -301,6 +327,105 @@ Status StageRunner::exec(const Instruction& ins, const std::string& key, bool) {
   }
   std::string desc = instr_text(ins);
   return finish_step(key, s.image_id, parent, desc);
+}
+
+// The history entry of a step, as dockerd's classic builder writes it: RUN is the command
+// (with "|N ARG=v…" when build args are in scope); COPY/ADD name what they copied by content
+// ("COPY dir:<sha256> in /dest ", flags first), so --cache-from can trust it; the rest is
+// "#(nop) <instruction>".
+Result<std::string> StageRunner::created_by(const Instruction& ins, const std::string& key) {
+  if (ins.kind == InstrKind::Run) {
+    std::vector<std::string> av;
+    for (auto& [k, v] : ins.args_in_scope) av.push_back(k + "=" + v);
+    std::string cmd = ins.json ? join(ins.args, " ") : join(shell(), " ") + " " + join(ins.args, " ");
+    return av.empty() ? cmd : "|" + std::to_string(av.size()) + " " + join(av, " ") + " " + cmd;
+  }
+  if ((ins.kind != InstrKind::Copy && ins.kind != InstrKind::Add) || ins.args.size() < 2)
+    return "/bin/sh -c #(nop) " + instr_text(ins);
+  std::vector<std::string> srcs(ins.args.begin(), ins.args.end() - 1);
+  bool plain = !ins.flag("from") && ins.heredocs.empty();
+  for (const auto& src : srcs)
+    if (src.rfind("http://", 0) == 0 || src.rfind("https://", 0) == 0 || src.rfind("<<", 0) == 0) plain = false;
+  std::string what;
+  if (plain && sh_.hasher) {
+    std::string d = TRY(sh_.hasher->hash_sources(srcs));
+    what = std::string(srcs.size() == 1 ? "dir:" : "multi:") + (d.rfind("sha256:", 0) == 0 ? d.substr(7) : d);
+  } else {
+    // Another stage, an image, a URL or a heredoc: the step's cache key covers their content.
+    std::string k = key.empty() ? sha(instr_text(ins), salt_) : key;
+    what = "key:" + (k.rfind("sha256:", 0) == 0 ? k.substr(7) : k);
+  }
+  std::string op = ins.kind == InstrKind::Copy ? "COPY" : "ADD";
+  std::string flags;
+  for (const auto& f : ins.flags) flags += "--" + f.name + (f.has_value ? "=" + f.value : "") + " ";
+  return "/bin/sh -c #(nop) " + op + " " + flags + what + " in " + ins.args.back() + " ";
+}
+
+Result<bool> StageRunner::from_cache_source(const Instruction& ins, const std::string& created_by) {
+  StageState& s = st_state();
+  if (!sources_init_) {
+    for (const auto& c : sh_.sources) sources_.push_back(&c);
+    sources_init_ = true;
+  }
+  if (sources_.empty()) return false;
+  oci::ImageConfig parent;
+  if (!s.image_id.empty()) {
+    auto img = TRY(b_.image(s.image_id));
+    parent = TRY(oci::parse_image_config(img.config_json));
+  }
+  const std::size_t h = parent.history.size();
+  auto same = [](const oci::HistoryEntry& a, const oci::HistoryEntry& b) {
+    return a.created == b.created && a.created_by == b.created_by && a.author == b.author && a.comment == b.comment &&
+           a.empty_layer == b.empty_layer;
+  };
+  for (const CacheSource* src : sources_) {
+    const auto& t = src->cfg;
+    if (h >= t.history.size() || parent.diff_ids.size() > t.diff_ids.size()) continue;
+    if (!std::equal(parent.diff_ids.begin(), parent.diff_ids.end(), t.diff_ids.begin())) continue;
+    bool prefix = true;
+    for (std::size_t i = 0; i < h && prefix; ++i) prefix = same(parent.history[i], t.history[i]);
+    if (!prefix || t.history[h].created_by != created_by) continue;
+    const oci::HistoryEntry& he = t.history[h];
+    int layer = -1;
+    if (!he.empty_layer) {
+      // The layer this entry made: the next diff id after the parent's.
+      std::size_t before = 0;
+      for (std::size_t i = 0; i < h; ++i) before += t.history[i].empty_layer ? 0 : 1;
+      if (before != parent.diff_ids.size() || before >= t.diff_ids.size()) continue;
+      layer = static_cast<int>(before);
+    } else if (ins.kind == InstrKind::Run || ins.kind == InstrKind::Copy || ins.kind == InstrKind::Add) {
+      continue;  // these always make a layer here
+    }
+    std::size_t layers_after = parent.diff_ids.size() + (layer >= 0 ? 1 : 0);
+    if (h + 1 == t.history.size() && layers_after == t.diff_ids.size()) {
+      // The source image itself.
+      s.image_id = src->id;
+      s.cfg = t.config;
+    } else {
+      // An intermediate image: the parent plus this entry (and its layer).
+      oci::ContainerConfig saved = s.cfg;
+      bool saved_cmd = s.cmd_set;
+      if (ins.kind == InstrKind::Workdir) {
+        std::string w = ins.args.empty() ? "/" : ins.args[0];
+        if (w.empty() || w[0] != '/') w = (s.cfg.working_dir.empty() ? "/" : s.cfg.working_dir) + "/" + w;
+        s.cfg.working_dir = clean_path(w);
+      } else if (ins.kind != InstrKind::Run && ins.kind != InstrKind::Copy && ins.kind != InstrKind::Add) {
+        TRY(metadata(ins));
+      }
+      auto id = b_.restore(s.image_id, s.cfg, he, src->id, layer);
+      if (!id) {
+        s.cfg = std::move(saved);
+        s.cmd_set = saved_cmd;
+        if (id.error().is(Errc::Unimplemented)) return false;
+        return fail(std::move(id).error());
+      }
+      s.image_id = *id;
+    }
+    if (ins.kind == InstrKind::Cmd) s.cmd_set = true;
+    sources_ = {src};  // as the classic builder: stay on the image that matched
+    return true;
+  }
+  return false;
 }
 
 Status StageRunner::metadata(const Instruction& ins) {
@@ -415,7 +540,7 @@ Status StageRunner::metadata(const Instruction& ins) {
 }
 
 Result<std::string> StageRunner::source_root(const std::string& from, std::unique_ptr<Snapshot>* holder) {
-  if (from.empty()) return sh_.req.context_dir;
+  if (from.empty()) return sh_.context_dir();
   std::optional<std::size_t> idx;
   bool numeric = std::all_of(from.begin(), from.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
   if (numeric) idx = std::stoul(from);
@@ -703,14 +828,24 @@ Result<BuildResult> Executor::build(const BuildRequest& req, Progress& out) {
   for (const auto& a : plan->unused_build_args)
     out.stream("[Warning] One or more build-args [" + a + "] were not consumed\n");
 
-  auto hasher = TRY(builder::DirContextHasher::open(req.context_dir, req.ignore_patterns));
+  std::shared_ptr<builder::ContextHasher> hasher = req.context_hasher;
+  if (!hasher) hasher = TRY(builder::DirContextHasher::open(req.context_dir, req.ignore_patterns));
   auto keys = builder::compute_cache_keys(*plan, *hasher, [&external](const std::string& ref, const std::string&) {
     auto it = external.find(ref);
     return it == external.end() ? std::string() : it->second.id;
   });
   if (!keys) return fail(std::move(keys).error());
 
-  Shared sh{req, *plan, *keys, std::move(external), {}, {}, 0, {}, 0, 0};
+  Shared sh{req, *plan, *keys, hasher.get(), {}, std::move(external), {}, {}, 0, {}, 0, 0, {}, ok()};
+  for (const auto& ref : req.cache_from) {
+    auto img = backend_.image(ref);
+    auto ic = img ? oci::parse_image_config(img->config_json) : Result<oci::ImageConfig>(fail(std::move(img).error()));
+    if (!ic) {
+      out.stream("[Warning] --cache-from " + ref + " is not used: " + ic.error().message() + "\n");
+      continue;
+    }
+    sh.sources.push_back({img->id, std::move(*ic)});
+  }
   sh.stages.resize(plan->stages.size());
   sh.first_step.assign(plan->stages.size(), 0);
   int n = 1;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -16,6 +17,10 @@
 #include "build/backend.hpp"
 #include "build/cache.hpp"
 #include "common/result.hpp"
+
+namespace berth::builder {
+class ContextHasher;
+}
 
 namespace berth::build {
 
@@ -33,6 +38,12 @@ struct BuildRequest {
   std::string platform;                 // "" = native
   std::vector<std::string> cache_from;  // images whose steps may serve as cache
   std::vector<std::string> ignore_patterns;
+  // Optional: a hasher over the context prepared by the caller (e.g. from the context tar), and
+  // what fills context_dir on first use (COPY/ADD from the context, RUN --mount=type=bind), so
+  // a fully cached build never writes the context to disk. Without them context_dir must exist
+  // and is walked.
+  std::shared_ptr<builder::ContextHasher> context_hasher;
+  std::function<Status()> prepare_context;
 };
 
 struct BuildResult {

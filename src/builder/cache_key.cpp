@@ -56,7 +56,7 @@ struct DirContextHasher::Impl {
     if (ec) return fail(Errc::NotFound, "build context " + root + ": " + ec.message());
     for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
       if (ec) return fail(Errc::Internal, "walking build context: " + ec.message());
-      std::string rel = fs::relative(it->path(), root, ec).generic_string();
+      std::string rel = it->path().lexically_relative(root).generic_string();  // not fs::relative: it resolves symlinks
       struct stat st {};
       if (::lstat(it->path().c_str(), &st) != 0) return fail_errno("lstat", it->path().string());
       bool excluded = false;
@@ -99,6 +99,23 @@ Result<std::unique_ptr<DirContextHasher>> DirContextHasher::open(std::string roo
   h->impl_->root = std::move(root);
   h->impl_->ignore = std::move(ignore_patterns);
   TRY(PatternMatcher::create(h->impl_->ignore));  // validate early
+  return h;
+}
+
+Result<std::unique_ptr<DirContextHasher>> DirContextHasher::from_index(std::vector<ContextEntry> entries,
+                                                                       std::vector<std::string> ignore_patterns) {
+  std::unique_ptr<DirContextHasher> h(new DirContextHasher());
+  auto pm = TRY(PatternMatcher::create(ignore_patterns));
+  auto& im = *h->impl_;
+  for (auto& e : entries) {
+    if (e.rel.empty() || e.rel == ".") continue;
+    if (!pm.empty() && TRY(pm.matches_or_parent_matches(e.rel))) continue;
+    if (S_ISREG(e.mode)) im.content[e.rel] = std::move(e.sha256_hex);
+    im.entries.push_back({std::move(e.rel), e.mode, std::move(e.link)});
+  }
+  std::sort(im.entries.begin(), im.entries.end(), [](const Impl::Entry& a, const Impl::Entry& b) { return a.rel < b.rel; });
+  im.ignore = std::move(ignore_patterns);
+  im.walked = true;
   return h;
 }
 

@@ -27,11 +27,23 @@ class ContextHasher {
   virtual Result<std::string> hash_sources(const std::vector<std::string>& sources) = 0;
 };
 
+// One entry of a build context read without extracting it (e.g. from the context tar).
+struct ContextEntry {
+  std::string rel;         // context-relative, cleaned ("a/b.txt")
+  unsigned mode = 0;       // st_mode: type + permission bits
+  std::string link;        // symlink target
+  std::string sha256_hex;  // content digest of a regular file
+};
+
 // ContextHasher over a directory on disk, honouring .dockerignore patterns.
 class DirContextHasher final : public ContextHasher {
  public:
   // `ignore_patterns` as returned by read_dockerignore().
   static Result<std::unique_ptr<DirContextHasher>> open(std::string root, std::vector<std::string> ignore_patterns);
+  // The same over an index of the context's entries (parents before or after their children,
+  // in any order; .dockerignore is applied here), so a context need not be on disk to be hashed.
+  static Result<std::unique_ptr<DirContextHasher>> from_index(std::vector<ContextEntry> entries,
+                                                              std::vector<std::string> ignore_patterns);
   ~DirContextHasher() override;
   Result<std::string> hash_sources(const std::vector<std::string>& sources) override;
   // Context-relative paths of everything in the context (after .dockerignore), sorted.

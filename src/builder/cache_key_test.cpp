@@ -5,11 +5,14 @@
 #include <sys/stat.h>
 #include <utime.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 
 #include "builder/dockerignore.hpp"
+#include "common/digest.hpp"
+#include "common/strings.hpp"
 
 using namespace berth::builder;
 namespace fs = std::filesystem;
@@ -201,4 +204,41 @@ TEST(CacheKeys, CachedRebuildIsFast) {
   std::printf("parse+plan+keys for the reference Dockerfile (50 context files): %.2f ms\n", ms);
   EXPECT_EQ(k.steps[0].size(), 7u);
   EXPECT_LT(ms, 1000.0);
+}
+
+// An index of the context (as POST /build reads it from the tar) hashes exactly as the
+// directory walk, .dockerignore included, so both give the same keys.
+TEST(CacheKeys, IndexHashesLikeTheDirectory) {
+  Ctx c;
+  populate(c);
+  c.write("src/secret.key", "k1");
+  fs::create_symlink("main.go", c.dir / "src/link.go");
+  fs::permissions(c.dir / "go.sum", fs::perms(0600));
+  auto ignore = read_dockerignore("src/*.key\n*.txt\n");
+  std::vector<ContextEntry> idx;
+  for (auto it = fs::recursive_directory_iterator(c.dir); it != fs::recursive_directory_iterator(); ++it) {
+    struct stat st {};
+    ASSERT_EQ(::lstat(it->path().c_str(), &st), 0);
+    ContextEntry e;
+    e.rel = it->path().lexically_relative(c.dir).generic_string();
+    e.mode = st.st_mode;
+    if (S_ISLNK(st.st_mode)) e.link = fs::read_symlink(it->path()).string();
+    if (S_ISREG(st.st_mode)) e.sha256_hex = berth::digest_file(it->path().string())->hex();
+    idx.push_back(std::move(e));
+  }
+  std::reverse(idx.begin(), idx.end());  // any order
+  auto from_dir = DirContextHasher::open(c.dir.string(), ignore);
+  auto from_idx = DirContextHasher::from_index(idx, ignore);
+  ASSERT_TRUE(from_dir);
+  ASSERT_TRUE(from_idx) << from_idx.error().message();
+  EXPECT_EQ(*(*from_dir)->files(), *(*from_idx)->files()) << berth::join((*(*from_dir)->files()), ",") << " | " << berth::join((*(*from_idx)->files()), ",");
+  for (std::vector<std::string> srcs : {std::vector<std::string>{"."}, {"src/"}, {"go.*"}, {"src/link.go", "README.md"}, {"src/main.go"}, {"src/lib"}, {"src/lib/util.go"}})
+  {
+    auto a = (*from_dir)->hash_sources(srcs);
+    auto b = (*from_idx)->hash_sources(srcs);
+    ASSERT_TRUE(a) << srcs[0] << ": " << a.error().message();
+    ASSERT_TRUE(b) << srcs[0] << ": " << b.error().message();
+    EXPECT_EQ(*a, *b) << srcs[0];
+  }
+  EXPECT_FALSE(DirContextHasher::from_index(idx, {"[bad"}));
 }

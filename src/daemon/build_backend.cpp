@@ -279,6 +279,17 @@ class DaemonBackend final : public build::Backend {
     return svc_.commit_config(parent_id, o);
   }
 
+  Result<std::string> restore(const std::string& parent_id, const oci::ContainerConfig& config,
+                              const oci::HistoryEntry& h, const std::string& source_id, int layer_index) override {
+    image::CommitOptions o;
+    o.config = config;
+    o.created_by = h.created_by;
+    o.history = h;
+    o.layer_from = source_id;
+    o.layer_index = layer_index;
+    return svc_.commit_config(parent_id, o);
+  }
+
   Result<std::string> cache_mount_dir(const std::string& id) override {
     Hasher h;
     h.update(id);

@@ -5,6 +5,7 @@
 // directory, .dockerignore is applied again, and build::Executor runs the plan against
 // daemon/build_backend.cpp. The response is dockerd's JSON message stream.
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,7 +16,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "build/context.hpp"
 #include "build/executor.hpp"
+#include "builder/cache_key.hpp"
 #include "builder/dockerignore.hpp"
 #include "common/file.hpp"
 #include "common/log.hpp"
@@ -193,9 +196,14 @@ void handle_build(Daemon& d, http::Request& q, http::ResponseWriter& w) {
   if (!backend) return send_err(w, 500, backend.error().message());
   auto tmp = (*backend)->temp_dir();
   if (!tmp) return send_err(w, 500, tmp.error().message());
-  std::string ctx = *tmp + "/context";
-  if (auto s = mkdir_all(ctx, 0755); !s) return send_err(w, 500, s.error().message());
+  // The context is read once: indexed and hashed from the stream, spooled to one file, and
+  // extracted only when a step needs its files (a fully cached build never does).
+  std::string ctx = *tmp + "/context", spool = *tmp + "/context.tar";
+  std::string df_rel = clean_path("/" + dockerfile).substr(1);
+  build::ContextIndex idx;
   {
+    UniqueFd fd(::open(spool.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (!fd) return send_err(w, 500, "build context spool " + spool + ": " + strerror(errno));
     struct BodyAdapter : storage::Reader {
       http::Request& q;
       explicit BodyAdapter(http::Request& r) : q(r) {}
@@ -204,31 +212,48 @@ void handle_build(Daemon& d, http::Request& q, http::ResponseWriter& w) {
     auto src = std::make_unique<BodyAdapter>(q);
     auto dec = storage::decompressed(std::move(src));
     if (!dec) return send_err(w, 400, "failed to read build context: " + dec.error().message());
+    auto r = build::index_context_tar(**dec, fd.get(), {df_rel, "dockerfile", ".dockerignore"});
+    if (!r) return send_err(w, 400, "failed to read build context: " + r.error().message());
+    idx = std::move(*r);
+  }
+  if (auto it = idx.files.find(".dockerignore"); it != idx.files.end())
+    req.ignore_patterns = builder::read_dockerignore(it->second);
+  auto materialize = [ctx, spool, patterns = req.ignore_patterns](const std::string& df) -> Status {
+    TRY(mkdir_all(ctx, 0755));
+    auto fd = TRY(open_file(spool, O_RDONLY));
+    auto rd = storage::fd_reader(fd.get());
     storage::ApplyOptions ao;
     ao.whiteouts = storage::WhiteoutMode::Delete;
     ao.preserve_owner = false;
-    auto st = storage::apply_tar(**dec, ctx, ao);
-    if (!st) return send_err(w, 400, "failed to extract build context: " + st.error().message());
-  }
-  std::string df_rel = clean_path("/" + dockerfile).substr(1);
-  auto df_host = secure_join(ctx, df_rel);
+    auto st = storage::apply_tar(*rd, ctx, ao);
+    if (!st) return fail(Errc::InvalidArgument, "failed to extract build context: " + st.error().message());
+    // Removes what .dockerignore excludes (the docker CLI already filtered; other clients may not).
+    return apply_dockerignore(ctx, patterns, df);
+  };
   std::string text;
-  if (df_host) {
-    auto t = read_file(*df_host, 16u << 20);
-    if (t) text = std::move(*t);
-    else df_host = fail(Errc::NotFound, "missing");
-  }
-  if (!df_host) {
+  if (auto it = idx.files.find(df_rel); it != idx.files.end()) {
+    text = it->second;
+  } else if (idx.links.count(df_rel)) {
+    // A symlinked Dockerfile: read it through the extracted context (confined to it).
+    if (auto st = materialize(df_rel); !st) return send_err(w, 400, st.error().message());
+    auto h = secure_join(ctx, df_rel);
+    auto t = h ? read_file(*h, 16u << 20) : Result<std::string>(fail(Errc::NotFound, "missing"));
+    if (!t) return send_err(w, 500, "Cannot locate specified Dockerfile: " + dockerfile);
+    text = std::move(*t);
+    req.context_dir = ctx;
+  } else if (auto lc = idx.files.find("dockerfile"); lc != idx.files.end() && dockerfile == "Dockerfile") {
     // dockerd also accepts a lower-case "dockerfile".
-    auto alt = read_file(ctx + "/dockerfile");
-    if (dockerfile != "Dockerfile" || !alt)
-      return send_err(w, 500, "Cannot locate specified Dockerfile: " + dockerfile);
-    text = std::move(*alt);
+    text = lc->second;
     df_rel = "dockerfile";
+  } else {
+    return send_err(w, 500, "Cannot locate specified Dockerfile: " + dockerfile);
   }
-  if (auto di = read_file(ctx + "/.dockerignore"); di) req.ignore_patterns = builder::read_dockerignore(*di);
-  if (auto s = apply_dockerignore(ctx, req.ignore_patterns, df_rel); !s)
-    return send_err(w, 400, "invalid .dockerignore: " + s.error().message());
+  auto hasher = builder::DirContextHasher::from_index(std::move(idx.entries), req.ignore_patterns);
+  if (!hasher) return send_err(w, 400, "invalid .dockerignore: " + hasher.error().message());
+  req.context_hasher = std::shared_ptr<builder::ContextHasher>(std::move(*hasher));
+  if (req.context_dir.empty()) {
+    req.prepare_context = [materialize, df = df_rel] { return materialize(df); };
+  }
   req.context_dir = ctx;
   req.dockerfile = std::move(text);
 

@@ -96,6 +96,12 @@ struct CommitOptions {
   std::vector<std::string> changes;            // Dockerfile instructions (ENV, CMD, ...)
   bool pause = true;
   std::string created_by;                      // history entry (builds: the instruction)
+  // commit_config only, for build cache restores (`docker build --cache-from`): `history`
+  // is the new history entry verbatim, and when layer_index >= 0 layer `layer_index` of image
+  // `layer_from` (whose layers must start with the parent's) is appended to the parent's.
+  std::optional<oci::HistoryEntry> history;
+  std::string layer_from;
+  int layer_index = -1;
 };
 
 struct ImportOptions {

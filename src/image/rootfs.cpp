@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -218,7 +220,23 @@ Result<std::string> ServiceImpl::commit_config(const std::string& parent_id, con
   nc.comment = opts.comment;
   if (opts.config) nc.config = *opts.config;
   TRY(apply_changes(nc.config, opts.changes));
-  nc.history.push_back({nc.created, opts.created_by, opts.author, opts.comment, true});
+  if (opts.layer_index >= 0) {
+    std::lock_guard lk(mu_);
+    Digest sid = TRY(resolve_id(opts.layer_from));
+    auto sc = TRY(image_config(sid));
+    auto li = static_cast<std::size_t>(opts.layer_index);
+    if (li != nc.diff_ids.size() || li >= sc.diff_ids.size() ||
+        !std::equal(nc.diff_ids.begin(), nc.diff_ids.end(), sc.diff_ids.begin()))
+      return fail(Errc::InvalidArgument, fmt::format("image {} does not extend the layers of {} at layer {}",
+                                                     sid.str(), parent_id, li));
+    nc.diff_ids.push_back(sc.diff_ids[li]);
+    if (!layer_meta(chain_ids(nc.diff_ids).back()))
+      return fail(Errc::NotFound, fmt::format("layer {} of {} is not registered", li, sid.str()));
+    auto sm = image_meta(sid);
+    if (sm && sm->layers.size() == sc.diff_ids.size() && meta.layers.size() == li) meta.layers.push_back(sm->layers[li]);
+  }
+  if (opts.history) nc.history.push_back(*opts.history);
+  else nc.history.push_back({nc.created, opts.created_by, opts.author, opts.comment, opts.layer_index < 0});
   std::string raw = oci::to_json(nc);
   Digest id = TRY(content_->put(raw));
   meta.id = id;

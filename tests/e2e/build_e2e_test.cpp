@@ -4,6 +4,7 @@
 // instruction, the image runs with the expected files/env/user/workdir/cmd, a second build is
 // fully cached, changing one COPY source rebuilds from that step on, the cache survives a
 // daemon restart. ADD <url> talks only to a loopback HTTP server started by the test.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -62,6 +63,43 @@ class LoopbackHttp {
   }
   ~LoopbackHttp() { stop(); }
   int port() const { return port_; }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+// berth-registry on 127.0.0.1:0 (stderr to a file; the port comes from its "listening on" line).
+class LoopbackRegistry {
+ public:
+  bool start(const std::string& dir) {
+    std::string log = dir + "/registry.log";
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      ::dup2(fd, 2);
+      int null = ::open("/dev/null", O_RDWR);
+      ::dup2(null, 1);
+      std::string b = bin("berth-registry"), root = dir + "/root";
+      ::execl(b.c_str(), b.c_str(), "serve", "--addr", "127.0.0.1:0", "--root", root.c_str(), "--no-accesslog", nullptr);
+      ::_exit(127);
+    }
+    for (int i = 0; i < 200 && port_ == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      auto t = read_file(log).value_or("");
+      if (auto pos = t.find("listening on 127.0.0.1:"); pos != std::string::npos) port_ = std::atoi(t.c_str() + pos + 23);
+    }
+    return port_ != 0;
+  }
+  void stop() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+  }
+  ~LoopbackRegistry() { stop(); }
+  std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
 
  private:
   pid_t pid_ = -1;
@@ -283,6 +321,70 @@ TEST_F(BuildE2E, DockerCliMultiStageEveryInstructionCacheAndBerthBuild) {
   EXPECT_LE(count(b5.out, " ---> Using cache"), 1) << b5.out;
   auto r5 = docker({"run", "--rm", "--network", "none", "berth-test-build:1"});
   EXPECT_EQ(r5.out, "hello\n") << "prune must keep tagged images";
+}
+
+// The built image goes to a registry with `berth push`; with everything local gone (image,
+// build steps, build cache) `berth run` pulls and runs it. Built again with --cache-from the
+// pulled image, the final stage comes entirely from it (the same image id; only the builder
+// stage, which is not in that image, runs again), and a changed COPY source is not served
+// from it.
+TEST_F(BuildE2E, PushRunPulledAndCacheFrom) {
+  if (!path_exists(bin("berth-registry"))) GTEST_SKIP() << "berth-registry not built";
+  Scratch regdir("build-e2e-reg");
+  LoopbackRegistry reg;
+  ASSERT_TRUE(reg.start(regdir.path())) << read_file(regdir.sub("registry.log")).value_or("");
+  std::string ref = reg.host() + "/berth-test/built:v1";
+  auto b = docker({"build", "-t", ref, ctx_->path()});
+  ASSERT_EQ(b.status, 0) << b.out << b.err << d_->log();
+  auto id_of = [&](const std::string& image) {
+    return std::string(trim(docker({"image", "inspect", "-f", "{{.Id}}", image}).out));
+  };
+  std::string id = id_of(ref);
+  ASSERT_FALSE(id.empty());
+  auto push = berth({"push", ref});
+  ASSERT_EQ(push.status, 0) << push.out << push.err;
+
+  ASSERT_EQ(docker({"rmi", ref}).status, 0);
+  auto pr = docker({"builder", "prune", "-af"});
+  ASSERT_EQ(pr.status, 0) << pr.err;
+  EXPECT_NE(docker({"image", "inspect", id}).status, 0) << "the built image is still there";
+  auto run1 = berth({"run", "--rm", "--network", "none", ref});
+  ASSERT_EQ(run1.status, 0) << run1.out << run1.err;
+  EXPECT_EQ(run1.out, "hello\n");
+  EXPECT_NE(run1.err.find("Unable to find image '" + ref + "' locally"), std::string::npos) << run1.err;
+  EXPECT_EQ(id_of(ref), id);
+  auto run2 = berth({"run", "--rm", "--network", "none", ref, "cat data/sub/two remote.txt; id -u"});
+  EXPECT_EQ(run2.out, "2\nfrom the loopback server\n1234\n") << run2.err;
+
+  auto final_stage = [](const std::string& out) {
+    auto at = out.rfind(": FROM busybox\n");
+    return at == std::string::npos ? std::string() : out.substr(at);
+  };
+  auto c = docker({"build", "--cache-from", ref, "-t", "berth-test-build:cf", ctx_->path()});
+  ASSERT_EQ(c.status, 0) << c.out << c.err;
+  std::string fin = final_stage(c.out);
+  ASSERT_FALSE(fin.empty()) << c.out;
+  EXPECT_EQ(count(fin, " ---> Using cache"), count(fin, "Step ")) << c.out;
+  EXPECT_EQ(count(fin, "Running in"), 0) << c.out;
+  EXPECT_EQ(id_of("berth-test-build:cf"), id) << c.out;
+  // The restored steps are in the local cache now: a plain rebuild is fully cached.
+  auto c1 = berth({"build", "-q", ctx_->path()});
+  ASSERT_EQ(c1.status, 0) << c1.out << c1.err;
+  EXPECT_EQ(trim(c1.out), id);
+
+  put("data/sub/two", "changed\n");
+  auto c2 = docker({"build", "--cache-from", ref, "-t", "berth-test-build:cf2", ctx_->path()});
+  ASSERT_EQ(c2.status, 0) << c2.out << c2.err;
+  auto at = c2.out.find("COPY --chown=1000:1000 data/");
+  ASSERT_NE(at, std::string::npos) << c2.out;
+  std::string after = c2.out.substr(c2.out.rfind("Step ", at));
+  EXPECT_EQ(count(after, " ---> Using cache"), 0) << c2.out;
+  EXPECT_NE(id_of("berth-test-build:cf2"), id);
+  auto r3 = docker({"run", "--rm", "--network", "none", "berth-test-build:cf2", "cat data/sub/two"});
+  EXPECT_EQ(r3.out, "changed\n") << r3.err;
+  // A --cache-from image that does not exist is skipped with a warning.
+  auto c3 = docker({"build", "--cache-from", "berth-test-nosuch:1", "-q", ctx_->path()});
+  EXPECT_EQ(c3.status, 0) << c3.out << c3.err;
 }
 
 }  // namespace
