@@ -17,6 +17,7 @@
 #include "common/path.hpp"
 #include "common/strings.hpp"
 #include "daemon/daemon.hpp"
+#include "storage/quota.hpp"
 #include "volume/volume.hpp"
 
 namespace berth::daemon {
@@ -452,6 +453,17 @@ Status Daemon::setup_volumes(Container& c, const std::string& image_config_json)
     for (auto& p : anon) vols[p] = json::object();
     c.config["Volumes"] = vols;
   }
+  return ok();
+}
+
+Status Daemon::setup_storage_opts(Container& c) {
+  const json& so = c.host_config.value("StorageOpt", json::object());
+  if (!so.is_object() || so.empty()) return ok();
+  std::map<std::string, std::string> opts;
+  for (auto& [k, v] : so.items()) opts[k] = v.is_string() ? v.get<std::string>() : v.dump();
+  std::uint64_t size = TRY(storage::parse_storage_opts(opts));
+  if (size == 0) return ok();
+  TRY(images_->prepare_rootfs(c.image_id, c.id, size));
   return ok();
 }
 

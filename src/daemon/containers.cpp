@@ -670,8 +670,10 @@ Result<std::pair<std::string, std::vector<std::string>>> Daemon::create(const st
   auto undo_volumes = defer([&] {
     if (registered) return;
     release_volumes(*c, true);
+    (void)images_->remove_rootfs(c->id);
     (void)remove_all(cfg_.data_root + "/containers/" + c->id);
   });
+  TRY(setup_storage_opts(*c));
   {
     std::lock_guard lk(mu);
     if (name.empty()) {

@@ -149,6 +149,8 @@ class Daemon {
   // At create: parses Binds/Mounts/VolumesFrom/image VOLUMEs, creates and acquires volumes,
   // writes <data-root>/containers/<id>/mounts.json.
   Status setup_volumes(Container& c, const std::string& image_config_json);
+  // HostConfig.StorageOpt (size=): the rw layer is created now, with its limit (as dockerd).
+  Status setup_storage_opts(Container& c);
   // At start (rootfs mounted): copy-up, host mounts of volumes with driver opts; the OCI mounts.
   Result<json> start_volumes(Container& c, const std::string& rootfs);
   // When the container stops (or its start failed): unmounts host mounts nobody uses any more.

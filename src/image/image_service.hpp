@@ -167,9 +167,12 @@ class ImageService {
                       const ProgressFn& progress) = 0;
 
   // ---- container filesystems ----
-  // Creates (or returns the existing) rw layer of `container_id` on top of the image's layers.
+  // Creates (or returns the existing) rw layer of `container_id` on top of the image's layers;
+  // a new one is capped at `size_limit` bytes when not 0 (--storage-opt size=; InvalidArgument
+  // where the driver cannot enforce it).
   virtual Result<std::vector<Mount>> prepare_rootfs(const std::string& image_id,
-                                                    const std::string& container_id) = 0;
+                                                    const std::string& container_id,
+                                                    std::uint64_t size_limit = 0) = 0;
   // Mounts of an already prepared container (after a daemon restart).
   virtual Result<std::vector<Mount>> rootfs_mounts(const std::string& container_id) = 0;
   virtual Status remove_rootfs(const std::string& container_id) = 0;

@@ -29,7 +29,7 @@ std::vector<Mount> convert(const std::vector<storage::Mount>& in) {
 }  // namespace
 
 Result<std::vector<Mount>> ServiceImpl::prepare_rootfs(const std::string& image_id,
-                                                       const std::string& cid) {
+                                                       const std::string& cid, std::uint64_t size_limit) {
   std::lock_guard lk(mu_);
   if (auto m = container_meta(cid); m) return convert(TRY(driver_->mounts(m->layer)));
   else if (!m.error().is(Errc::NotFound)) return fail(std::move(m.error()));
@@ -40,7 +40,13 @@ Result<std::vector<Mount>> ServiceImpl::prepare_rootfs(const std::string& image_
   if (!chains.empty()) parent = TRY(layer_meta(chains.back())).cache_id;
   std::string layer = cid + "-rw";
   if (driver_->exists(layer)) TRY(driver_->remove(layer));  // leftover without a record
+  if (size_limit > 0) TRY(driver_->check_size_limit());
   TRYC(driver_->create_rw(layer, parent), "create container layer");
+  if (size_limit > 0)
+    if (auto s = driver_->set_size_limit(layer, size_limit); !s) {
+      (void)driver_->remove(layer);
+      return fail(std::move(s.error()));
+    }
   json j = {{"image", id.str()}, {"layer", layer}};
   if (auto s = atomic_write_file(meta_dir() + "/containers/" + cid + ".json", j.dump(), 0600); !s) {
     (void)driver_->remove(layer);

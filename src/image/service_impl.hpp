@@ -75,8 +75,8 @@ class ServiceImpl : public ImageService {
   Status push(const std::string& ref, const std::string& auth_base64,
               const ProgressFn& progress) override;
 
-  Result<std::vector<Mount>> prepare_rootfs(const std::string& image_id,
-                                            const std::string& container_id) override;
+  Result<std::vector<Mount>> prepare_rootfs(const std::string& image_id, const std::string& container_id,
+                                            std::uint64_t size_limit = 0) override;
   Result<std::vector<Mount>> rootfs_mounts(const std::string& container_id) override;
   Status remove_rootfs(const std::string& container_id) override;
   Result<std::vector<std::pair<std::string, int>>> changes(const std::string& container_id) override;

@@ -21,6 +21,7 @@
 #include "common/unique_fd.hpp"
 #include "storage/driver.hpp"
 #include "storage/fs_util.hpp"
+#include "storage/quota.hpp"
 #include "storage/tar_write.hpp"
 
 namespace berth::storage {
@@ -161,6 +162,12 @@ class Btrfs : public Driver {
   Result<std::int64_t> usage(const std::string& id) override { return tree_usage(diff_dir(id)); }
 
   Result<std::vector<std::string>> list() override { return entries(home_ + "/meta"); }
+
+  // qgroups: the limit counts the subvolume's referenced bytes (image files included), as dockerd.
+  Status check_size_limit() const override { return ok(); }
+  Status set_size_limit(const std::string& id, std::uint64_t bytes) override {
+    return btrfs_limit_subvolume(diff_dir(id), bytes);
+  }
 
  private:
   static std::vector<std::string> entries(const std::string& dir) {

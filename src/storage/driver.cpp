@@ -53,6 +53,14 @@ Result<std::unique_ptr<Driver>> open_driver(const std::string& name, const std::
   return open_vfs(home + "/vfs");
 }
 
+Status Driver::check_size_limit() const {
+  return fail(Errc::InvalidArgument,
+              fmt::format("--storage-opt size is not supported by the {} storage driver (use overlay2 over xfs "
+                          "with 'pquota' mount option, or btrfs)", name()));
+}
+
+Status Driver::set_size_limit(const std::string&, std::uint64_t) { return check_size_limit(); }
+
 std::string backing_filesystem(const std::string& dir) {
   struct statfs fs{};
   if (::statfs(dir.c_str(), &fs) != 0) return "unknown";

@@ -72,6 +72,12 @@ class Driver {
   // half-created layers). Opening a driver repairs what a crash can leave, so a freshly
   // opened store reports nothing.
   virtual std::vector<std::string> check() { return {}; }
+
+  // `--storage-opt size=` (storage/quota.hpp): ok when rw layers can get a size limit here,
+  // else InvalidArgument in dockerd's words. set_size_limit caps rw layer `id` right after
+  // create_rw, before anything is written to it.
+  virtual Status check_size_limit() const;
+  virtual Status set_size_limit(const std::string& id, std::uint64_t bytes);
 };
 
 // name: "overlay2" | "btrfs" | "vfs" | "" (the driver that created `home`, else overlay2 if the

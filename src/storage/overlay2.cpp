@@ -17,6 +17,7 @@
 #include "common/strings.hpp"
 #include "storage/driver.hpp"
 #include "storage/fs_util.hpp"
+#include "storage/quota.hpp"
 #include "storage/tar_write.hpp"
 
 namespace berth::storage {
@@ -53,6 +54,7 @@ class Overlay2 : public Driver {
       std::string link = home_ + "/l/" + link_name(id);
       if (!path_exists(link)) (void)::symlink(("../" + id + "/diff").c_str(), link.c_str());
     }
+    if (auto q = ProjectQuota::open(home_)) quota_ = std::move(*q);
     return ok();
   }
 
@@ -76,6 +78,18 @@ class Overlay2 : public Driver {
   }
 
   std::string name() const override { return "overlay2"; }
+
+  Status check_size_limit() const override {
+    if (!quota_)
+      return fail(Errc::InvalidArgument, "--storage-opt is supported only for overlay over xfs with 'pquota' mount option");
+    return ok();
+  }
+
+  Status set_size_limit(const std::string& id, std::uint64_t bytes) override {
+    TRY(check_size_limit());
+    std::string dir = home_ + "/" + id;
+    return quota_->limit({dir, dir + "/diff", dir + "/work"}, bytes);
+  }
   bool independent_layers() const override { return true; }
 
   Result<LayerStats> create_from_tar(const std::string& id, const std::string& parent, Reader& tar,
@@ -218,6 +232,7 @@ class Overlay2 : public Driver {
   }
 
   std::string home_;
+  std::unique_ptr<ProjectQuota> quota_;  // set when home is on xfs with project quotas enforced
 };
 
 }  // namespace

@@ -6,7 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/defer.hpp"
 #include "e2e/docker_e2e.hpp"
+#include "integration/volume/loop_fs.hpp"
 
 namespace berth::test {
 namespace {
@@ -216,6 +218,70 @@ TEST_F(DockerVolumes, InfoShowsStorageDriver) {
   ASSERT_EQ(i.status, 0) << i.err;
   EXPECT_TRUE(i.out.rfind("overlay2 [[\"Backing Filesystem\"", 0) == 0 || i.out.rfind("vfs ", 0) == 0) << i.out;
 }
+
+TEST_F(DockerVolumes, StorageOptRefusedWhereTheFilesystemCannotEnforceIt) {
+  std::string drv = out({"info", "--format", "{{.Driver}}"});
+  auto r = docker({"create", "--name", "berth-test-so", "--storage-opt", "size=20M", "busybox", "true"});
+  EXPECT_NE(r.status, 0);
+  if (drv == "overlay2")  // the scratch data-root is not on xfs with pquota
+    EXPECT_NE(r.err.find("--storage-opt is supported only for overlay over xfs with 'pquota' mount option"),
+              std::string::npos) << r.err;
+  else
+    EXPECT_NE(r.err.find("--storage-opt size is not supported"), std::string::npos) << r.err;
+  auto u = docker({"create", "--name", "berth-test-so", "--storage-opt", "bogus=1", "busybox", "true"});
+  EXPECT_NE(u.status, 0);
+  EXPECT_NE(u.err.find("Unknown option bogus"), std::string::npos) << u.err;
+  EXPECT_EQ(out({"ps", "-aq", "-f", "name=berth-test-so"}), "");  // nothing left behind
+}
+
+// docker run --storage-opt size=20M on a data-root where the driver can enforce it: a loop-mounted
+// xfs with pquota (overlay2, as dockerd) and a loop-mounted btrfs (qgroups).
+struct QuotaCase {
+  const char* fstype;
+  const char* mount_opts;
+  const char* driver;
+};
+class DockerStorageOpt : public ::testing::TestWithParam<QuotaCase> {};
+
+TEST_P(DockerStorageOpt, SizeLimitIsEnforcedInsideTheContainer) {
+  REQUIRE_ROOT();
+  std::string docker_bin = which("docker");
+  if (docker_bin.empty()) GTEST_SKIP() << "docker CLI not on PATH";
+  if (test_runtime().empty()) GTEST_SKIP() << "no OCI runtime";
+  REQUIRE_IMAGE("busybox");
+  Scratch img(std::string("e2e-quota-") + GetParam().fstype);
+  auto d = std::make_unique<Berthd>(std::string("e2e-quota-") + GetParam().driver);
+  std::string why;
+  auto fs = LoopFs::make(img.sub("fs.img"), d->data_root(), GetParam().fstype, GetParam().mount_opts, &why, "512M");
+  if (!fs) GTEST_SKIP() << why;
+  auto cleanup = defer([&] {  // the daemon stops before its data-root is unmounted
+    d->teardown();
+    fs.reset();
+  });
+  ASSERT_TRUE(d->start({"--storage-driver", GetParam().driver})) << d->log();
+  auto docker = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), docker_bin);
+    return run(args, {}, 120, {"DOCKER_HOST=" + d->host(), "DOCKER_CONFIG=" + img.path()});
+  };
+  ASSERT_EQ(docker({"load", "-i", images_dir() + "/busybox.tar"}).status, 0);
+  auto big = docker({"run", "--name", "berth-test-q", "--network", "none", "--storage-opt", "size=20M", "busybox",
+                     "dd", "if=/dev/zero", "of=/big", "bs=1M", "count=40"});
+  EXPECT_NE(big.status, 0) << big.out << big.err;
+  EXPECT_NE(big.err.find("Disk quota exceeded"), std::string::npos) << big.err;
+  auto hc = docker({"inspect", "-f", "{{json .HostConfig.StorageOpt}}", "berth-test-q"});
+  EXPECT_EQ(std::string(trim(hc.out)), R"({"size":"20M"})") << hc.err;
+  auto small = docker({"run", "--rm", "--network", "none", "--storage-opt", "size=20M", "busybox", "dd",
+                       "if=/dev/zero", "of=/small", "bs=1M", "count=8"});
+  EXPECT_EQ(small.status, 0) << small.err;
+  auto unlimited = docker({"run", "--rm", "--network", "none", "busybox", "dd", "if=/dev/zero", "of=/big", "bs=1M",
+                      "count=40"});
+  EXPECT_EQ(unlimited.status, 0) << unlimited.err;  // no limit without the option
+  EXPECT_EQ(docker({"rm", "berth-test-q"}).status, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Filesystems, DockerStorageOpt,
+                         ::testing::Values(QuotaCase{"xfs", "pquota", "overlay2"}, QuotaCase{"btrfs", "", "btrfs"}),
+                         [](const auto& i) { return std::string(i.param.driver); });
 
 // berthd refuses a data-root created by another storage driver, with a clear message.
 TEST(StorageDriverSelection, RefusesDataRootOfAnotherDriver) {
