@@ -498,8 +498,8 @@ Result<json> Daemon::start_volumes(Container& c, const std::string& rootfs) {
                                                    "': failed to mount local volume: mount " + spec->device + ":" +
                                                    spec->source));
       }
-      if (m.copy_data) log::info("volume {}: copy-up into a volume with driver options is not supported; skipped", m.name);
-    } else if (m.copy_data) {
+    }
+    if (m.copy_data) {  // a volume with driver options is filled in place, now that it is mounted
       auto src = secure_join(rootfs, m.destination);
       if (!src) return fail(std::move(src).error());
       TRYC(volumes_->copy_up(m.name, *src), "copy image content into volume " + m.name);

@@ -429,8 +429,67 @@ Result<MountSpec> VolumeService::mount_spec(const std::string& name) const {
   return s;
 }
 
+namespace {
+
+constexpr const char* kInPlaceStage = ".berth-copyup";
+
+// Moves the entries of stage (inside target) to target, gives target the stage root's owner,
+// mode and times (the image directory's, as dockerd), then removes stage. Repeatable: entries
+// already moved by an interrupted run are no longer in stage.
+Status publish_in_place(const std::string& stage, const std::string& target) {
+  for (auto& n : list_dir(stage))
+    if (::rename(path_join(stage, n).c_str(), path_join(target, n).c_str()) != 0)
+      return fail_errno("rename", path_join(stage, n));
+  struct stat st{};
+  if (::lstat(stage.c_str(), &st) != 0) return fail_errno("lstat", stage);
+  if (::lchown(target.c_str(), st.st_uid, st.st_gid) != 0 && errno != EPERM) return fail_errno("lchown", target);
+  if (::chmod(target.c_str(), st.st_mode & 07777) != 0) return fail_errno("chmod", target);
+  struct timespec ts[2] = {st.st_atim, st.st_mtim};
+  ::utimensat(AT_FDCWD, target.c_str(), ts, 0);
+  TRY(fsync_dir(target));
+  if (::rmdir(stage.c_str()) != 0) return fail_errno("rmdir", stage);
+  return fsync_dir(target);
+}
+
+}  // namespace
+
+// A volume with driver options is copied up while the daemon has it mounted on _data, so the
+// staging directory cannot be renamed over it: the copy is staged in _data/.berth-copyup, made
+// durable, then published by renaming its entries one by one. A marker next to _data says the
+// publishing started: a copy-up interrupted before it starts over, one interrupted after it
+// finishes moving the entries.
+Status VolumeService::copy_up_in_place(const Volume& v, const std::string& src_dir) {
+  std::string target = v.mountpoint;
+  std::string stage = path_join(target, kInPlaceStage);
+  std::string marker = path_join(vol_dir(v.name), "copyup.publishing");
+  if (path_exists(marker)) {
+    if (path_exists(stage)) TRY(publish_in_place(stage, target));
+    if (::unlink(marker.c_str()) != 0) return fail_errno("unlink", marker);
+    return fsync_dir(vol_dir(v.name));
+  }
+  if (path_exists(stage)) TRY(remove_all(stage));
+  if (!list_dir(target).empty()) return ok();  // as dockerd: only an empty volume is filled
+  struct stat st{};
+  if (stat(src_dir.c_str(), &st) != 0) return errno == ENOENT ? ok() : fail_errno("stat", src_dir);
+  if (!S_ISDIR(st.st_mode)) return ok();
+  if (mkdir(stage.c_str(), 0700) != 0) return fail_errno("mkdir", stage);
+  SyncList to_sync;
+  Status s = copy_tree(src_dir, stage, true, to_sync);
+  if (s) s = sync_copied(to_sync);
+  if (s) s = atomic_write_file(marker, "", 0600);
+  if (!s) {
+    (void)remove_all(stage);
+    return s;
+  }
+  TRY(fsync_dir(vol_dir(v.name)));
+  TRY(publish_in_place(stage, target));
+  if (::unlink(marker.c_str()) != 0) return fail_errno("unlink", marker);
+  return fsync_dir(vol_dir(v.name));
+}
+
 Status VolumeService::copy_up(const std::string& name, const std::string& src_dir) {
   Volume v = TRY(load(name));
+  if (!v.options.empty()) return copy_up_in_place(v, src_dir);
   if (!list_dir(v.mountpoint).empty()) return ok();
   struct stat st{};
   if (stat(src_dir.c_str(), &st) != 0) {

@@ -84,7 +84,8 @@ class VolumeService {
 
   // Pre-fills an empty volume with the content of src_dir (a directory inside an image
   // rootfs), keeping owners, modes, symlinks, xattrs, mtimes. No-op when the volume is not
-  // empty. Crash-safe: copies into a staging dir renamed over _data at the end.
+  // empty. Crash-safe: copies into a staging dir renamed over _data at the end. A volume with
+  // driver options must be mounted (mount_spec) first: it is filled in place, also crash-safe.
   Status copy_up(const std::string& name, const std::string& src_dir);
 
   const std::string& root() const { return dir_; }
@@ -94,6 +95,7 @@ class VolumeService {
   std::string vol_dir(const std::string& name) const;
   Result<Volume> load(const std::string& name) const;
   Status save_refs(const Volume& v) const;
+  Status copy_up_in_place(const Volume& v, const std::string& src_dir);
   std::string dir_;  // <root>/volumes
 };
 

@@ -113,6 +113,18 @@ TEST_F(DockerVolumes, CopyUpKeepsImageFilesAndOwnership) {
   EXPECT_EQ(out({"volume", "ls", "-q"}), before);
 }
 
+// A volume with driver options (mounted on the host at start) is filled from the image too.
+TEST_F(DockerVolumes, CopyUpIntoVolumeWithDriverOptions) {
+  load_volume_image(50);
+  ASSERT_EQ(docker({"volume", "create", "-o", "type=tmpfs", "-o", "device=tmpfs", "-o", "o=size=4m", "berth-test-tv"})
+                .status, 0);
+  auto r = docker({"run", "--rm", "--network", "none", "-v", "berth-test-tv:/srv/app", "berth-test-vimg:1", "sh", "-c",
+                   "stat -c '%u:%g %a' /srv/app /srv/app/f00000; ls -A /srv/app | wc -l; cat /srv/app/sub/f00049"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "1234:5678 750\n1234:5678 640\n26\nfile 49\n");
+  EXPECT_EQ(out({"volume", "rm", "berth-test-tv"}), "berth-test-tv");
+}
+
 TEST_F(DockerVolumes, VolumesFromBindsAndTmpfs) {
   ASSERT_EQ(docker({"run", "--name", "berth-test-src", "--network", "none", "-v", "berth-test-shared:/data", "-v",
                     "/anon", "busybox", "sh", "-c", "echo shared > /data/f; echo a > /anon/f"}).status, 0);

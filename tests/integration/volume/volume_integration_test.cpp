@@ -125,3 +125,67 @@ TEST(VolumeIntegration, NfsWithoutAddrIsClearError) {
   ASSERT_FALSE(spec);
   EXPECT_NE(spec.error().message().find("addr="), std::string::npos);
 }
+
+// A volume with driver options is filled while mounted (its _data is a mount point).
+TEST(VolumeIntegration, CopyUpIntoMountedVolumeInPlace) {
+  REQUIRE_ROOT();
+  test::Scratch s("volume-cu-mounted");
+  std::string src = s.sub("img/srv");
+  ASSERT_TRUE(mkdir_all(src + "/sub"));
+  ASSERT_TRUE(write_file(src + "/sub/f", "image data", 0640));
+  ASSERT_EQ(lchown((src + "/sub/f").c_str(), 1234, 5678), 0);
+  ASSERT_EQ(chmod(src.c_str(), 0751), 0);
+  ASSERT_EQ(lchown(src.c_str(), 42, 43), 0);
+  auto svc = VolumeService::open(s.sub("root"));
+  ASSERT_TRUE(svc);
+  ASSERT_TRUE(svc->create("berth-test-mcu", "local", {{"type", "tmpfs"}, {"device", "tmpfs"}, {"o", "size=4m"}}, {}));
+  auto spec = svc->mount_spec("berth-test-mcu");
+  ASSERT_TRUE(spec);
+  auto mount = [&] {
+    return ::mount(spec->device.c_str(), spec->source.c_str(), spec->fstype.c_str(), spec->flags, spec->data.c_str());
+  };
+  ASSERT_EQ(mount(), 0) << strerror(errno);
+  auto st = svc->copy_up("berth-test-mcu", src);
+  ASSERT_TRUE(st) << st.error().message();
+  EXPECT_EQ(read_file(spec->source + "/sub/f").value_or(""), "image data");
+  struct stat sb{};
+  ASSERT_EQ(lstat((spec->source + "/sub/f").c_str(), &sb), 0);
+  EXPECT_EQ(sb.st_uid, 1234u);
+  EXPECT_EQ(sb.st_mode & 07777, 0640u);
+  ASSERT_EQ(lstat(spec->source.c_str(), &sb), 0);
+  EXPECT_EQ(sb.st_uid, 42u);
+  EXPECT_EQ(sb.st_mode & 07777, 0751u);
+  EXPECT_FALSE(path_exists(spec->source + "/.berth-copyup"));
+  EXPECT_FALSE(path_exists(s.sub("root/volumes/berth-test-mcu/copyup.publishing")));
+  // non-empty: a second copy-up leaves it alone
+  ASSERT_TRUE(write_file(spec->source + "/sub/f", "changed"));
+  ASSERT_TRUE(svc->copy_up("berth-test-mcu", src));
+  EXPECT_EQ(read_file(spec->source + "/sub/f").value_or(""), "changed");
+  ASSERT_EQ(umount2(spec->source.c_str(), MNT_DETACH), 0);
+
+  // interrupted while publishing (marker written, one entry moved): the next copy-up finishes
+  ASSERT_TRUE(write_file(src + "/top", "t"));
+  ASSERT_EQ(mount(), 0) << strerror(errno);
+  std::string stage = spec->source + "/.berth-copyup";
+  ASSERT_TRUE(mkdir_all(stage + "/sub"));
+  ASSERT_TRUE(write_file(stage + "/sub/f", "image data"));
+  ASSERT_TRUE(write_file(spec->source + "/top", "t"));  // already moved
+  ASSERT_TRUE(write_file(s.sub("root/volumes/berth-test-mcu/copyup.publishing"), ""));
+  ASSERT_TRUE(svc->copy_up("berth-test-mcu", src));
+  EXPECT_EQ(read_file(spec->source + "/sub/f").value_or(""), "image data");
+  EXPECT_EQ(read_file(spec->source + "/top").value_or(""), "t");
+  EXPECT_FALSE(path_exists(stage));
+  EXPECT_FALSE(path_exists(s.sub("root/volumes/berth-test-mcu/copyup.publishing")));
+  ASSERT_EQ(umount2(spec->source.c_str(), MNT_DETACH), 0);
+
+  // interrupted while copying (no marker): the half copy is dropped and the copy starts over
+  ASSERT_EQ(mount(), 0) << strerror(errno);
+  ASSERT_TRUE(mkdir_all(stage));
+  ASSERT_TRUE(write_file(stage + "/half", "x"));
+  ASSERT_TRUE(svc->copy_up("berth-test-mcu", src));
+  EXPECT_FALSE(path_exists(spec->source + "/half"));
+  EXPECT_EQ(read_file(spec->source + "/sub/f").value_or(""), "image data");
+  EXPECT_FALSE(path_exists(stage));
+  ASSERT_EQ(umount2(spec->source.c_str(), MNT_DETACH), 0);
+  EXPECT_TRUE(svc->remove("berth-test-mcu"));
+}
