@@ -28,6 +28,11 @@ class DockerVolumes : public DockerE2E {
     auto l = docker({"load", "-i", tar});
     ASSERT_EQ(l.status, 0) << l.err;
   }
+  // Our CLI against the same berthd.
+  RunResult berth(std::vector<std::string> args, const std::string& in = {}, int timeout = 60) {
+    args.insert(args.begin(), bin("berth"));
+    return run(args, in, timeout, {"DOCKER_HOST=" + d_->host(), "DOCKER_CONFIG=" + scratch_->path()});
+  }
   std::string out(std::vector<std::string> args) {
     auto r = docker(std::move(args));
     EXPECT_EQ(r.status, 0) << r.err;
@@ -223,6 +228,85 @@ TEST_F(DockerVolumes, VolumeCommandsOutputAndErrors) {
   EXPECT_EQ(out({"volume", "ls", "-q"}), "berth-test-a");
   ASSERT_EQ(docker({"rm", "berth-test-user"}).status, 0);
   EXPECT_EQ(out({"volume", "ls", "-q", "-f", "dangling=true"}), "berth-test-a");  // rm without -v keeps it
+}
+
+// `berth volume …` and `docker volume …` against the same berthd print the same.
+TEST_F(DockerVolumes, BerthVolumeCommandsMatchDocker) {
+  if (!path_exists(bin("berth"))) GTEST_SKIP() << "berth CLI not built";
+  auto same = [&](std::vector<std::string> args) {
+    auto d = docker(args);
+    auto b = berth(args);
+    std::string what = join(args, " ");
+    EXPECT_EQ(b.status, d.status) << what << "\n" << b.err << d.err;
+    EXPECT_EQ(b.out, d.out) << what;
+    EXPECT_EQ(b.err, d.err) << what;
+    return b;
+  };
+  // create: each client makes its own, then both list them alike
+  EXPECT_EQ(berth({"volume", "create", "--label", "tier=db", "--label", "k", "berth-test-cb"}).out, "berth-test-cb\n");
+  EXPECT_EQ(docker({"volume", "create", "--label", "tier=db", "--label", "k", "berth-test-cd"}).out, "berth-test-cd\n");
+  auto tmp = berth({"volume", "create", "-d", "local", "-o", "type=tmpfs", "-o", "device=tmpfs", "-o", "o=size=1m",
+                    "--name", "berth-test-ct"});
+  EXPECT_EQ(tmp.status, 0) << tmp.err;
+  EXPECT_EQ(tmp.out, "berth-test-ct\n");
+  auto anon = berth({"volume", "create"});
+  ASSERT_EQ(anon.status, 0) << anon.err;
+  EXPECT_EQ(std::string(trim(anon.out)).size(), 64u);
+  // errors
+  for (auto* name : {"b@d", "x"}) {
+    auto bb = berth({"volume", "create", name});
+    auto dd = docker({"volume", "create", name});
+    EXPECT_EQ(bb.status, dd.status) << name;
+    EXPECT_EQ(bb.err, dd.err) << name;
+  }
+  auto badopt = same({"volume", "create", "-o", "bogus=1", "berth-test-bad"});
+  EXPECT_NE(badopt.status, 0);
+  auto plugin = same({"volume", "create", "-d", "nosuch", "berth-test-bad"});
+  EXPECT_NE(plugin.status, 0);
+  // ls with filters and formats
+  same({"volume", "ls"});
+  same({"volume", "ls", "-q"});
+  same({"volume", "ls", "-f", "name=berth-test-c"});
+  same({"volume", "ls", "-q", "-f", "label=tier=db"});
+  same({"volume", "ls", "-q", "-f", "label=k", "-f", "name=cb"});
+  same({"volume", "ls", "-q", "-f", "label!=tier"});
+  same({"volume", "ls", "-q", "-f", "driver=local", "-f", "dangling=true"});
+  same({"volume", "ls", "--format", "{{.Name}}|{{.Driver}}|{{.Labels}}|{{.Scope}}|{{.Mountpoint}}"});
+  same({"volume", "ls", "--format", "json"});
+  same({"volume", "ls", "--format", "table {{.Name}}\t{{.Driver}}"});
+  EXPECT_NE(same({"volume", "ls", "-f", "bogus=1"}).status, 0);
+  EXPECT_NE(same({"volume", "ls", "-f", "dangling=maybe"}).status, 0);
+  // inspect
+  same({"volume", "inspect", "berth-test-cb", "berth-test-ct"});
+  same({"volume", "inspect", "-f", "{{.Name}} {{.Options}} {{.Labels.tier}} {{.Mountpoint}}", "berth-test-cd"});
+  same({"volume", "inspect", "--format", "{{json .Labels}}", "berth-test-cb"});
+  EXPECT_NE(same({"volume", "inspect", "berth-test-cb", "berth-test-nosuch"}).status, 0);
+  // rm: in use, missing, forced
+  ASSERT_EQ(docker({"create", "--name", "berth-test-cuser", "-v", "berth-test-cb:/a", "busybox", "true"}).status, 0);
+  same({"volume", "ls", "-q", "-f", "dangling=false"});
+  EXPECT_NE(same({"volume", "rm", "berth-test-cb"}).status, 0);
+  EXPECT_NE(same({"volume", "rm", "berth-test-nosuch"}).status, 0);
+  EXPECT_EQ(same({"volume", "rm", "-f", "berth-test-nosuch"}).status, 0);
+  auto rm = berth({"volume", "rm", "berth-test-cd", "berth-test-ct"});
+  EXPECT_EQ(rm.status, 0) << rm.err;
+  EXPECT_EQ(rm.out, "berth-test-cd\nberth-test-ct\n");
+  // prune: anonymous only by default, then --all with a label filter; docker's report format
+  auto p1 = berth({"volume", "prune", "-f"});
+  EXPECT_EQ(p1.status, 0) << p1.err;
+  EXPECT_EQ(p1.out, "Deleted Volumes:\n" + std::string(trim(anon.out)) + "\n\nTotal reclaimed space: 0B\n");
+  EXPECT_EQ(docker({"volume", "create", "--label", "tier=db", "berth-test-cp"}).status, 0);
+  auto none = same({"volume", "prune", "-f", "--filter", "label=nosuch"});
+  EXPECT_EQ(none.out, "Total reclaimed space: 0B\n");
+  auto p2 = berth({"volume", "prune", "-a", "-f", "--filter", "label=tier=db"});
+  EXPECT_EQ(p2.status, 0) << p2.err;
+  EXPECT_EQ(p2.out, "Deleted Volumes:\nberth-test-cp\n\nTotal reclaimed space: 0B\n");  // cb is in use
+  ASSERT_EQ(docker({"rm", "berth-test-cuser"}).status, 0);
+  same({"volume", "ls"});
+  // prune asks first, as docker
+  auto ask = berth({"volume", "prune"}, "n\n");
+  auto dask = docker({"volume", "prune"}, "n\n");
+  EXPECT_EQ(ask.out, dask.out);
+  EXPECT_EQ(berth({"volume", "rm", "berth-test-cb"}).out, "berth-test-cb\n");
 }
 
 TEST_F(DockerVolumes, InfoShowsStorageDriver) {
