@@ -10,11 +10,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <ctime>
 #include <nlohmann/json.hpp>
+#include <mutex>
 #include <random>
 #include <regex>
+#include <thread>
 
 #include "common/file.hpp"
 
@@ -130,20 +133,35 @@ Status copy_tree(const std::string& src, const std::string& dst, bool top, SyncL
   return ok();
 }
 
-// Makes the copied files and directories durable: fsync(2) of each, in creation order (files
-// before their directory). Unlike syncfs(2) it never waits for other writers' dirty data on the
-// same filesystem; the first fsync commits the journal transaction holding all of the copy's
-// metadata, so the later ones mostly find their inode already committed.
+// Makes the copied files and directories durable: an fsync(2) of each. Unlike syncfs(2) it never
+// waits for other writers' dirty data on the same filesystem. The fsyncs run on a few threads:
+// each one costs a device cache flush even when its inode's journal transaction is already
+// committed, and concurrent flushes are merged by the block layer (10k files: ~10 s serial,
+// ~1 s on 16 threads, measured on this machine's virtio disk).
 Status sync_copied(const SyncList& paths) {
-  for (const auto& p : paths) {
-    int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return fail_errno("open", p);
-    int rc = ::fsync(fd);
-    int err = errno;
-    ::close(fd);
-    if (rc != 0) return fail(Error::from_errno(err, "fsync", p));
-  }
-  return ok();
+  std::atomic<std::size_t> next{0};
+  std::mutex mu;
+  Status first = ok();
+  auto worker = [&] {
+    for (std::size_t i; (i = next.fetch_add(1)) < paths.size();) {
+      const std::string& p = paths[i];
+      int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+      int rc = fd < 0 ? -1 : ::fsync(fd);
+      int err = errno;
+      if (fd >= 0) ::close(fd);
+      if (rc != 0) {
+        std::lock_guard lk(mu);
+        if (first) first = fail(Error::from_errno(err, fd < 0 ? "open" : "fsync", p));
+        next = paths.size();
+      }
+    }
+  };
+  std::size_t n = std::min<std::size_t>(16, paths.size() / 64 + 1);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 1; t < n; ++t) threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads) t.join();
+  return first;
 }
 
 const std::pair<const char*, unsigned long> kFlags[] = {
