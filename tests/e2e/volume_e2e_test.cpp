@@ -31,7 +31,7 @@ class DockerVolumes : public DockerE2E {
   // Our CLI against the same berthd.
   RunResult berth(std::vector<std::string> args, const std::string& in = {}, int timeout = 60) {
     args.insert(args.begin(), bin("berth"));
-    return run(args, in, timeout, {"DOCKER_HOST=" + d_->host(), "DOCKER_CONFIG=" + scratch_->path()});
+    return run(args, in, timeout, {"DOCKER_HOST=" + d_->host(), "DOCKER_CONFIG=" + cfgdir_->path()});
   }
   std::string out(std::vector<std::string> args) {
     auto r = docker(std::move(args));
