@@ -54,6 +54,11 @@ int errno_under(const SeccompProgram& prog, long nr) {
 }
 
 TEST(Seccomp, UnknownSyscallsGetEnosysUnderDenyingDefault) {
+#if defined(__SANITIZE_ADDRESS__)
+  // The sanitizer runtime makes syscalls of its own in the filtered child, which this deny-all
+  // profile refuses; it then dies with exit code 1. The Release unit run covers this test.
+  GTEST_SKIP() << "seccomp child under a deny-all profile cannot run the sanitizer runtime";
+#endif
   SeccompProfile p;
   p.default_action = "SCMP_ACT_ERRNO";
   p.architectures = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"};
