@@ -20,6 +20,14 @@ extern const char* const kSeccompDefaultJson;  // generated from seccomp_default
 
 namespace {
 
+bool blkio_weight_supported() {
+  for (const char* f : {"/sys/fs/cgroup/blkio/blkio.weight", "/sys/fs/cgroup/blkio/blkio.bfq.weight"})
+    if (path_exists(f)) return true;
+  // cgroup v2: io.weight comes with the io controller (BFQ or iocost behind it).
+  auto ctl = read_file("/sys/fs/cgroup/cgroup.controllers", 4096);
+  return ctl && (" " + std::string(trim(*ctl)) + " ").find(" io ") != std::string::npos;
+}
+
 std::string upper(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return s;
@@ -468,7 +476,14 @@ Result<std::string> generate_spec(const SpecInput& in, std::vector<std::string>*
     if (!cpu.empty()) res["cpu"] = cpu;
     if (h.contains("PidsLimit") && h["PidsLimit"].is_number() && h["PidsLimit"].get<std::int64_t>() != 0)
       res["pids"] = {{"limit", h["PidsLimit"].get<std::int64_t>()}};
-    if (i64("BlkioWeight") > 0) res["blockIO"] = {{"weight", i64("BlkioWeight")}};
+    if (i64("BlkioWeight") > 0) {
+      // dockerd's rule: without a weight file (no BFQ/CFQ scheduler) the weight is dropped with
+      // a warning rather than failing the start.
+      if (blkio_weight_supported())
+        res["blockIO"] = {{"weight", i64("BlkioWeight")}};
+      else if (warnings)
+        warnings->push_back("Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.");
+    }
     lin["resources"] = res;
     if (!in.cgroups_path.empty()) lin["cgroupsPath"] = in.cgroups_path;
     if (h.contains("Sysctls") && h["Sysctls"].is_object() && !h["Sysctls"].empty()) lin["sysctl"] = h["Sysctls"];

@@ -229,7 +229,7 @@ Result<Launched> launch(const Globals& g, const CreateOptions& o, bool foregroun
     }
     c.cgroup = m;
   }
-  if (lx.seccomp) c.seccomp = TRYC(security::compile_seccomp(*lx.seccomp), "linux.seccomp");
+  if (lx.seccomp) c.seccomp = TRYC(security::compile_seccomp_cached(*lx.seccomp, seccomp_cache_dir(g.root)), "linux.seccomp");
   if (proc.capabilities) {
     std::vector<std::string> unknown;
     auto& cp = *proc.capabilities;

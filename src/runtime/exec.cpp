@@ -117,7 +117,7 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
   auto sub = TRY(sub_cgroups(o.cgroups));
   if (!sub.empty() && !c.cgroup) return fail(Errc::Unavailable, "exec --cgroup: the container has no cgroup");
   if (spec.linux_->seccomp) {
-    c.seccomp = TRYC(security::compile_seccomp(*spec.linux_->seccomp), "linux.seccomp");
+    c.seccomp = TRYC(security::compile_seccomp_cached(*spec.linux_->seccomp, seccomp_cache_dir(g.root)), "linux.seccomp");
   }
   if (o.process.capabilities) {
     std::vector<std::string> unknown;

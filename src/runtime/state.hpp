@@ -18,6 +18,9 @@ namespace berth::runtime {
 
 inline constexpr const char* kOciVersion = "1.0.2-dev";
 inline constexpr const char* kDefaultRoot = "/run/berth-runtime";
+// Compiled seccomp programs (security::compile_seccomp_cached) under the root: not a
+// container id (ids cannot start with '.'), so `list` passes over it.
+inline std::string seccomp_cache_dir(const std::string& root) { return root + "/.seccomp-cache"; }
 
 enum class ContainerStatus { Creating, Created, Running, Stopped, Paused };
 const char* status_name(ContainerStatus s);

@@ -4,12 +4,16 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstddef>
+#include <cstdio>
+#include <cstring>
 #include <set>
 
 #include "common/file.hpp"
@@ -244,6 +248,112 @@ Result<SeccompProgram> compile_seccomp(const SeccompProfile& p) {
   if (prog.bpf.size() / sizeof(sock_filter) + bytes.size() / sizeof(sock_filter) > BPF_MAXINSNS)
     return fail(Errc::InvalidArgument, "linux.seccomp: filter longer than the kernel's limit");
   prog.bpf.insert(prog.bpf.end(), bytes.begin(), bytes.end());
+  return prog;
+}
+
+namespace {
+
+// Everything compile_seccomp's output depends on, as text: the profile, the native
+// architecture, libseccomp's version and the running binary (inode, size, mtime).
+std::string cache_key(const SeccompProfile& p) {
+  std::string k = "berth-seccomp-cache 1\n";
+  auto field = [&](std::string_view name, std::string_view v) {
+    k += name;
+    k += ' ';
+    k += std::to_string(v.size());
+    k += ':';
+    k += v;
+    k += '\n';
+  };
+  const scmp_version* v = seccomp_version();
+  field("libseccomp", v ? std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro) : "");
+  field("native", std::to_string(seccomp_arch_native()));
+  struct stat st {};
+  if (::stat("/proc/self/exe", &st) == 0)
+    field("exe", std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+                     std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec));
+  field("default", p.default_action);
+  field("default-errno", p.default_errno_ret ? std::to_string(*p.default_errno_ret) : "-");
+  for (auto& a : p.architectures) field("arch", a);
+  for (auto& f : p.flags) field("flag", f);
+  field("listener", p.listener_path);
+  for (auto& s : p.syscalls) {
+    field("syscall", s.action);
+    field("errno", s.errno_ret ? std::to_string(*s.errno_ret) : "-");
+    for (auto& n : s.names) field("name", n);
+    for (auto& a : s.args)
+      field("arg", std::to_string(a.index) + " " + a.op + " " + std::to_string(a.value) + " " + std::to_string(a.value_two));
+  }
+  return k;
+}
+
+std::string key_hash(std::string_view k) {
+  std::uint64_t h = 1469598103934665603ull;  // FNV-1a: a file name, not an integrity check
+  for (unsigned char c : k) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+// Entry layout: u32 key length, key, u32 flags, u32 notify, u32 bpf length, bpf.
+constexpr std::size_t kMaxEntry = 1u << 20;
+
+std::optional<SeccompProgram> read_entry(const std::string& path, std::string_view key) {
+  auto fd = open_file(path, O_RDONLY | O_NOFOLLOW);
+  if (!fd) return std::nullopt;
+  auto data = read_fd(fd->get(), kMaxEntry);
+  if (!data) return std::nullopt;
+  std::string_view d = *data;
+  auto u32 = [&](std::uint32_t* out) {
+    if (d.size() < 4) return false;
+    std::memcpy(out, d.data(), 4);
+    d.remove_prefix(4);
+    return true;
+  };
+  std::uint32_t klen = 0, flags = 0, notify = 0, blen = 0;
+  if (!u32(&klen) || klen != key.size() || d.size() < klen || d.substr(0, klen) != key) return std::nullopt;
+  d.remove_prefix(klen);
+  if (!u32(&flags) || !u32(&notify) || !u32(&blen) || blen != d.size() || blen % sizeof(sock_filter) != 0 ||
+      blen / sizeof(sock_filter) > BPF_MAXINSNS || notify > 1)
+    return std::nullopt;
+  SeccompProgram prog;
+  prog.flags = flags;
+  prog.notify = notify == 1;
+  prog.bpf.assign(d.begin(), d.end());
+  return prog;
+}
+
+void store_entry(const std::string& dir, const std::string& path, std::string_view key, const SeccompProgram& prog) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return;
+  std::string out;
+  auto put = [&](std::uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); };
+  put(static_cast<std::uint32_t>(key.size()));
+  out += key;
+  put(prog.flags);
+  put(prog.notify ? 1 : 0);
+  put(static_cast<std::uint32_t>(prog.bpf.size()));
+  out.append(reinterpret_cast<const char*>(prog.bpf.data()), prog.bpf.size());
+  if (out.size() > kMaxEntry) return;
+  // Written under a unique name and renamed: concurrent runtimes never see a partial entry.
+  std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  auto fd = open_file(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+  if (!fd) return;
+  bool ok = write_all(fd->get(), out).has_value();
+  fd->reset();
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) ::unlink(tmp.c_str());
+}
+
+}  // namespace
+
+Result<SeccompProgram> compile_seccomp_cached(const SeccompProfile& p, const std::string& cache_dir) {
+  std::string key = cache_key(p);
+  std::string path = cache_dir + "/" + key_hash(key);
+  if (auto hit = read_entry(path, key)) return std::move(*hit);
+  auto prog = TRY(compile_seccomp(p));
+  store_entry(cache_dir, path, key, prog);
   return prog;
 }
 

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
+#include <fstream>
 
 #include "security/caps.hpp"
 #include "security/seccomp.hpp"
@@ -86,6 +88,39 @@ TEST(Seccomp, RejectsUnknownActionAndNotifyWithoutListener) {
   auto r = compile_seccomp(p);
   ASSERT_FALSE(r.has_value());
   EXPECT_NE(r.error().message().find("listenerPath"), std::string::npos);
+}
+
+TEST(Seccomp, CacheReturnsTheCompiledProgramAndRecompilesDamagedOrDifferentEntries) {
+  auto dir = std::filesystem::temp_directory_path() / ("berth-test-seccomp-cache-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  SeccompProfile p;
+  p.default_action = "SCMP_ACT_ERRNO";
+  p.architectures = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86"};
+  p.syscalls.push_back({{"read", "write", "exit_group"}, "SCMP_ACT_ALLOW", {}, {}});
+  auto direct = compile_seccomp(p);
+  ASSERT_TRUE(direct.has_value());
+  auto first = compile_seccomp_cached(p, dir.string());
+  ASSERT_TRUE(first.has_value()) << first.error().message();
+  EXPECT_EQ(first->bpf, direct->bpf);
+  std::vector<std::filesystem::path> entries(std::filesystem::directory_iterator(dir), {});
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(std::filesystem::status(dir).permissions() & std::filesystem::perms::all, std::filesystem::perms::owner_all);
+  auto hit = compile_seccomp_cached(p, dir.string());
+  ASSERT_TRUE(hit.has_value());
+  EXPECT_EQ(hit->bpf, direct->bpf);
+  EXPECT_EQ(hit->flags, direct->flags);
+  // A truncated entry is not trusted: the program is compiled again (and the entry rewritten).
+  std::filesystem::resize_file(entries[0], std::filesystem::file_size(entries[0]) - 5);
+  auto again = compile_seccomp_cached(p, dir.string());
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->bpf, direct->bpf);
+  // Another profile gets its own program, never the first one's.
+  p.syscalls.push_back({{"mkdir"}, "SCMP_ACT_ERRNO", 38, {}});
+  auto other = compile_seccomp_cached(p, dir.string());
+  ASSERT_TRUE(other.has_value());
+  EXPECT_NE(other->bpf, direct->bpf);
+  EXPECT_EQ(other->bpf, compile_seccomp(p)->bpf);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
