@@ -115,9 +115,12 @@ sleep 0.5
 procs_after=$(ps -e --no-headers | wc -l)
 rss_after=$(rss_kb "$DPID")
 elements=$(nft list map inet "$TABLE" tcp4 | grep -o ' : ' | wc -l)
+# berthd hands freed heap back after 5 idle seconds: what the ports keep costing while they run
+sleep 6
+rss_steady=$(rss_kb "$DPID")
 # one container adds its shim + the container's process; anything else is per-port overhead
 extra=$((procs_after - procs_before - 2))
-echo "| network: docker run -d with 1000 published ports | $(( (e - s) / 1000000 )) ms, $elements nft map elements, ${extra} extra processes, berthd RSS +$(( rss_after - rss_before )) kB | dockerd: 1 docker-proxy per port and family (userland-proxy default) | |"
+echo "| network: docker run -d with 1000 published ports | $(( (e - s) / 1000000 )) ms, $elements nft map elements, ${extra} extra processes, berthd RSS +$(( rss_steady - rss_before )) kB while running (+$(( rss_after - rss_before )) kB during the request) | dockerd: 1 docker-proxy per port and family (userland-proxy default) | |"
 docker rm -f berth-bench-ports >/dev/null
 
 # ---- 3. iperf3 container -> host: bridge vs plain veth ----

@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "cgroups/cgroups.hpp"
+#include "cgroups/attach_primer.hpp"
+#include "common/file.hpp"
+
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -26,6 +30,22 @@ TEST(Cgroups, RejectsRootAndSystemdPaths) {
   ASSERT_TRUE(m.has_value());
   EXPECT_EQ(m->path(), "/a/c");
   EXPECT_EQ(m->dir("memory"), "/tmp/x/a/c");
+}
+
+TEST(AttachPrimer, PrimesWithoutMovingThisProcess) {
+  if (::geteuid() != 0) GTEST_SKIP() << "writing cgroup.procs needs root";
+  auto before = read_file("/proc/self/cgroup");
+  ASSERT_TRUE(before.has_value());
+  {
+    AttachPrimer p;
+    if (!p.enabled()) GTEST_SKIP() << "no writable cgroup.procs for this process";
+    EXPECT_NE(p.procs_path().find("cgroup.procs"), std::string::npos);
+    p.prime();
+    p.prime();
+    // Stays warm for two seconds; destruction must not wait for that.
+    ::usleep(50 * 1000);
+  }
+  EXPECT_EQ(*read_file("/proc/self/cgroup"), *before);
 }
 
 }  // namespace

@@ -608,6 +608,7 @@ Result<int> Daemon::container_init_pid(const std::string& ref) {
 
 Result<std::pair<std::string, std::vector<std::string>>> Daemon::create(const std::string& name_in, json body) {
   if (!body.is_object()) return fail(Errc::InvalidArgument, "config cannot be empty in order to create a container");
+  primer_.prime();  // `docker run` starts what it creates within milliseconds
   std::string name = name_in;
   if (!name.empty() && name[0] == '/') name = name.substr(1);
   if (!name.empty() && !valid_name(name))
@@ -716,6 +717,7 @@ Status Daemon::start_locked(const std::shared_ptr<Container>& c) {
   std::string b = bundle_dir(c->id);
   std::string dd = cfg_.data_root + "/containers/" + c->id;
   PhaseLog plog("start " + c->id.substr(0, 12));
+  primer_.prime();
   TRY(mkdir_all(b + "/rootfs", 0755));
   TRY(mkdir_all(dd, 0710));
   auto fail_start = [&](Error e) -> Status {

@@ -25,6 +25,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cgroups/attach_primer.hpp"
 #include "common/result.hpp"
 #include "common/unique_fd.hpp"
 #include "daemon/config.hpp"
@@ -208,6 +209,9 @@ class Daemon {
   std::deque<std::string> garbage_;  // removed containers whose files are still there (guarded by mu)
   bool stopping_ = false;
   std::string shim_path_;
+  // Starts the cgroup-migration grace period when a container is created or started, so that
+  // the runtime's move of its init does not wait for all of it (attach_primer.hpp).
+  cgroups::AttachPrimer primer_;
 };
 
 void register_routes(Daemon& d, http::Router& r);
