@@ -134,6 +134,18 @@ Result<std::vector<net::PortSpec>> port_specs(const json& cfg, const json& hc) {
   return out;
 }
 
+// dockerd's opts.ParseLink: "name:alias", "name" (alias = name) or the stored "/name:/parent/alias".
+std::pair<std::string, std::string> parse_link(const std::string& v) {
+  auto [name_v, alias_v] = split_once(v, ':');
+  std::string name(name_v), alias(alias_v);
+  if (v.find(':') == std::string::npos) return {v, v};
+  if (!name.empty() && name[0] == '/') {
+    name = name.substr(1);
+    if (auto slash = alias.rfind('/'); slash != std::string::npos) alias = alias.substr(slash + 1);
+  }
+  return {name, alias};
+}
+
 std::string host_resolv_conf() {
   auto text = read_file("/etc/resolv.conf").value_or("");
   // systemd-resolved's stub (127.0.0.53) is unreachable from a container: use its upstream list.
@@ -273,7 +285,9 @@ Result<json> Networking::validate_create(json& hc, const json& config, const jso
                  : json::object();
   json plan = json::array();
   TRY(check_mode_conflicts(mode, hc, config));
-  if (daemon_)
+  // Legacy links are checked on the default bridge only: on a user-defined network dockerd
+  // does not register them (they become DNS aliases, resolved when asked).
+  if (daemon_ && mode == "bridge")
     for (const auto& l : strs_of(hc, "Links")) {
       std::string name(split_once(l, ':').first);
       if (!name.empty() && name[0] == '/') name = name.substr(1);
@@ -343,6 +357,13 @@ Status Networking::connect_entry(const Container& c, const json& entry, bool pri
   if (auto h = str_of(c.config, "Hostname"); !h.empty()) s.aliases.push_back(h);
   s.aliases.push_back(c.id.substr(0, 12));
   s.dns_servers = strs_of(c.host_config, "Dns");  // --dns: the embedded DNS forwards there
+  // --link on a user network (the CLI sends it in the first network's EndpointSettings.Links):
+  // a DNS alias for this container on this network, like dockerd's CreateOptionAlias.
+  if (!is_default_bridge(*n))
+    for (const auto& l : strs_of(ec, "Links")) {
+      auto [name, alias] = parse_link(l);
+      if (!name.empty()) s.links[alias] = name;
+    }
   if (primary && n->driver == "bridge" && !n->internal) s.ports = TRY(port_specs(c.config, c.host_config));
   TRY(nm_->connect(n->id, std::move(s)));
   return ok();
@@ -480,18 +501,46 @@ Result<Networking::Links> Networking::links(const Container& c, bool strict) {
     for (const auto& k : ports) {
       auto [num, proto_v] = split_once(k, '/');
       std::string proto = proto_v.empty() ? std::string("tcp") : std::string(proto_v);
-      if (auto n = parse_uint(num); n && *n <= 65535) sorted.emplace_back(static_cast<unsigned>(*n), proto);
+      auto [lo_v, hi_v] = split_once(num, '-');  // "8000-8002/tcp" (API clients; the CLI expands)
+      auto lo = parse_uint(lo_v), hi = hi_v.empty() ? lo : parse_uint(hi_v);
+      if (lo && hi && *lo <= *hi && *hi <= 65535)
+        for (auto n = *lo; n <= *hi; ++n) sorted.emplace_back(static_cast<unsigned>(n), proto);
     }
     using PortProto = std::pair<unsigned, std::string>;
     std::sort(sorted.begin(), sorted.end(), [](const PortProto& a, const PortProto& b) {
       if (a.first != b.first) return a.first < b.first;
       return a.second == "tcp" && b.second != "tcp";  // tcp first on equal numbers
     });
+    auto upper = [](const std::string& x) {
+      std::string u;
+      for (char ch : x) u += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      return u;
+    };
     if (!sorted.empty())
       out.env.push_back(pre + "_PORT=" + sorted[0].second + "://" + ip + ":" + std::to_string(sorted[0].first));
+    // Runs of three or more consecutive port numbers also get dockerd's _START/_END variables
+    // (its nextContiguous: numbers only, the protocols of the run's ends name the variables).
+    for (std::size_t i = 0; i < sorted.size();) {
+      std::size_t j = i;
+      for (unsigned v = sorted[i].first; j + 1 < sorted.size() && sorted[j + 1].first <= v + 1; ++v) ++j;
+      if (j <= i + 1) {
+        ++i;
+        continue;
+      }
+      const auto& [port, proto] = sorted[i];
+      const auto& [last, last_proto] = sorted[j];
+      std::string p = pre + "_PORT_" + std::to_string(port) + "_" + upper(proto);
+      out.env.push_back(p + "_START=" + proto + "://" + ip + ":" + std::to_string(port));
+      out.env.push_back(p + "_ADDR=" + ip);
+      out.env.push_back(p + "_PROTO=" + proto);
+      out.env.push_back(p + "_PORT_START=" + std::to_string(port));
+      std::string q = pre + "_PORT_" + std::to_string(port) + "_" + upper(last_proto);
+      out.env.push_back(q + "_END=" + last_proto + "://" + ip + ":" + std::to_string(last));
+      out.env.push_back(q + "_PORT_END=" + std::to_string(last));
+      i = j + 1;
+    }
     for (const auto& [port, proto] : sorted) {
-      std::string up;
-      for (char ch : proto) up += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      std::string up = upper(proto);
       std::string p = pre + "_PORT_" + std::to_string(port) + "_" + up;
       out.env.push_back(p + "=" + proto + "://" + ip + ":" + std::to_string(port));
       out.env.push_back(p + "_ADDR=" + ip);
@@ -649,6 +698,7 @@ json Networking::settings(const Container& c) {
     if (ec.contains("IPAMConfig") && ec["IPAMConfig"].is_object()) e["IPAMConfig"] = ec["IPAMConfig"];
     auto aliases = strs_of(ec, "Aliases");
     if (!aliases.empty()) e["Aliases"] = aliases;
+    if (auto links = strs_of(ec, "Links"); !links.empty()) e["Links"] = links;
     if (auto m = str_of(ec, "MacAddress"); !m.empty()) e["MacAddress"] = m;
     if (ec.contains("DriverOpts") && ec["DriverOpts"].is_object()) e["DriverOpts"] = ec["DriverOpts"];
     for (const auto& ep : eps) {

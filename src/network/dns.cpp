@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstring>
 
 #include "common/log.hpp"
@@ -17,8 +19,11 @@
 namespace berth::net {
 
 namespace {
-constexpr std::uint16_t kTypeA = 1, kTypeAAAA = 28, kClassIN = 1;
+constexpr std::uint16_t kTypeA = 1, kTypePTR = 12, kTypeOPT = 41, kTypeAAAA = 28, kClassIN = 1;
 constexpr int kForwardTimeoutMs = 3000;
+constexpr int kTcpIdleMs = 10000;        // a TCP client with nothing in flight is closed after this
+constexpr std::size_t kMaxTcpClients = 512;
+constexpr std::size_t kUdpDefaultMax = 512;
 
 std::uint16_t rd16(const std::uint8_t* p) { return static_cast<std::uint16_t>((p[0] << 8) | p[1]); }
 void put16(std::vector<std::uint8_t>& v, std::uint16_t x) {
@@ -29,6 +34,35 @@ std::int64_t now_ms() {
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+// Header of a reply to `query` (first question copied): QR, AA, RD copied, RA, `rcode`.
+std::vector<std::uint8_t> reply_head(const std::uint8_t* query, const DnsQuestion& q, std::uint16_t ancount,
+                                     int rcode) {
+  std::vector<std::uint8_t> out(query, query + q.question_end);
+  out[2] = static_cast<std::uint8_t>(0x80 | 0x04 | (query[2] & 0x01));
+  out[3] = static_cast<std::uint8_t>(0x80 | rcode);
+  out[4] = 0; out[5] = 1;                                                // QDCOUNT 1
+  out[6] = static_cast<std::uint8_t>(ancount >> 8);
+  out[7] = static_cast<std::uint8_t>(ancount);
+  out[8] = out[9] = out[10] = out[11] = 0;
+  return out;
+}
+
+socklen_t make_sockaddr(const IpAddr& ip, std::uint16_t port, sockaddr_storage* to) {
+  *to = {};
+  if (ip.is_v6()) {
+    auto* s6 = reinterpret_cast<sockaddr_in6*>(to);
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons(port);
+    std::memcpy(&s6->sin6_addr, ip.bytes.data(), 16);
+    return sizeof(sockaddr_in6);
+  }
+  auto* s4 = reinterpret_cast<sockaddr_in*>(to);
+  s4->sin_family = AF_INET;
+  s4->sin_port = htons(port);
+  std::memcpy(&s4->sin_addr, ip.bytes.data(), 4);
+  return sizeof(sockaddr_in);
 }
 }  // namespace
 
@@ -55,6 +89,10 @@ Result<DnsQuestion> dns_parse_query(const std::uint8_t* p, std::size_t n) {
   q.qclass = rd16(p + off + 2);
   q.question_end = off + 4;
   q.name = to_lower(name);
+  // EDNS: a lone question followed by an OPT record (root name, type 41, class = payload size).
+  if (rd16(p + 4) == 1 && rd16(p + 6) == 0 && rd16(p + 8) == 0 && rd16(p + 10) >= 1 &&
+      q.question_end + 11 <= n && p[q.question_end] == 0 && rd16(p + q.question_end + 1) == kTypeOPT)
+    q.edns_size = rd16(p + q.question_end + 3);
   return q;
 }
 
@@ -62,15 +100,10 @@ std::vector<std::uint8_t> dns_make_answer(const std::uint8_t* query, std::size_t
                                           const DnsQuestion& q, const std::vector<IpAddr>& addrs,
                                           bool nxdomain) {
   (void)n;
-  std::vector<std::uint8_t> out(query, query + q.question_end);
   std::vector<const IpAddr*> ans;
   for (const auto& a : addrs)
     if ((q.qtype == kTypeA && a.is_v4()) || (q.qtype == kTypeAAAA && a.is_v6())) ans.push_back(&a);
-  out[2] = static_cast<std::uint8_t>(0x80 | 0x04 | (query[2] & 0x01));  // QR, AA, RD copied
-  out[3] = static_cast<std::uint8_t>(0x80 | (nxdomain ? 3 : 0));        // RA, rcode
-  out[4] = 0; out[5] = 1;                                                // QDCOUNT 1
-  out[6] = 0; out[7] = static_cast<std::uint8_t>(ans.size());            // ANCOUNT
-  out[8] = out[9] = out[10] = out[11] = 0;
+  auto out = reply_head(query, q, static_cast<std::uint16_t>(ans.size()), nxdomain ? 3 : 0);
   for (const IpAddr* a : ans) {
     put16(out, 0xc00c);  // name: pointer to the question
     put16(out, q.qtype);
@@ -81,6 +114,76 @@ std::vector<std::uint8_t> dns_make_answer(const std::uint8_t* query, std::size_t
     out.insert(out.end(), a->bytes.begin(), a->bytes.begin() + static_cast<long>(a->size()));
   }
   return out;
+}
+
+std::vector<std::uint8_t> dns_make_ptr_answer(const std::uint8_t* query, const DnsQuestion& q,
+                                              const std::string& host) {
+  auto out = reply_head(query, q, 1, 0);
+  std::vector<std::uint8_t> rdata;
+  for (const auto& label : split(host, '.')) {
+    if (label.empty() || label.size() > 63) continue;
+    rdata.push_back(static_cast<std::uint8_t>(label.size()));
+    rdata.insert(rdata.end(), label.begin(), label.end());
+  }
+  rdata.push_back(0);
+  put16(out, 0xc00c);
+  put16(out, kTypePTR);
+  put16(out, kClassIN);
+  put16(out, 0);
+  put16(out, 600);
+  put16(out, static_cast<std::uint16_t>(rdata.size()));
+  out.insert(out.end(), rdata.begin(), rdata.end());
+  return out;
+}
+
+std::optional<IpAddr> dns_ptr_addr(const std::string& name) {
+  auto strip = [&](const std::string& suffix) -> std::optional<std::vector<std::string>> {
+    if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+      return std::nullopt;
+    return split(name.substr(0, name.size() - suffix.size()), '.');
+  };
+  if (auto l = strip(".in-addr.arpa")) {
+    if (l->size() != 4) return std::nullopt;
+    std::string ip;
+    for (auto it = l->rbegin(); it != l->rend(); ++it) {
+      auto v = parse_uint(*it);
+      if (!v || *v > 255 || it->empty() || it->size() > 3) return std::nullopt;
+      ip += (ip.empty() ? "" : ".") + *it;
+    }
+    auto a = IpAddr::parse(ip);
+    if (!a) return std::nullopt;
+    return *a;
+  }
+  if (auto l = strip(".ip6.arpa")) {
+    if (l->size() != 32) return std::nullopt;
+    std::string ip;
+    int i = 0;
+    for (auto it = l->rbegin(); it != l->rend(); ++it, ++i) {
+      if (it->size() != 1 || !std::isxdigit(static_cast<unsigned char>((*it)[0]))) return std::nullopt;
+      if (i > 0 && i % 4 == 0) ip += ':';
+      ip += *it;
+    }
+    auto a = IpAddr::parse(ip);
+    if (!a) return std::nullopt;
+    return *a;
+  }
+  return std::nullopt;
+}
+
+void dns_truncate(std::vector<std::uint8_t>& msg, std::size_t question_end, std::size_t max, bool set_tc) {
+  if (msg.size() <= max || msg.size() < 12) return;
+  // Records made here: 2-byte name pointer, type, class, TTL, RDLENGTH, RDATA.
+  std::size_t off = question_end, keep = 0, count = rd16(msg.data() + 6);
+  while (keep < count && off + 12 <= msg.size()) {
+    std::size_t end = off + 12 + rd16(msg.data() + off + 10);
+    if (end > max) break;
+    off = end;
+    ++keep;
+  }
+  msg.resize(std::min(off, msg.size()));
+  msg[6] = static_cast<std::uint8_t>(keep >> 8);
+  msg[7] = static_cast<std::uint8_t>(keep);
+  if (set_tc) msg[2] |= 0x02;
 }
 
 Result<DnsServer::Upstreams> DnsServer::parse_upstreams(const std::vector<std::string>& v) {
@@ -100,10 +203,11 @@ Result<DnsServer::Upstreams> DnsServer::parse_upstreams(const std::vector<std::s
   return out;
 }
 
-Result<std::unique_ptr<DnsServer>> DnsServer::start(Resolver r, std::vector<std::string> upstreams,
-                                                    std::string listen_ip) {
+Result<std::unique_ptr<DnsServer>> DnsServer::start(Resolver r, ReverseResolver rr,
+                                                    std::vector<std::string> upstreams, std::string listen_ip) {
   std::unique_ptr<DnsServer> s(new DnsServer());
   s->resolver_ = std::move(r);
+  s->reverse_ = std::move(rr);
   s->listen_ip_ = std::move(listen_ip);
   s->upstreams_ = TRY(parse_upstreams(upstreams));
   s->epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
@@ -112,7 +216,7 @@ Result<std::unique_ptr<DnsServer>> DnsServer::start(Resolver r, std::vector<std:
   if (!s->wake_) return fail_errno("eventfd");
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.fd = s->wake_.get();
+  ev.data.u64 = 0;
   ::epoll_ctl(s->epoll_.get(), EPOLL_CTL_ADD, s->wake_.get(), &ev);
   s->thread_ = std::thread([p = s.get()] { p->loop(); });
   return s;
@@ -128,6 +232,33 @@ DnsServer::~DnsServer() {
   if (thread_.joinable()) thread_.join();
 }
 
+std::uint64_t DnsServer::add_sock(Kind k, UniqueFd fd, std::string key, std::uint32_t events) {
+  std::uint64_t t = next_token_++;
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = t;
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd.get(), &ev) != 0) return 0;
+  Sock s{k, std::move(fd), std::move(key)};
+  socks_.emplace(t, std::move(s));
+  return t;
+}
+
+void DnsServer::close_sock(std::uint64_t token) {
+  auto it = socks_.find(token);
+  if (it == socks_.end()) return;
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, it->second.fd.get(), nullptr);
+  socks_.erase(it);
+}
+
+void DnsServer::set_events(std::uint64_t token, std::uint32_t events) {
+  auto it = socks_.find(token);
+  if (it == socks_.end()) return;
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = token;
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, it->second.fd.get(), &ev);
+}
+
 Status DnsServer::add(const std::string& key, int netns_fd, const std::vector<std::string>& upstreams) {
   Upstreams own = TRY(parse_upstreams(upstreams));
   {
@@ -137,27 +268,35 @@ Status DnsServer::add(const std::string& key, int netns_fd, const std::vector<st
       return ok();
     }
   }
-  UniqueFd fd;
+  UniqueFd udp, tcp;
   IpAddr ip = TRY(IpAddr::parse(listen_ip_));
   TRY(run_in_netns(netns_fd, [&]() -> Status {
-    fd.reset(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (!fd) return fail_errno("dns socket");
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(53);
-    std::memcpy(&sa.sin_addr, ip.bytes.data(), 4);
+    sockaddr_storage sa;
+    socklen_t sl = make_sockaddr(ip, 53, &sa);
     // 127.0.0.11 is inside 127/8 on lo: bindable without adding an address.
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
-      return fail_errno("bind dns", listen_ip_ + ":53");
+    udp.reset(::socket(sa.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!udp) return fail_errno("dns socket");
+    if (::bind(udp.get(), reinterpret_cast<sockaddr*>(&sa), sl) != 0)
+      return fail_errno("bind dns", listen_ip_ + ":53/udp");
+    tcp.reset(::socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!tcp) return fail_errno("dns socket");
+    int one = 1;
+    ::setsockopt(tcp.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(tcp.get(), reinterpret_cast<sockaddr*>(&sa), sl) != 0)
+      return fail_errno("bind dns", listen_ip_ + ":53/tcp");
+    if (::listen(tcp.get(), 64) != 0) return fail_errno("listen dns", listen_ip_ + ":53/tcp");
     return ok();
   }));
   std::lock_guard lk(mu_);
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.fd = fd.get();
-  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd.get(), &ev) != 0) return fail_errno("epoll_ctl");
-  key_of_[fd.get()] = key;
-  listeners_[key] = std::move(fd);
+  if (listeners_.count(key)) return ok();
+  std::uint64_t tu = add_sock(Kind::Udp, std::move(udp), key, EPOLLIN);
+  if (!tu) return fail_errno("epoll_ctl");
+  std::uint64_t tt = add_sock(Kind::TcpListen, std::move(tcp), key, EPOLLIN);
+  if (!tt) {
+    close_sock(tu);
+    return fail_errno("epoll_ctl");
+  }
+  listeners_[key] = {tu, tt};
   if (!own.empty()) own_upstreams_[key] = std::move(own);
   else own_upstreams_.erase(key);
   return ok();
@@ -167,20 +306,18 @@ void DnsServer::remove(const std::string& key) {
   std::lock_guard lk(mu_);
   auto it = listeners_.find(key);
   if (it == listeners_.end()) return;
-  int fd = it->second.get();
-  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
-  key_of_.erase(fd);
-  own_upstreams_.erase(key);
-  for (auto p = pending_.begin(); p != pending_.end();) {
-    if (p->second.client_fd == fd) {
-      ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, p->first, nullptr);
-      upstream_fds_.erase(p->first);
-      p = pending_.erase(p);
-    } else {
-      ++p;
-    }
-  }
+  auto [tu, tt] = it->second;
   listeners_.erase(it);
+  own_upstreams_.erase(key);
+  // The container's client connections and the forwards waiting for its answers.
+  std::vector<std::uint64_t> gone{tu, tt};
+  for (const auto& [t, s] : socks_)
+    if (s.kind == Kind::TcpClient && s.key == key) gone.push_back(t);
+  for (const auto& [t, s] : socks_)
+    if ((s.kind == Kind::UdpUpstream || s.kind == Kind::TcpUpstream) &&
+        std::find(gone.begin(), gone.end(), s.client) != gone.end())
+      gone.push_back(t);
+  for (auto t : gone) close_sock(t);
 }
 
 bool DnsServer::serves(const std::string& key) {
@@ -189,59 +326,89 @@ bool DnsServer::serves(const std::string& key) {
 }
 
 void DnsServer::loop() {
-  epoll_event evs[16];
+  epoll_event evs[32];
   for (;;) {
-    int n = ::epoll_wait(epoll_.get(), evs, 16, 500);
+    int n = ::epoll_wait(epoll_.get(), evs, 32, 500);
     std::lock_guard lk(mu_);
     if (stop_) return;
     for (int i = 0; i < n; ++i) {
-      int fd = evs[i].data.fd;
-      if (fd == wake_.get()) {
+      std::uint64_t t = evs[i].data.u64;
+      if (t == 0) {
         std::uint64_t v;
-        (void)!::read(fd, &v, sizeof v);
-      } else if (key_of_.count(fd)) {
-        handle_query(fd);
-      } else if (pending_.count(fd)) {
-        handle_upstream(fd);
+        (void)!::read(wake_.get(), &v, sizeof v);
+        continue;
+      }
+      auto it = socks_.find(t);
+      if (it == socks_.end()) continue;  // closed earlier in this batch
+      switch (it->second.kind) {
+        case Kind::Udp: on_udp(t); break;
+        case Kind::TcpListen: on_accept(t); break;
+        case Kind::TcpClient: on_client(t, evs[i].events); break;
+        case Kind::UdpUpstream: on_udp_upstream(t); break;
+        case Kind::TcpUpstream: on_tcp_upstream(t, evs[i].events); break;
       }
     }
-    // Expire forwarded queries that got no answer.
-    std::int64_t now = now_ms();
-    for (auto p = pending_.begin(); p != pending_.end();) {
-      if (p->second.deadline_ms < now) {
-        ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, p->first, nullptr);
-        upstream_fds_.erase(p->first);
-        p = pending_.erase(p);
-      } else {
-        ++p;
-      }
-    }
+    expire();
   }
 }
 
-void DnsServer::handle_query(int fd) {
+void DnsServer::expire() {
+  std::int64_t now = now_ms();
+  std::vector<std::uint64_t> late;
+  for (const auto& [t, s] : socks_) {
+    bool timed = s.kind == Kind::UdpUpstream || s.kind == Kind::TcpUpstream ||
+                 (s.kind == Kind::TcpClient && s.inflight == 0);
+    if (timed && s.deadline_ms < now) late.push_back(t);
+  }
+  for (auto t : late) {
+    auto it = socks_.find(t);
+    if (it == socks_.end()) continue;
+    if (it->second.kind == Kind::TcpUpstream) fail_tcp_upstream(t);
+    else close_sock(t);
+  }
+}
+
+const DnsServer::Upstreams& DnsServer::upstreams_for(const std::string& key) const {
+  auto own = own_upstreams_.find(key);
+  return own != own_upstreams_.end() ? own->second : upstreams_;
+}
+
+std::optional<std::vector<std::uint8_t>> DnsServer::local_answer(const std::string& key, const std::uint8_t* msg,
+                                                                 std::size_t n, const DnsQuestion& q) {
+  if (q.qclass != kClassIN) return std::nullopt;
+  if (q.qtype == kTypePTR) {
+    auto addr = dns_ptr_addr(q.name);
+    if (!addr || !reverse_) return std::nullopt;
+    std::string host = reverse_(key, *addr);
+    if (host.empty()) return std::nullopt;
+    return dns_make_ptr_answer(msg, q, host);
+  }
+  // A known name is answered here for every type (only A/AAAA carry answers), so an AAAA
+  // question for a v4-only container does not leak upstream.
+  auto addrs = resolver_(key, q.name);
+  if (addrs.empty()) return std::nullopt;
+  return dns_make_answer(msg, n, q, addrs);
+}
+
+void DnsServer::on_udp(std::uint64_t token) {
+  const int fd = socks_.at(token).fd.get();
+  const std::string key = socks_.at(token).key;
   for (;;) {
-    std::uint8_t buf[1500];
     sockaddr_storage from{};
     socklen_t fl = sizeof from;
-    ssize_t n = ::recvfrom(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fl);
+    ssize_t n = ::recvfrom(fd, buf_.data(), buf_.size(), 0, reinterpret_cast<sockaddr*>(&from), &fl);
     if (n <= 0) return;
-    auto q = dns_parse_query(buf, static_cast<std::size_t>(n));
+    const std::uint8_t* msg = buf_.data();
+    auto q = dns_parse_query(msg, static_cast<std::size_t>(n));
     if (!q) continue;
-    // A known name is answered here for every type (only A/AAAA carry answers), so an AAAA
-    // question for a v4-only container does not leak upstream.
-    std::vector<IpAddr> addrs;
-    if (q->qclass == kClassIN) addrs = resolver_(key_of_[fd], q->name);
-    if (!addrs.empty()) {
-      auto out = dns_make_answer(buf, static_cast<std::size_t>(n), *q, addrs);
-      (void)::sendto(fd, out.data(), out.size(), 0, reinterpret_cast<sockaddr*>(&from), fl);
+    if (auto out = local_answer(key, msg, static_cast<std::size_t>(n), *q)) {
+      dns_truncate(*out, q->question_end, std::max<std::size_t>(kUdpDefaultMax, q->edns_size), true);
+      (void)::sendto(fd, out->data(), out->size(), 0, reinterpret_cast<sockaddr*>(&from), fl);
       continue;
     }
-    auto own = own_upstreams_.find(key_of_[fd]);
-    const Upstreams& ups = own != own_upstreams_.end() ? own->second : upstreams_;
+    const Upstreams& ups = upstreams_for(key);
     if (ups.empty()) {
-      auto out = dns_make_answer(buf, static_cast<std::size_t>(n), *q, {}, false);
-      out[3] = 0x82;  // RA + SERVFAIL
+      auto out = reply_head(msg, *q, 0, 2);  // SERVFAIL
       (void)::sendto(fd, out.data(), out.size(), 0, reinterpret_cast<sockaddr*>(&from), fl);
       continue;
     }
@@ -249,46 +416,217 @@ void DnsServer::handle_query(int fd) {
     const auto& [uip, uport] = ups[q->id % ups.size()];
     UniqueFd up(::socket(uip.is_v6() ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!up) continue;
-    sockaddr_storage to{};
-    socklen_t tl;
-    if (uip.is_v6()) {
-      auto* s6 = reinterpret_cast<sockaddr_in6*>(&to);
-      s6->sin6_family = AF_INET6;
-      s6->sin6_port = htons(uport);
-      std::memcpy(&s6->sin6_addr, uip.bytes.data(), 16);
-      tl = sizeof(sockaddr_in6);
-    } else {
-      auto* s4 = reinterpret_cast<sockaddr_in*>(&to);
-      s4->sin_family = AF_INET;
-      s4->sin_port = htons(uport);
-      std::memcpy(&s4->sin_addr, uip.bytes.data(), 4);
-      tl = sizeof(sockaddr_in);
-    }
+    sockaddr_storage to;
+    socklen_t tl = make_sockaddr(uip, uport, &to);
     if (::connect(up.get(), reinterpret_cast<sockaddr*>(&to), tl) != 0) continue;
-    if (::send(up.get(), buf, static_cast<std::size_t>(n), 0) != n) continue;
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = up.get();
-    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, up.get(), &ev) != 0) continue;
-    Pending p{fd, std::vector<std::uint8_t>(reinterpret_cast<std::uint8_t*>(&from),
-                                            reinterpret_cast<std::uint8_t*>(&from) + fl),
-              now_ms() + kForwardTimeoutMs};
-    pending_[up.get()] = std::move(p);
-    upstream_fds_[up.get()] = std::move(up);
+    if (::send(up.get(), msg, static_cast<std::size_t>(n), 0) != n) continue;
+    std::uint64_t t = add_sock(Kind::UdpUpstream, std::move(up), key, EPOLLIN);
+    if (!t) continue;
+    Sock& s = socks_.at(t);
+    s.client = token;
+    s.client_addr.assign(reinterpret_cast<std::uint8_t*>(&from), reinterpret_cast<std::uint8_t*>(&from) + fl);
+    s.deadline_ms = now_ms() + kForwardTimeoutMs;
   }
 }
 
-void DnsServer::handle_upstream(int fd) {
-  std::uint8_t buf[4096];
-  ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-  Pending p = pending_[fd];
-  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
-  pending_.erase(fd);
-  upstream_fds_.erase(fd);
-  if (n <= 0) return;
-  (void)::sendto(p.client_fd, buf, static_cast<std::size_t>(n), 0,
-                 reinterpret_cast<const sockaddr*>(p.client_addr.data()),
-                 static_cast<socklen_t>(p.client_addr.size()));
+void DnsServer::on_udp_upstream(std::uint64_t token) {
+  Sock& s = socks_.at(token);
+  ssize_t n = ::recv(s.fd.get(), buf_.data(), buf_.size(), 0);
+  auto client = socks_.find(s.client);
+  if (n > 0 && client != socks_.end())
+    (void)::sendto(client->second.fd.get(), buf_.data(), static_cast<std::size_t>(n), 0,
+                   reinterpret_cast<const sockaddr*>(s.client_addr.data()),
+                   static_cast<socklen_t>(s.client_addr.size()));
+  close_sock(token);
+}
+
+void DnsServer::on_accept(std::uint64_t token) {
+  const int fd = socks_.at(token).fd.get();
+  const std::string key = socks_.at(token).key;
+  for (;;) {
+    UniqueFd c(::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+    if (!c) return;
+    std::size_t clients = 0;
+    for (const auto& [t, s] : socks_) clients += s.kind == Kind::TcpClient;
+    if (clients >= kMaxTcpClients) continue;  // closed: the resolver tries again
+    std::uint64_t t = add_sock(Kind::TcpClient, std::move(c), key, EPOLLIN);
+    if (t) socks_.at(t).deadline_ms = now_ms() + kTcpIdleMs;
+  }
+}
+
+void DnsServer::on_client(std::uint64_t token, std::uint32_t events) {
+  if (events & (EPOLLERR | EPOLLHUP)) {  // reset or gone both ways: nothing can be sent back
+    close_sock(token);
+    return;
+  }
+  if (events & EPOLLOUT) {
+    flush(token);
+    if (!socks_.count(token)) return;
+  }
+  if (!(events & EPOLLIN)) return;
+  {
+    Sock& s = socks_.at(token);
+    for (;;) {
+      ssize_t n = ::read(s.fd.get(), buf_.data(), buf_.size());
+      if (n > 0) {
+        s.in.insert(s.in.end(), buf_.data(), buf_.data() + n);
+        s.deadline_ms = now_ms() + kTcpIdleMs;
+        if (s.in.size() > 1 << 20) {  // not a DNS client
+          close_sock(token);
+          return;
+        }
+        continue;
+      }
+      if (n < 0 && errno != EAGAIN && errno != EINTR) {
+        close_sock(token);
+        return;
+      }
+      if (n == 0) {
+        s.eof = true;
+        // Stop polling a half-closed socket (it would report readable forever).
+        set_events(token, s.out.empty() ? 0u : static_cast<std::uint32_t>(EPOLLOUT));
+      }
+      if (n < 0 && errno == EINTR) continue;
+      break;
+    }
+  }
+  // Every complete length-prefixed question.
+  for (;;) {
+    auto it = socks_.find(token);
+    if (it == socks_.end()) return;
+    Sock& s = it->second;
+    if (s.in.size() < 2) break;
+    std::size_t len = rd16(s.in.data());
+    if (s.in.size() < 2 + len) break;
+    std::vector<std::uint8_t> msg(s.in.begin() + 2, s.in.begin() + 2 + static_cast<long>(len));
+    s.in.erase(s.in.begin(), s.in.begin() + 2 + static_cast<long>(len));
+    const std::string key = s.key;
+    auto q = dns_parse_query(msg.data(), msg.size());
+    if (!q) {
+      close_sock(token);
+      return;
+    }
+    if (auto out = local_answer(key, msg.data(), msg.size(), *q)) {
+      dns_truncate(*out, q->question_end, 65535, false);
+      send_tcp(token, *out);
+      continue;
+    }
+    const Upstreams& ups = upstreams_for(key);
+    auto servfail = [&] { send_tcp(token, reply_head(msg.data(), *q, 0, 2)); };
+    if (ups.empty()) {
+      servfail();
+      continue;
+    }
+    // Forwarded over TCP too (the client asked over TCP because UDP was not enough).
+    const auto& [uip, uport] = ups[q->id % ups.size()];
+    UniqueFd up(::socket(uip.is_v6() ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    sockaddr_storage to;
+    socklen_t tl = make_sockaddr(uip, uport, &to);
+    if (!up || (::connect(up.get(), reinterpret_cast<sockaddr*>(&to), tl) != 0 && errno != EINPROGRESS)) {
+      servfail();
+      continue;
+    }
+    std::uint64_t t = add_sock(Kind::TcpUpstream, std::move(up), key, EPOLLOUT | EPOLLIN);
+    if (!t) {
+      servfail();
+      continue;
+    }
+    Sock& u = socks_.at(t);
+    u.client = token;
+    u.deadline_ms = now_ms() + kForwardTimeoutMs;
+    put16(u.out, static_cast<std::uint16_t>(msg.size()));
+    u.out.insert(u.out.end(), msg.begin(), msg.end());
+    u.query = std::move(msg);
+    ++socks_.at(token).inflight;
+  }
+  maybe_close_client(token);
+}
+
+void DnsServer::send_tcp(std::uint64_t client, const std::vector<std::uint8_t>& msg) {
+  auto it = socks_.find(client);
+  if (it == socks_.end()) return;
+  put16(it->second.out, static_cast<std::uint16_t>(std::min<std::size_t>(msg.size(), 65535)));
+  it->second.out.insert(it->second.out.end(), msg.begin(), msg.begin() + static_cast<long>(std::min<std::size_t>(msg.size(), 65535)));
+  flush(client);
+}
+
+void DnsServer::flush(std::uint64_t client) {
+  auto it = socks_.find(client);
+  if (it == socks_.end()) return;
+  Sock& s = it->second;
+  while (!s.out.empty()) {
+    ssize_t n = ::send(s.fd.get(), s.out.data(), s.out.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      s.out.erase(s.out.begin(), s.out.begin() + n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) break;
+    close_sock(client);  // the peer went away
+    return;
+  }
+  std::uint32_t ev = (s.eof ? 0u : static_cast<std::uint32_t>(EPOLLIN)) | (s.out.empty() ? 0u : static_cast<std::uint32_t>(EPOLLOUT));
+  set_events(client, ev);
+  maybe_close_client(client);
+}
+
+void DnsServer::maybe_close_client(std::uint64_t client) {
+  auto it = socks_.find(client);
+  if (it == socks_.end()) return;
+  const Sock& s = it->second;
+  bool whole_question = s.in.size() >= 2 && s.in.size() >= 2u + rd16(s.in.data());
+  if (s.eof && s.inflight == 0 && s.out.empty() && !whole_question) close_sock(client);
+}
+
+void DnsServer::fail_tcp_upstream(std::uint64_t token) {
+  Sock& u = socks_.at(token);
+  std::uint64_t client = u.client;
+  std::vector<std::uint8_t> q = std::move(u.query);
+  close_sock(token);
+  auto it = socks_.find(client);
+  if (it == socks_.end()) return;
+  --it->second.inflight;
+  it->second.deadline_ms = now_ms() + kTcpIdleMs;
+  if (auto pq = dns_parse_query(q.data(), q.size())) send_tcp(client, reply_head(q.data(), *pq, 0, 2));
+  else maybe_close_client(client);
+}
+
+void DnsServer::on_tcp_upstream(std::uint64_t token, std::uint32_t events) {
+  Sock& u = socks_.at(token);
+  if (events & EPOLLERR) {
+    fail_tcp_upstream(token);
+    return;
+  }
+  if ((events & EPOLLOUT) && !u.out.empty()) {
+    ssize_t n = ::send(u.fd.get(), u.out.data(), u.out.size(), MSG_NOSIGNAL);
+    if (n > 0) u.out.erase(u.out.begin(), u.out.begin() + n);
+    else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+      fail_tcp_upstream(token);
+      return;
+    }
+    if (u.out.empty()) set_events(token, EPOLLIN);
+  }
+  if (!(events & (EPOLLIN | EPOLLHUP))) return;
+  for (;;) {
+    ssize_t n = ::read(u.fd.get(), buf_.data(), buf_.size());
+    if (n > 0) {
+      u.in.insert(u.in.end(), buf_.data(), buf_.data() + n);
+      if (u.in.size() >= 2 && u.in.size() >= 2u + rd16(u.in.data())) break;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;  // more to come
+    fail_tcp_upstream(token);              // closed or failed before a whole answer
+    return;
+  }
+  std::vector<std::uint8_t> answer(u.in.begin() + 2, u.in.begin() + 2 + rd16(u.in.data()));
+  std::uint64_t client = u.client;
+  close_sock(token);
+  auto it = socks_.find(client);
+  if (it == socks_.end()) return;
+  --it->second.inflight;
+  it->second.deadline_ms = now_ms() + kTcpIdleMs;
+  send_tcp(client, answer);
 }
 
 }  // namespace berth::net

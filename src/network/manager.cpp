@@ -151,6 +151,7 @@ json endpoint_json(const Endpoint& e) {
          {"gateway4", e.gateway4.str()}, {"gateway6", e.gateway6.str()},
          {"aliases", e.aliases}, {"ports", ports}, {"netns_path", e.netns_path}, {"dns", e.dns}};
   if (!e.dns_servers.empty()) j["dns_servers"] = e.dns_servers;
+  if (!e.links.empty()) j["links"] = e.links;
   if (e.ipv4) j["ipv4"] = e.ipv4->str();
   if (e.ipv6) j["ipv6"] = e.ipv6->str();
   return j;
@@ -171,6 +172,7 @@ Result<Endpoint> endpoint_from(const json& j) {
   e.netns_path = j.value("netns_path", "");
   e.dns = j.value("dns", false);
   e.dns_servers = j.value("dns_servers", std::vector<std::string>{});
+  e.links = j.value("links", std::map<std::string, std::string>{});
   for (const auto& p : j.value("ports", json::array())) e.ports.push_back(TRY(mapping_from(p)));
   return e;
 }
@@ -232,14 +234,19 @@ struct NetworkManager::Impl {
   std::mutex names_mu;
   std::map<std::string, std::vector<std::string>> nets_of;  // container -> user networks
   struct NameEntry {
-    std::vector<std::string> names;  // lower case
+    std::vector<std::string> names;  // lower case; the first is the PTR name
     std::vector<IpAddr> addrs;
   };
   std::map<std::string, std::vector<NameEntry>> names;  // network -> entries
+  std::map<std::string, std::string> net_names;         // network id -> lower-case name
+  // container -> network -> link alias -> target name (lower case)
+  std::map<std::string, std::map<std::string, std::map<std::string, std::string>>> links_of;
 
   void rebuild_names() {
     std::map<std::string, std::vector<std::string>> no;
     std::map<std::string, std::vector<NameEntry>> nm;
+    std::map<std::string, std::string> nn;
+    std::map<std::string, std::map<std::string, std::map<std::string, std::string>>> lo;
     for (const auto& [k, e] : eps) {
       if (!e.dns) continue;
       no[e.container_id].push_back(e.network_id);
@@ -248,26 +255,78 @@ struct NetworkManager::Impl {
       if (e.ipv4) ne.addrs.push_back(e.ipv4->addr);
       if (e.ipv6) ne.addrs.push_back(e.ipv6->addr);
       nm[e.network_id].push_back(std::move(ne));
+      if (auto n = nets.find(e.network_id); n != nets.end()) nn[e.network_id] = to_lower(n->second.name);
+      for (const auto& [alias, target] : e.links) lo[e.container_id][e.network_id][to_lower(alias)] = to_lower(target);
     }
     std::lock_guard lk(names_mu);
     nets_of = std::move(no);
     names = std::move(nm);
+    net_names = std::move(nn);
+    links_of = std::move(lo);
   }
 
+  // Addresses of `name` on network `net` (names_mu held).
+  void lookup(const std::string& net, const std::string& name, std::vector<IpAddr>& out) const {
+    auto nit = names.find(net);
+    if (nit == names.end()) return;
+    for (const auto& ne : nit->second)
+      if (std::find(ne.names.begin(), ne.names.end(), name) != ne.names.end())
+        for (const auto& a : ne.addrs)
+          if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
+  }
+
+  // As dockerd's sandbox: "a.b.c" is tried as a.b.c on every network of the asker, then as a.b on
+  // network "c", then a on network "b.c"; for each, the asker's link aliases first (resolved to
+  // their target on that network), then names (not on a network where it is a link alias).
   std::vector<IpAddr> resolve(const std::string& asker, const std::string& name) {
     std::lock_guard lk(names_mu);
     std::vector<IpAddr> out;
     auto it = nets_of.find(asker);
     if (it == nets_of.end()) return out;
+    const std::map<std::string, std::map<std::string, std::string>>* links = nullptr;
+    if (auto l = links_of.find(asker); l != links_of.end()) links = &l->second;
+    auto alias_on = [&](const std::string& net, const std::string& n) -> const std::string* {
+      if (!links) return nullptr;
+      auto ln = links->find(net);
+      if (ln == links->end()) return nullptr;
+      auto a = ln->second.find(n);
+      return a == ln->second.end() ? nullptr : &a->second;
+    };
+    std::vector<std::pair<std::string, std::string>> tries{{name, ""}};
+    for (auto dot = name.rfind('.'); dot != std::string::npos && dot > 0; dot = name.rfind('.', dot - 1))
+      tries.emplace_back(name.substr(0, dot), name.substr(dot + 1));
+    for (const auto& [n, netname] : tries) {
+      if (n.empty()) continue;
+      auto on = [&](const std::string& net) {
+        if (netname.empty()) return true;
+        auto nn = net_names.find(net);
+        return nn != net_names.end() && nn->second == netname;
+      };
+      for (const auto& net : it->second)
+        if (const std::string* target = on(net) ? alias_on(net, n) : nullptr) {
+          lookup(net, *target, out);
+          if (!out.empty()) return out;
+        }
+      for (const auto& net : it->second)
+        if (on(net) && !alias_on(net, n)) lookup(net, n, out);
+      if (!out.empty()) return out;
+    }
+    return out;
+  }
+
+  // "<name>.<network>" of the endpoint holding `addr` on a network of the asker ("" if none).
+  std::string reverse(const std::string& asker, const IpAddr& addr) {
+    std::lock_guard lk(names_mu);
+    auto it = nets_of.find(asker);
+    if (it == nets_of.end()) return "";
     for (const auto& net : it->second) {
       auto nit = names.find(net);
       if (nit == names.end()) continue;
       for (const auto& ne : nit->second)
-        if (std::find(ne.names.begin(), ne.names.end(), name) != ne.names.end())
-          for (const auto& a : ne.addrs)
-            if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
+        if (!ne.names.empty() && std::find(ne.addrs.begin(), ne.addrs.end(), addr) != ne.addrs.end())
+          return ne.names[0] + "." + net_names[net];
     }
-    return out;
+    return "";
   }
 
   Impl(ManagerConfig c, Netlink n) : cfg(std::move(c)), nl(std::move(n)), ipam(cfg.state_dir + "/ipam") {}
@@ -542,7 +601,7 @@ Result<std::unique_ptr<NetworkManager>> NetworkManager::open(ManagerConfig cfg) 
     Impl* ip = &d;
     m->dns_ = TRY(DnsServer::start(
         [ip](const std::string& key, const std::string& name) { return ip->resolve(key, name); },
-        ups));
+        [ip](const std::string& key, const IpAddr& addr) { return ip->reverse(key, addr); }, ups));
     d.rebuild_names();
     for (auto& [k, e] : d.eps) {
       if (!e.dns || e.netns_path.empty()) continue;
@@ -756,6 +815,7 @@ Result<Endpoint> NetworkManager::connect(const std::string& network, EndpointSpe
   e.ifname = spec.ifname;
   e.aliases = spec.aliases;
   e.dns_servers = spec.dns_servers;
+  e.links = spec.links;
   e.netns_path = spec.netns_path.empty() ? "/proc/" + std::to_string(spec.pid) + "/ns/net" : spec.netns_path;
   bool is_default = n.options.count("com.docker.network.bridge.default_bridge") > 0;
   e.dns = dns_ && n.driver == "bridge" && !is_default;

@@ -93,6 +93,9 @@ struct EndpointSpec {
   // The embedded DNS forwards this container's other names here instead of the daemon-wide
   // upstreams (docker run --dns on a user network). "ip" or "ip:port", reached from the host.
   std::vector<std::string> dns_servers;
+  // Legacy links on a user network (docker run --link name:alias): alias -> target name, which
+  // the embedded DNS resolves on this network for this container only (as dockerd does).
+  std::map<std::string, std::string> links;
 };
 
 struct Endpoint {
@@ -107,6 +110,7 @@ struct Endpoint {
   std::string netns_path;                      // as given (or /proc/<pid>/ns/net)
   bool dns = false;                            // served by the embedded DNS (127.0.0.11)
   std::vector<std::string> dns_servers;        // per-container upstreams (EndpointSpec)
+  std::map<std::string, std::string> links;    // link alias -> target name (EndpointSpec)
 };
 
 class NetworkManager {
@@ -137,7 +141,9 @@ class NetworkManager {
   void wait_deferred();
   // Whether the container's resolv.conf should point at the embedded DNS (127.0.0.11): it is on
   // at least one user-defined network. Names served: aliases given at connect (the daemon passes
-  // the container name, hostname and short id as aliases), scoped to shared networks.
+  // the container name, hostname and short id as aliases), scoped to shared networks, also as
+  // "<name>.<network>"; link aliases for the linking container only; PTR of endpoint addresses
+  // -> "<first alias>.<network>".
   bool uses_embedded_dns(const std::string& container_id);
   std::vector<Endpoint> endpoints(const std::string& network_id = {});
 

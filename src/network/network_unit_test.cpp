@@ -242,5 +242,58 @@ TEST(Dns, ParseAndAnswer) {
   EXPECT_FALSE(dns_parse_query(trunc.data(), trunc.size()));
 }
 
+TEST(Dns, PtrNamesAnswersTruncationAndEdns) {
+  auto v4 = dns_ptr_addr("4.3.213.10.in-addr.arpa");
+  ASSERT_TRUE(v4);
+  EXPECT_EQ(v4->str(), "10.213.3.4");
+  auto v6 = dns_ptr_addr("2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->str(), "fd00::2");
+  EXPECT_FALSE(dns_ptr_addr("3.213.10.in-addr.arpa"));
+  EXPECT_FALSE(dns_ptr_addr("x.3.213.10.in-addr.arpa"));
+  EXPECT_FALSE(dns_ptr_addr("256.3.213.10.in-addr.arpa"));
+  EXPECT_FALSE(dns_ptr_addr("web.example"));
+  EXPECT_FALSE(dns_ptr_addr("2.0.ip6.arpa"));
+
+  auto q = dns_query(7, "4.3.213.10.in-addr.arpa", 12);
+  auto p = dns_parse_query(q.data(), q.size());
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->edns_size, 0);
+  auto r = dns_make_ptr_answer(q.data(), *p, "web.net1");
+  EXPECT_EQ(r[7], 1);
+  const std::uint8_t want[] = {3, 'w', 'e', 'b', 4, 'n', 'e', 't', '1', 0};
+  ASSERT_GE(r.size(), sizeof want);
+  EXPECT_EQ(std::vector<std::uint8_t>(r.end() - sizeof want, r.end()), std::vector<std::uint8_t>(want, want + sizeof want));
+  EXPECT_EQ(r[r.size() - sizeof want - 2], 0);  // RDLENGTH
+  EXPECT_EQ(r[r.size() - sizeof want - 1], sizeof want);
+
+  // 40 A records do not fit in 512 bytes: the UDP answer is cut at a record boundary with TC.
+  auto qa = dns_query(8, "many", 1);
+  auto pa = dns_parse_query(qa.data(), qa.size());
+  ASSERT_TRUE(pa);
+  std::vector<IpAddr> addrs;
+  for (int i = 1; i <= 40; ++i) addrs.push_back(A(("10.213.9." + std::to_string(i)).c_str()));
+  auto big = dns_make_answer(qa.data(), qa.size(), *pa, addrs);
+  EXPECT_EQ(big.size(), qa.size() + 40 * 16);
+  auto cut = big;
+  dns_truncate(cut, pa->question_end, 512, true);
+  EXPECT_LE(cut.size(), 512u);
+  EXPECT_EQ(cut.size(), qa.size() + cut[7] * 16u);
+  EXPECT_EQ(cut[7], (512 - qa.size()) / 16);
+  EXPECT_EQ(cut[2] & 0x02, 0x02);
+  auto same = big;
+  dns_truncate(same, pa->question_end, 65535, false);
+  EXPECT_EQ(same, big);
+
+  // An OPT record after the question carries the requestor's payload size.
+  auto qe = qa;
+  qe[11] = 1;  // ARCOUNT
+  qe.insert(qe.end(), {0, 0, 41, 0x10, 0x00, 0, 0, 0, 0, 0, 0});
+  auto pe = dns_parse_query(qe.data(), qe.size());
+  ASSERT_TRUE(pe);
+  EXPECT_EQ(pe->edns_size, 4096);
+  EXPECT_EQ(pe->question_end, qa.size());
+}
+
 }  // namespace
 }  // namespace berth::net

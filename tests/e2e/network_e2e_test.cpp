@@ -3,6 +3,8 @@
 // (bt<hex>, 10.2xx.yyy.1/24), address pool and nftables table (see berthd_fixture.hpp). Traffic
 // goes only to loopback, to that bridge's address and to containers on the test's networks.
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -53,17 +55,22 @@ std::string http_get(const std::string& ip, int port, int timeout_ms = 3000) {
   return out;
 }
 
-// A fake DNS server on a loopback address of the test host: answers every A question with
-// `answer` and counts the queries (the embedded DNS forwards from berthd's netns, i.e. here).
+// A fake DNS server on a loopback address of the test host (UDP and TCP port 53): answers every A
+// question with `answer` and counts the queries (the embedded DNS forwards from berthd's netns,
+// i.e. here).
 class FakeDns {
  public:
   FakeDns(const std::string& ip, const std::string& answer) {
     fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    tcp_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    ::setsockopt(tcp_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(53);
     ::inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
-    ok_ = ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ok_ = ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+          ::bind(tcp_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(tcp_, 8) == 0;
     ::inet_pton(AF_INET, answer.c_str(), answer_);
     if (ok_) thread_ = std::thread([this] { loop(); });
   }
@@ -71,50 +78,170 @@ class FakeDns {
     stop_ = true;
     if (thread_.joinable()) thread_.join();
     ::close(fd_);
+    ::close(tcp_);
   }
   bool ok() const { return ok_; }
   int queries() const { return queries_; }
+  int tcp_queries() const { return tcp_queries_; }
 
  private:
+  // Turns the query in b[0..n) into the reply in place; returns its length (0: not a query).
+  std::size_t answer(unsigned char* b, std::size_t n) {
+    if (n < 12) return 0;
+    // Header + the first question as asked; one answer (name pointer to offset 12).
+    std::size_t q = 12;
+    while (q < n && b[q] != 0) q += b[q] + 1u;
+    q += 5;  // root label, QTYPE, QCLASS
+    if (q > n) return 0;
+    ++queries_;
+    bool a_question = b[q - 4] == 0 && b[q - 3] == 1;
+    b[2] = 0x81;
+    b[3] = 0x80;                         // response, RD, RA, NOERROR
+    b[4] = 0, b[5] = 1;                  // one question
+    b[6] = 0, b[7] = a_question ? 1 : 0; // answers
+    b[8] = b[9] = b[10] = b[11] = 0;
+    std::size_t len = q;
+    if (a_question) {
+      const unsigned char rr[] = {0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4};
+      std::memcpy(b + len, rr, sizeof rr);
+      len += sizeof rr;
+      std::memcpy(b + len, answer_, 4);
+      len += 4;
+    }
+    return len;
+  }
+  // One length-prefixed question per connection.
+  void serve_tcp() {
+    int c = ::accept4(tcp_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (c < 0) return;
+    unsigned char b[1500];
+    std::size_t got = 0;
+    while (got < 2 || got < 2u + ((b[0] << 8) | b[1])) {
+      pollfd p{c, POLLIN, 0};
+      if (::poll(&p, 1, 2000) != 1) break;
+      ssize_t n = ::read(c, b + got, sizeof b - 16 - got);
+      if (n <= 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    if (got >= 2 && got >= 2u + ((b[0] << 8) | b[1])) {
+      std::size_t len = answer(b + 2, (b[0] << 8) | b[1]);
+      if (len > 0) {
+        ++tcp_queries_;
+        b[0] = static_cast<unsigned char>(len >> 8);
+        b[1] = static_cast<unsigned char>(len);
+        (void)!::write(c, b, len + 2);
+      }
+    }
+    ::close(c);
+  }
   void loop() {
     while (!stop_) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 100) != 1) continue;
+      pollfd p[2] = {{fd_, POLLIN, 0}, {tcp_, POLLIN, 0}};
+      if (::poll(p, 2, 100) < 1) continue;
+      if (p[1].revents & POLLIN) serve_tcp();
+      if (!(p[0].revents & POLLIN)) continue;
       unsigned char b[1500];
       sockaddr_storage from{};
       socklen_t fl = sizeof from;
       ssize_t n = ::recvfrom(fd_, b, sizeof b - 16, 0, reinterpret_cast<sockaddr*>(&from), &fl);
       if (n < 12) continue;
-      // Header + the first question as asked; one answer (name pointer to offset 12).
-      std::size_t q = 12;
-      while (q < static_cast<std::size_t>(n) && b[q] != 0) q += b[q] + 1u;
-      q += 5;  // root label, QTYPE, QCLASS
-      if (q > static_cast<std::size_t>(n)) continue;
-      ++queries_;
-      bool a_question = b[q - 4] == 0 && b[q - 3] == 1;
-      b[2] = 0x81;
-      b[3] = 0x80;                         // response, RD, RA, NOERROR
-      b[4] = 0, b[5] = 1;                  // one question
-      b[6] = 0, b[7] = a_question ? 1 : 0; // answers
-      b[8] = b[9] = b[10] = b[11] = 0;
-      std::size_t len = q;
-      if (a_question) {
-        const unsigned char rr[] = {0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4};
-        std::memcpy(b + len, rr, sizeof rr);
-        len += sizeof rr;
-        std::memcpy(b + len, answer_, 4);
-        len += 4;
-      }
-      ::sendto(fd_, b, len, 0, reinterpret_cast<sockaddr*>(&from), fl);
+      std::size_t len = answer(b, static_cast<std::size_t>(n));
+      if (len > 0) ::sendto(fd_, b, len, 0, reinterpret_cast<sockaddr*>(&from), fl);
     }
   }
-  int fd_ = -1;
+  int fd_ = -1, tcp_ = -1;
   bool ok_ = false;
   unsigned char answer_[4] = {};
   std::atomic<bool> stop_{false};
-  std::atomic<int> queries_{0};
+  std::atomic<int> queries_{0}, tcp_queries_{0};
   std::thread thread_;
 };
+
+// A DNS question (RD set) for `name`.
+std::vector<unsigned char> dns_question(std::uint16_t id, const std::string& name, std::uint16_t type) {
+  std::vector<unsigned char> q{static_cast<unsigned char>(id >> 8), static_cast<unsigned char>(id), 0x01, 0, 0, 1,
+                               0, 0, 0, 0, 0, 0};
+  for (const auto& l : split(name, '.')) {
+    q.push_back(static_cast<unsigned char>(l.size()));
+    q.insert(q.end(), l.begin(), l.end());
+  }
+  q.insert(q.end(), {0, static_cast<unsigned char>(type >> 8), static_cast<unsigned char>(type), 0, 1});
+  return q;
+}
+
+// The addresses in the A records of a reply, in order.
+std::vector<std::string> a_records(const std::vector<unsigned char>& r) {
+  std::vector<std::string> out;
+  if (r.size() < 12) return out;
+  std::size_t off = 12;
+  while (off < r.size() && r[off] != 0) off += r[off] + 1u;
+  off += 5;
+  for (int i = 0, an = (r[6] << 8) | r[7]; i < an && off + 12 <= r.size(); ++i) {
+    if ((r[off] & 0xc0) != 0xc0) break;  // only the pointer names this test's servers write
+    std::size_t rdlen = (r[off + 10] << 8) | r[off + 11];
+    if (r[off + 3] == 1 && rdlen == 4 && off + 16 <= r.size()) {
+      char buf[INET_ADDRSTRLEN];
+      ::inet_ntop(AF_INET, r.data() + off + 12, buf, sizeof buf);
+      out.push_back(buf);
+    }
+    off += 12 + rdlen;
+  }
+  return out;
+}
+
+// A socket of `type` created inside the network namespace of process `pid` (the socket stays
+// there; the test uses it from its own namespace).
+int socket_in_netns_of(int pid, int type) {
+  int fd = -1;
+  std::thread t([&] {
+    int ns = ::open(("/proc/" + std::to_string(pid) + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC);
+    if (ns < 0) return;
+    if (::setns(ns, CLONE_NEWNET) == 0) fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
+    ::close(ns);
+  });
+  t.join();
+  return fd;
+}
+
+// Sends `questions` over one TCP connection to 127.0.0.11:53 inside the netns of `pid` (all at
+// once) and returns the replies in order (fewer on failure).
+std::vector<std::vector<unsigned char>> ask_tcp(int pid, const std::vector<std::vector<unsigned char>>& questions) {
+  std::vector<std::vector<unsigned char>> out;
+  int fd = socket_in_netns_of(pid, SOCK_STREAM);
+  if (fd < 0) return out;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(53);
+  ::inet_pton(AF_INET, "127.0.0.11", &a.sin_addr);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return out;
+  }
+  std::vector<unsigned char> all;
+  for (const auto& q : questions) {
+    all.push_back(static_cast<unsigned char>(q.size() >> 8));
+    all.push_back(static_cast<unsigned char>(q.size()));
+    all.insert(all.end(), q.begin(), q.end());
+  }
+  (void)!::write(fd, all.data(), all.size());
+  std::vector<unsigned char> in;
+  unsigned char buf[4096];
+  while (out.size() < questions.size()) {
+    if (in.size() >= 2 && in.size() >= 2u + ((in[0] << 8) | in[1])) {
+      std::size_t len = (in[0] << 8) | in[1];
+      out.emplace_back(in.begin() + 2, in.begin() + 2 + static_cast<long>(len));
+      in.erase(in.begin(), in.begin() + 2 + static_cast<long>(len));
+      continue;
+    }
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    in.insert(in.end(), buf, buf + n);
+  }
+  ::close(fd);
+  return out;
+}
 
 class DockerNetwork : public DockerE2E {
  protected:
@@ -220,11 +347,17 @@ TEST_F(DockerNetwork, NetworksAreIsolatedAndConnectDisconnectWhileRunning) {
   web("berth-test-wa", {"--network", "berth-test-a"});
   std::string ip_a = ip_on("berth-test-wa", "berth-test-a");
   ASSERT_FALSE(ip_a.empty());
-  ok({"run", "-d", "--name", "berth-test-cb", "--network", "berth-test-b", "busybox", "sleep", "300"});
+  // Names the embedded DNS does not own go to a fake server on the host's loopback (answering
+  // with the asker's own loopback), never to the host's real resolvers.
+  FakeDns fake("127.0.0.77", "127.0.0.1");
+  ASSERT_TRUE(fake.ok()) << "bind 127.0.0.77:53: " << std::strerror(errno);
+  ok({"run", "-d", "--name", "berth-test-cb", "--network", "berth-test-b", "--dns", "127.0.0.77", "busybox", "sleep",
+      "300"});
   // Positive control on the same network, then isolation across networks (by IP and by name).
   EXPECT_EQ(nc_from({"run", "--rm", "--network", "berth-test-a", "busybox"}, ip_a), 0);
   EXPECT_NE(nc_from({"exec", "berth-test-cb"}, ip_a), 0);
   EXPECT_NE(nc_from({"exec", "berth-test-cb"}, "berth-test-wa"), 0);
+  EXPECT_EQ(docker({"exec", "berth-test-cb", "nslookup", "berth-test-wa"}).out.find(ip_a), std::string::npos);
   // Connect the running container to network a with an alias and a static IP.
   std::string subnet = ok({"network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}}", "berth-test-a"});
   std::string static_ip = subnet.substr(0, subnet.rfind('.')) + ".77";
@@ -425,6 +558,125 @@ TEST_F(DockerNetwork, LegacyLinksOnDefaultBridge) {
   EXPECT_NE(host.err.find("conflicting options: host type networking can't be used with links"), std::string::npos)
       << host.err;
   ok({"rm", "-f", "berth-test-db", "berth-test-off"});
+}
+
+// The embedded DNS answers over TCP as well as UDP (a resolver retries over TCP after a truncated
+// UDP answer), forwards TCP questions it does not own over TCP, and answers PTR questions for
+// addresses on the asker's networks with "<container>.<network>" as dockerd does.
+TEST_F(DockerNetwork, EmbeddedDnsTcpAndReverseLookups) {
+  FakeDns fake("127.0.0.77", "10.213.77.77");  // every forwarded question ends up here
+  ASSERT_TRUE(fake.ok()) << "bind 127.0.0.77:53: " << std::strerror(errno);
+  ok({"network", "create", "berth-test-dnst"});
+  ok({"run", "-d", "--name", "berth-test-dnsweb", "--network", "berth-test-dnst", "--dns", "127.0.0.77", "busybox",
+      "sleep", "300"});
+  ok({"run", "-d", "--name", "berth-test-dnsask", "--network", "berth-test-dnst", "--dns", "127.0.0.77", "busybox",
+      "sleep", "300"});
+  std::string web_ip = ip_on("berth-test-dnsweb", "berth-test-dnst");
+  std::string ask_ip = ip_on("berth-test-dnsask", "berth-test-dnst");
+  ASSERT_FALSE(web_ip.empty());
+  int pid = std::atoi(ok({"inspect", "-f", "{{.State.Pid}}", "berth-test-dnsask"}).c_str());
+  ASSERT_GT(pid, 0);
+
+  // TCP: two questions on one connection (pipelined), a container name and "<name>.<network>".
+  auto r = ask_tcp(pid, {dns_question(1, "berth-test-dnsweb", 1), dns_question(2, "berth-test-dnsweb.berth-test-dnst", 1)});
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0][0] << 8 | r[0][1], 1);
+  EXPECT_EQ(a_records(r[0]), std::vector<std::string>{web_ip});
+  EXPECT_EQ(r[1][0] << 8 | r[1][1], 2);
+  EXPECT_EQ(a_records(r[1]), std::vector<std::string>{web_ip});
+  // A name that is not ours goes to the container's --dns server over TCP.
+  int before = fake.tcp_queries();
+  r = ask_tcp(pid, {dns_question(3, "berth-test-up.example", 1)});
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(a_records(r[0]), std::vector<std::string>{"10.213.77.77"});
+  EXPECT_EQ(fake.tcp_queries(), before + 1);
+
+  // PTR through the docker CLI (busybox nslookup of an address asks for its in-addr.arpa name).
+  auto g = docker({"exec", "berth-test-dnsask", "nslookup", web_ip});
+  EXPECT_EQ(g.status, 0) << g.out << g.err;
+  EXPECT_NE(g.out.find("berth-test-dnsweb.berth-test-dnst"), std::string::npos) << g.out;
+  g = docker({"exec", "berth-test-dnsweb", "nslookup", ask_ip});
+  EXPECT_NE(g.out.find("berth-test-dnsask.berth-test-dnst"), std::string::npos) << g.out << g.err;
+  // ... and over TCP, with the name in the PTR record's data.
+  auto octets = split(web_ip, '.');
+  ASSERT_EQ(octets.size(), 4u);
+  std::string rev = octets[3] + "." + octets[2] + "." + octets[1] + "." + octets[0] + ".in-addr.arpa";
+  r = ask_tcp(pid, {dns_question(4, rev, 12)});
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0][7], 1) << "one answer";
+  std::string want = "\x11" "berth-test-dnsweb" "\x0f" "berth-test-dnst";
+  EXPECT_NE(std::string(r[0].begin(), r[0].end()).find(want), std::string::npos);
+  // "<name>.<network>" resolves over UDP too (busybox).
+  g = docker({"exec", "berth-test-dnsask", "nslookup", "berth-test-dnsweb.berth-test-dnst"});
+  EXPECT_NE(g.out.find(web_ip), std::string::npos) << g.out << g.err;
+  // A container on another network is not resolved, by name or address.
+  ok({"network", "create", "berth-test-dnso"});
+  ok({"run", "-d", "--name", "berth-test-dnsout", "--network", "berth-test-dnso", "busybox", "sleep", "300"});
+  std::string out_ip = ip_on("berth-test-dnsout", "berth-test-dnso");
+  g = docker({"exec", "berth-test-dnsask", "nslookup", out_ip});
+  EXPECT_EQ(g.out.find("berth-test-dnsout"), std::string::npos) << g.out;
+  ok({"rm", "-f", "berth-test-dnsweb", "berth-test-dnsask", "berth-test-dnsout"});
+  ok({"network", "rm", "berth-test-dnst", "berth-test-dnso"});
+}
+
+// --link on a user-defined network: no /etc/hosts line and no variables, but the alias resolves
+// through the embedded DNS for the linking container only (dockerd's endpoint alias).
+TEST_F(DockerNetwork, LegacyLinkOnUserNetworkIsDnsAlias) {
+  FakeDns fake("127.0.0.77", "10.213.77.77");
+  ASSERT_TRUE(fake.ok()) << "bind 127.0.0.77:53: " << std::strerror(errno);
+  ok({"network", "create", "berth-test-lnet"});
+  ok({"run", "-d", "--name", "berth-test-ldb", "--network", "berth-test-lnet", "--expose", "5432", "-e",
+      "BERTH_TEST_PW=secret", "busybox", "sleep", "300"});
+  std::string ip = ip_on("berth-test-ldb", "berth-test-lnet");
+  ASSERT_FALSE(ip.empty());
+  auto r = docker({"run", "--rm", "--network", "berth-test-lnet", "--dns", "127.0.0.77", "--link", "berth-test-ldb:db",
+                   "busybox", "sh", "-c", "cat /etc/hosts; echo ---; env; echo ---; nslookup db"});
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  auto d1 = r.out.find("---\n"), d2 = r.out.find("---\n", d1 + 1);
+  ASSERT_NE(d2, std::string::npos) << r.out;
+  std::vector<std::string> parts{r.out.substr(0, d1), r.out.substr(d1, d2 - d1), r.out.substr(d2)};
+  for (auto word : {"\tdb\n", "\tdb ", " db\n", " db "})  // /etc/hosts
+    EXPECT_EQ(parts[0].find(word), std::string::npos) << r.out;
+  EXPECT_EQ(parts[1].find("DB_"), std::string::npos) << r.out;  // env
+  EXPECT_NE(parts[2].find("Address: " + ip), std::string::npos) << r.out;
+  // Only for the linking container: another one on the network gets "db" from upstream.
+  r = docker({"run", "--rm", "--network", "berth-test-lnet", "--dns", "127.0.0.77", "busybox", "nslookup", "db"});
+  EXPECT_EQ(r.out.find(ip), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("10.213.77.77"), std::string::npos) << r.out;
+  // Not checked at create (dockerd registers no links on user networks), stored per endpoint.
+  ok({"create", "--name", "berth-test-lapp", "--network", "berth-test-lnet", "--link", "berth-test-nope:x", "busybox",
+      "true"});
+  EXPECT_EQ(ok({"inspect", "-f", "{{(index .NetworkSettings.Networks \"berth-test-lnet\").Links}}", "berth-test-lapp"}),
+            "[berth-test-nope:x]");
+  ok({"start", "berth-test-lapp"});
+  // network connect --link on a running container.
+  ok({"run", "-d", "--name", "berth-test-lcli", "--dns", "127.0.0.77", "busybox", "sleep", "300"});
+  ok({"network", "connect", "--link", "berth-test-ldb:dbalias", "berth-test-lnet", "berth-test-lcli"});
+  r = docker({"exec", "berth-test-lcli", "nslookup", "dbalias"});
+  EXPECT_NE(r.out.find("Address: " + ip), std::string::npos) << r.out << r.err;
+  ok({"rm", "-f", "berth-test-ldb", "berth-test-lapp", "berth-test-lcli"});
+  ok({"network", "rm", "berth-test-lnet"});
+}
+
+// A linked container exposing a run of ports: dockerd's _START/_END variables besides the
+// per-port ones.
+TEST_F(DockerNetwork, LegacyLinkPortRangeVariables) {
+  ok({"run", "-d", "--name", "berth-test-rdb", "--expose", "7000-7002", "--expose", "7010/udp", "busybox", "sleep",
+      "300"});
+  std::string ip = ip_on("berth-test-rdb", "bridge");
+  ASSERT_FALSE(ip.empty());
+  auto r = docker({"run", "--rm", "--link", "berth-test-rdb:rdb", "busybox", "env"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const std::string& want : std::vector<std::string>{
+           "RDB_PORT=tcp://" + ip + ":7000", "RDB_PORT_7000_TCP_START=tcp://" + ip + ":7000",
+           "RDB_PORT_7000_TCP_END=tcp://" + ip + ":7002", "RDB_PORT_7000_TCP_PORT_START=7000",
+           "RDB_PORT_7000_TCP_PORT_END=7002", "RDB_PORT_7000_TCP_ADDR=" + ip, "RDB_PORT_7000_TCP_PROTO=tcp",
+           "RDB_PORT_7001_TCP=tcp://" + ip + ":7001", "RDB_PORT_7002_TCP_PORT=7002",
+           "RDB_PORT_7010_UDP=udp://" + ip + ":7010"})
+    EXPECT_NE(r.out.find(want + "\n"), std::string::npos) << want << "\n" << r.out;
+  EXPECT_EQ(r.out.find("RDB_PORT_7010_UDP_START"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("RDB_PORT_7001_TCP_START"), std::string::npos) << r.out;
+  ok({"rm", "-f", "berth-test-rdb"});
 }
 
 }  // namespace
