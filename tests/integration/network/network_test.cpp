@@ -643,6 +643,32 @@ std::vector<std::uint8_t> ask(int ns, const std::string& name, std::uint16_t typ
   return buf;
 }
 
+// Asks over TCP (one connection, one question); returns the reply (empty on failure).
+std::vector<std::uint8_t> ask_tcp(int ns, const std::string& name, std::uint16_t type = 1) {
+  UniqueFd c;
+  if (!tcp_connect(ns, A("127.0.0.11"), 53, 1500, &c)) return {};
+  auto q = dns_query(0x4343, name, type);
+  std::vector<std::uint8_t> msg{static_cast<std::uint8_t>(q.size() >> 8), static_cast<std::uint8_t>(q.size())};
+  msg.insert(msg.end(), q.begin(), q.end());
+  if (::write(c.get(), msg.data(), msg.size()) != static_cast<ssize_t>(msg.size())) return {};
+  std::vector<std::uint8_t> in;
+  std::uint8_t buf[1500];
+  while (in.size() < 2 || in.size() < 2u + ((in[0] << 8) | in[1])) {
+    pollfd p{c.get(), POLLIN, 0};
+    if (::poll(&p, 1, 1500) != 1) return {};
+    ssize_t n = ::read(c.get(), buf, sizeof buf);
+    if (n <= 0) return {};
+    in.insert(in.end(), buf, buf + n);
+  }
+  return std::vector<std::uint8_t>(in.begin() + 2, in.begin() + 2 + ((in[0] << 8) | in[1]));
+}
+
+// "d.c.b.a.in-addr.arpa" of an IPv4 address.
+std::string reverse_name(const IpAddr& a) {
+  return std::to_string(a.bytes[3]) + "." + std::to_string(a.bytes[2]) + "." + std::to_string(a.bytes[1]) + "." +
+         std::to_string(a.bytes[0]) + ".in-addr.arpa";
+}
+
 // The last A record's address of a reply ("" if no answer).
 std::string answer_a(const std::vector<std::uint8_t>& r) {
   if (r.size() < 12 || r[7] == 0) return "";
@@ -717,6 +743,33 @@ TEST_F(NetworkTest, EmbeddedDnsScopedToNetworkAndForwards) {
   EXPECT_EQ(r6[3] & 0x0f, 0);
   // The default bridge has no 127.0.0.11.
   EXPECT_TRUE(ask(d.get(), "alpha").empty());
+  // TCP, "<name>.<network>", PTR (first alias + network; only for addresses on shared networks).
+  EXPECT_EQ(answer_a(ask_tcp(a.get(), "bravo")), eb.ipv4->addr.str());
+  EXPECT_EQ(answer_a(ask(a.get(), "bravo.berth-test-dns1")), eb.ipv4->addr.str());
+  EXPECT_EQ(answer_a(ask(a.get(), "bravo.berth-test-dns2")), "10.213.99.99");
+  std::string ptr = "\x05" "bravo" "\x0f" "berth-test-dns1";
+  for (const auto& r : {ask(a.get(), reverse_name(eb.ipv4->addr), 12), ask_tcp(a.get(), reverse_name(eb.ipv4->addr), 12)}) {
+    ASSERT_GE(r.size(), 12u);
+    EXPECT_EQ(r[7], 1);
+    EXPECT_NE(std::string(r.begin(), r.end()).find(ptr), std::string::npos);
+  }
+  auto other = ask(a.get(), reverse_name(ec.ipv4->addr), 12);  // forwarded: the fake has no PTR
+  EXPECT_EQ(std::string(other.begin(), other.end()).find("charlie"), std::string::npos);
+  // A link alias (docker run --link bravo:lnk on a user network) for the linking container only.
+  auto e = container();
+  {
+    EndpointSpec s;
+    s.container_id = "berth-test-e";
+    s.netns_path = ns_path(e);
+    s.aliases = {"echo"};
+    s.links = {{"lnk", "bravo"}, {"alpha", "bravo"}};
+    ASSERT_TRUE(nm_->connect("berth-test-dns1", s));
+  }
+  EXPECT_EQ(answer_a(ask(e.get(), "lnk")), eb.ipv4->addr.str());
+  EXPECT_EQ(answer_a(ask(e.get(), "alpha")), eb.ipv4->addr.str());  // the alias hides the name
+  EXPECT_EQ(answer_a(ask(a.get(), "lnk")), "10.213.99.99");
+  EXPECT_EQ(answer_a(ask(b.get(), "alpha")), ea.ipv4->addr.str());
+  ASSERT_TRUE(nm_->disconnect("berth-test-dns1", "berth-test-e"));
   // After disconnect, the name is gone and the container's DNS socket closed.
   ASSERT_TRUE(nm_->disconnect("berth-test-dns1", "berth-test-b"));
   EXPECT_EQ(answer_a(ask(a.get(), "bravo")), "10.213.99.99");
