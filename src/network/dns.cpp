@@ -20,7 +20,8 @@ namespace berth::net {
 
 namespace {
 constexpr std::uint16_t kTypeA = 1, kTypePTR = 12, kTypeOPT = 41, kTypeAAAA = 28, kClassIN = 1;
-constexpr int kForwardTimeoutMs = 3000;
+constexpr int kForwardTimeoutMs = 2000;  // per upstream tried
+constexpr std::size_t kMaxUpstreamTries = 3;
 constexpr int kTcpIdleMs = 10000;        // a TCP client with nothing in flight is closed after this
 constexpr std::size_t kMaxTcpClients = 512;
 constexpr std::size_t kUdpDefaultMax = 512;
@@ -363,8 +364,8 @@ void DnsServer::expire() {
   for (auto t : late) {
     auto it = socks_.find(t);
     if (it == socks_.end()) continue;
-    if (it->second.kind == Kind::TcpUpstream) fail_tcp_upstream(t);
-    else close_sock(t);
+    if (it->second.kind == Kind::TcpClient) close_sock(t);
+    else next_upstream(t, {});
   }
 }
 
@@ -387,6 +388,7 @@ std::optional<std::vector<std::uint8_t>> DnsServer::local_answer(const std::stri
   // question for a v4-only container does not leak upstream.
   auto addrs = resolver_(key, q.name);
   if (addrs.empty()) return std::nullopt;
+  std::shuffle(addrs.begin(), addrs.end(), rng_);  // several containers behind one alias
   return dns_make_answer(msg, n, q, addrs);
 }
 
@@ -413,31 +415,102 @@ void DnsServer::on_udp(std::uint64_t token) {
       continue;
     }
     // Forward from the host netns (this thread's), one socket per query.
-    const auto& [uip, uport] = ups[q->id % ups.size()];
-    UniqueFd up(::socket(uip.is_v6() ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (!up) continue;
-    sockaddr_storage to;
-    socklen_t tl = make_sockaddr(uip, uport, &to);
-    if (::connect(up.get(), reinterpret_cast<sockaddr*>(&to), tl) != 0) continue;
-    if (::send(up.get(), msg, static_cast<std::size_t>(n), 0) != n) continue;
-    std::uint64_t t = add_sock(Kind::UdpUpstream, std::move(up), key, EPOLLIN);
-    if (!t) continue;
-    Sock& s = socks_.at(t);
-    s.client = token;
-    s.client_addr.assign(reinterpret_cast<std::uint8_t*>(&from), reinterpret_cast<std::uint8_t*>(&from) + fl);
-    s.deadline_ms = now_ms() + kForwardTimeoutMs;
+    forward(key, token, std::vector<std::uint8_t>(msg, msg + n),
+            std::vector<std::uint8_t>(reinterpret_cast<std::uint8_t*>(&from), reinterpret_cast<std::uint8_t*>(&from) + fl),
+            false, 0);
   }
 }
 
-void DnsServer::on_udp_upstream(std::uint64_t token) {
-  Sock& s = socks_.at(token);
-  ssize_t n = ::recv(s.fd.get(), buf_.data(), buf_.size(), 0);
-  auto client = socks_.find(s.client);
-  if (n > 0 && client != socks_.end())
-    (void)::sendto(client->second.fd.get(), buf_.data(), static_cast<std::size_t>(n), 0,
-                   reinterpret_cast<const sockaddr*>(s.client_addr.data()),
-                   static_cast<socklen_t>(s.client_addr.size()));
+bool DnsServer::forward(const std::string& key, std::uint64_t client, std::vector<std::uint8_t> query,
+                        std::vector<std::uint8_t> client_addr, bool tcp, std::size_t attempt) {
+  const Upstreams& ups = upstreams_for(key);
+  for (; attempt < std::min(ups.size(), kMaxUpstreamTries); ++attempt) {
+    const auto& [uip, uport] = ups[attempt];
+    UniqueFd up(::socket(uip.is_v6() ? AF_INET6 : AF_INET, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!up) continue;
+    sockaddr_storage to;
+    socklen_t tl = make_sockaddr(uip, uport, &to);
+    if (::connect(up.get(), reinterpret_cast<sockaddr*>(&to), tl) != 0 && !(tcp && errno == EINPROGRESS)) continue;
+    if (!tcp && ::send(up.get(), query.data(), query.size(), 0) != static_cast<ssize_t>(query.size())) continue;
+    std::uint64_t t = add_sock(tcp ? Kind::TcpUpstream : Kind::UdpUpstream, std::move(up), key,
+                               tcp ? EPOLLOUT | EPOLLIN : EPOLLIN);
+    if (!t) continue;
+    Sock& s = socks_.at(t);
+    s.client = client;
+    s.client_addr = std::move(client_addr);
+    s.attempt = attempt;
+    s.deadline_ms = now_ms() + kForwardTimeoutMs;
+    if (tcp) {
+      put16(s.out, static_cast<std::uint16_t>(query.size()));
+      s.out.insert(s.out.end(), query.begin(), query.end());
+    }
+    s.query = std::move(query);
+    return true;
+  }
+  return false;
+}
+
+void DnsServer::next_upstream(std::uint64_t token, std::vector<std::uint8_t> reply) {
+  Sock& u = socks_.at(token);
+  bool tcp = u.kind == Kind::TcpUpstream;
+  std::string key = u.key;
+  std::uint64_t client = u.client;
+  std::vector<std::uint8_t> query = std::move(u.query), addr = std::move(u.client_addr);
+  std::size_t attempt = u.attempt;
   close_sock(token);
+  if (!socks_.count(client)) return;
+  if (forward(key, client, query, addr, tcp, attempt + 1)) return;
+  if (!tcp) {
+    if (!reply.empty())
+      (void)::sendto(socks_.at(client).fd.get(), reply.data(), reply.size(), 0,
+                     reinterpret_cast<const sockaddr*>(addr.data()), static_cast<socklen_t>(addr.size()));
+    return;
+  }
+  Sock& c = socks_.at(client);
+  --c.inflight;
+  c.deadline_ms = now_ms() + kTcpIdleMs;
+  if (!reply.empty()) send_tcp(client, reply);
+  else if (auto pq = dns_parse_query(query.data(), query.size())) send_tcp(client, reply_head(query.data(), *pq, 0, 2));
+  else maybe_close_client(client);
+}
+
+// Whether an upstream's reply should rather be asked of the next upstream (as dockerd).
+static bool try_next(const std::vector<std::uint8_t>& r) {
+  if (r.size() < 12) return true;
+  int rcode = r[3] & 0x0f;
+  return rcode == 2 || rcode == 5 || (rcode == 3 && !(r[2] & 0x04));
+}
+
+void DnsServer::deliver(std::uint64_t token, const std::vector<std::uint8_t>& reply) {
+  if (try_next(reply)) {
+    next_upstream(token, reply);
+    return;
+  }
+  Sock& u = socks_.at(token);
+  bool tcp = u.kind == Kind::TcpUpstream;
+  std::uint64_t client = u.client;
+  std::vector<std::uint8_t> addr = std::move(u.client_addr);
+  close_sock(token);
+  auto it = socks_.find(client);
+  if (it == socks_.end()) return;
+  if (!tcp) {
+    (void)::sendto(it->second.fd.get(), reply.data(), reply.size(), 0, reinterpret_cast<const sockaddr*>(addr.data()),
+                   static_cast<socklen_t>(addr.size()));
+    return;
+  }
+  --it->second.inflight;
+  it->second.deadline_ms = now_ms() + kTcpIdleMs;
+  send_tcp(client, reply);
+}
+
+void DnsServer::on_udp_upstream(std::uint64_t token) {
+  ssize_t n = ::recv(socks_.at(token).fd.get(), buf_.data(), buf_.size(), 0);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (n <= 0) {  // e.g. ECONNREFUSED: nothing listens there
+    next_upstream(token, {});
+    return;
+  }
+  deliver(token, std::vector<std::uint8_t>(buf_.data(), buf_.data() + n));
 }
 
 void DnsServer::on_accept(std::uint64_t token) {
@@ -518,26 +591,11 @@ void DnsServer::on_client(std::uint64_t token, std::uint32_t events) {
       continue;
     }
     // Forwarded over TCP too (the client asked over TCP because UDP was not enough).
-    const auto& [uip, uport] = ups[q->id % ups.size()];
-    UniqueFd up(::socket(uip.is_v6() ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    sockaddr_storage to;
-    socklen_t tl = make_sockaddr(uip, uport, &to);
-    if (!up || (::connect(up.get(), reinterpret_cast<sockaddr*>(&to), tl) != 0 && errno != EINPROGRESS)) {
-      servfail();
-      continue;
-    }
-    std::uint64_t t = add_sock(Kind::TcpUpstream, std::move(up), key, EPOLLOUT | EPOLLIN);
-    if (!t) {
-      servfail();
-      continue;
-    }
-    Sock& u = socks_.at(t);
-    u.client = token;
-    u.deadline_ms = now_ms() + kForwardTimeoutMs;
-    put16(u.out, static_cast<std::uint16_t>(msg.size()));
-    u.out.insert(u.out.end(), msg.begin(), msg.end());
-    u.query = std::move(msg);
     ++socks_.at(token).inflight;
+    if (!forward(key, token, msg, {}, true, 0)) {
+      --socks_.at(token).inflight;
+      servfail();
+    }
   }
   maybe_close_client(token);
 }
@@ -578,30 +636,17 @@ void DnsServer::maybe_close_client(std::uint64_t client) {
   if (s.eof && s.inflight == 0 && s.out.empty() && !whole_question) close_sock(client);
 }
 
-void DnsServer::fail_tcp_upstream(std::uint64_t token) {
-  Sock& u = socks_.at(token);
-  std::uint64_t client = u.client;
-  std::vector<std::uint8_t> q = std::move(u.query);
-  close_sock(token);
-  auto it = socks_.find(client);
-  if (it == socks_.end()) return;
-  --it->second.inflight;
-  it->second.deadline_ms = now_ms() + kTcpIdleMs;
-  if (auto pq = dns_parse_query(q.data(), q.size())) send_tcp(client, reply_head(q.data(), *pq, 0, 2));
-  else maybe_close_client(client);
-}
-
 void DnsServer::on_tcp_upstream(std::uint64_t token, std::uint32_t events) {
   Sock& u = socks_.at(token);
   if (events & EPOLLERR) {
-    fail_tcp_upstream(token);
+    next_upstream(token, {});
     return;
   }
   if ((events & EPOLLOUT) && !u.out.empty()) {
     ssize_t n = ::send(u.fd.get(), u.out.data(), u.out.size(), MSG_NOSIGNAL);
     if (n > 0) u.out.erase(u.out.begin(), u.out.begin() + n);
     else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-      fail_tcp_upstream(token);
+      next_upstream(token, {});
       return;
     }
     if (u.out.empty()) set_events(token, EPOLLIN);
@@ -616,17 +661,11 @@ void DnsServer::on_tcp_upstream(std::uint64_t token, std::uint32_t events) {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return;  // more to come
-    fail_tcp_upstream(token);              // closed or failed before a whole answer
+    next_upstream(token, {});              // closed or failed before a whole answer
     return;
   }
   std::vector<std::uint8_t> answer(u.in.begin() + 2, u.in.begin() + 2 + rd16(u.in.data()));
-  std::uint64_t client = u.client;
-  close_sock(token);
-  auto it = socks_.find(client);
-  if (it == socks_.end()) return;
-  --it->second.inflight;
-  it->second.deadline_ms = now_ms() + kTcpIdleMs;
-  send_tcp(client, answer);
+  deliver(token, answer);
 }
 
 }  // namespace berth::net

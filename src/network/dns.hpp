@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -83,7 +84,8 @@ class DnsServer {
     std::vector<std::uint8_t> client_addr;
     // TcpClient / TcpUpstream buffers (length-prefixed messages).
     std::vector<std::uint8_t> in, out;
-    std::vector<std::uint8_t> query;     // TcpUpstream: the question (for a SERVFAIL)
+    std::vector<std::uint8_t> query;     // upstreams: the question (for the next upstream)
+    std::size_t attempt = 0;             // upstreams: index into the upstream list
     int inflight = 0;                    // TcpClient: questions forwarded, not yet answered
     bool eof = false;                    // TcpClient: peer shut down its side
   };
@@ -104,7 +106,14 @@ class DnsServer {
   void send_tcp(std::uint64_t client, const std::vector<std::uint8_t>& msg);
   void flush(std::uint64_t client);
   void maybe_close_client(std::uint64_t client);
-  void fail_tcp_upstream(std::uint64_t token);
+  // Sends `query` to upstream number `attempt` of `key`'s list, or the next ones if a socket
+  // cannot be set up; false when none is left (dockerd tries at most three, in order).
+  bool forward(const std::string& key, std::uint64_t client, std::vector<std::uint8_t> query,
+               std::vector<std::uint8_t> client_addr, bool tcp, std::size_t attempt);
+  // Upstream `token` failed (no answer, SERVFAIL, REFUSED, non-authoritative NXDOMAIN): ask the
+  // next one; when none is left relay `reply` if there is one (TCP: else SERVFAIL).
+  void next_upstream(std::uint64_t token, std::vector<std::uint8_t> reply);
+  void deliver(std::uint64_t token, const std::vector<std::uint8_t>& reply);
 
   Resolver resolver_;
   ReverseResolver reverse_;
@@ -117,6 +126,7 @@ class DnsServer {
   std::map<std::uint64_t, Sock> socks_;
   std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> listeners_;  // key -> udp, tcp
   std::vector<std::uint8_t> buf_ = std::vector<std::uint8_t>(65536);
+  std::minstd_rand rng_{std::random_device{}()};  // answer order (round robin like dockerd)
   std::thread thread_;
   bool stop_ = false;
 };

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <set>
 #include <thread>
 #include <chrono>
 #include <cstdio>
@@ -776,6 +777,74 @@ TEST_F(NetworkTest, EmbeddedDnsScopedToNetworkAndForwards) {
   ASSERT_TRUE(nm_->disconnect("berth-test-dns1", "berth-test-a"));
   EXPECT_TRUE(ask(a.get(), "bravo").empty());
   stop_upstream();
+}
+
+// Several containers behind one alias come back in varying order (round robin, as dockerd);
+// an upstream that refuses or fails is skipped for the next one (dockerd tries up to three).
+TEST_F(NetworkTest, EmbeddedDnsShufflesAndTriesNextUpstream) {
+  nm_.reset();
+  // 15356: nothing listens (ICMP refused); 15355 answers SERVFAIL; 15353 answers 10.213.99.99.
+  UniqueFd bad = make_socket(-1, SOCK_DGRAM, A("127.0.0.1"), 15355);
+  UniqueFd good = make_socket(-1, SOCK_DGRAM, A("127.0.0.1"), 15353);
+  cfg_.dns_upstreams = {"127.0.0.1:15356", "127.0.0.1:15355", "127.0.0.1:15353"};
+  auto m = NetworkManager::open(cfg_);
+  ASSERT_TRUE(m) << m.error().message();
+  nm_ = std::move(*m);
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad_seen{0};
+  std::thread upstreams([&] {
+    while (!stop) {
+      pollfd p[2] = {{bad.get(), POLLIN, 0}, {good.get(), POLLIN, 0}};
+      if (::poll(p, 2, 100) < 1) continue;
+      for (int i = 0; i < 2; ++i) {
+        if (!(p[i].revents & POLLIN)) continue;
+        std::uint8_t buf[1500];
+        sockaddr_storage from{};
+        socklen_t fl = sizeof from;
+        ssize_t n = ::recvfrom(p[i].fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fl);
+        auto q = dns_parse_query(buf, static_cast<std::size_t>(n));
+        if (!q) continue;
+        auto r = dns_make_answer(buf, static_cast<std::size_t>(n), *q, {A("10.213.99.99")});
+        if (i == 0) {
+          ++bad_seen;
+          r = dns_make_answer(buf, static_cast<std::size_t>(n), *q, {});
+          r[3] = 0x82;  // SERVFAIL
+        }
+        ::sendto(p[i].fd, r.data(), r.size(), 0, reinterpret_cast<sockaddr*>(&from), fl);
+      }
+    }
+  });
+  NetworkSpec s1;
+  s1.name = "berth-test-dnsrr";
+  ASSERT_TRUE(nm_->create_network(s1));
+  auto a = container(), b = container(), c = container();
+  std::set<std::string> ips;
+  for (auto [id, ns] : {std::pair{"berth-test-a", &a}, std::pair{"berth-test-b", &b}, std::pair{"berth-test-c", &c}}) {
+    EndpointSpec s;
+    s.container_id = id;
+    s.netns_path = ns_path(*ns);
+    s.aliases = {id};
+    if (ns != &a) s.aliases.push_back("svc");
+    auto e = nm_->connect("berth-test-dnsrr", s);
+    ASSERT_TRUE(e) << e.error().message();
+    if (ns != &a) ips.insert(e->ipv4->addr.str());
+  }
+  std::set<std::string> last;
+  for (int i = 0; i < 24 && last.size() < 2; ++i) {
+    auto r = ask(a.get(), "svc");
+    ASSERT_GE(r.size(), 12u);
+    EXPECT_EQ(r[7], 2);
+    last.insert(answer_a(r));
+  }
+  EXPECT_EQ(last, ips);
+  EXPECT_EQ(answer_a(ask(a.get(), "example.org")), "10.213.99.99");
+  EXPECT_GT(bad_seen.load(), 0);
+  // Over TCP none of them answers (UDP-only fakes): SERVFAIL after trying all three.
+  auto t = ask_tcp(a.get(), "example.org");
+  ASSERT_GE(t.size(), 12u);
+  EXPECT_EQ(t[3] & 0x0f, 2);
+  stop = true;
+  upstreams.join();
 }
 
 // MB/s of one TCP stream from netns `from` to a listener on `ip`:`port` in the test host.
