@@ -158,6 +158,23 @@ Status remove_all(const std::string& path) {
   return ok();
 }
 
+std::vector<std::string> list_dir(const std::string& dir, std::string_view suffix) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return out;
+  while (auto* de = ::readdir(d)) {
+    std::string n = de->d_name;
+    if (n == "." || n == "..") continue;
+    if (!suffix.empty()) {
+      if (!n.ends_with(suffix)) continue;
+      n.resize(n.size() - suffix.size());
+    }
+    out.push_back(std::move(n));
+  }
+  ::closedir(d);
+  return out;
+}
+
 bool path_exists(const std::string& path) {
   struct stat st {};
   return ::lstat(path.c_str(), &st) == 0;

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.hpp"
 #include "common/unique_fd.hpp"
@@ -35,6 +36,9 @@ Status mkdir_all(const std::string& path, mode_t mode = 0755);
 // rm -rf without following symlinks and without crossing mount points; missing is fine.
 Status remove_all(const std::string& path);
 bool path_exists(const std::string& path);
+// Names in a directory, without "." and ".."; with a suffix, only the names ending in it, the
+// suffix cut off ("a.json" -> "a"). A missing or unreadable directory lists as empty.
+std::vector<std::string> list_dir(const std::string& dir, std::string_view suffix = {});
 std::string dirname(std::string_view path);
 std::string basename(std::string_view path);
 // Joins with a single '/'.

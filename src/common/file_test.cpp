@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace berth {
 namespace {
 
@@ -60,6 +62,20 @@ TEST(File, PathHelpers) {
   EXPECT_EQ(dirname("a"), ".");
   EXPECT_EQ(basename("/a/b/c/"), "c");
   EXPECT_EQ(path_join("/a/", "/b"), "/a/b");
+}
+
+TEST(File, ListDirSkipsDotsAndCutsTheSuffix) {
+  auto t = TempDir::create("/tmp", "berth-test-listdir-");
+  ASSERT_TRUE(t.has_value());
+  for (auto n : {"a.json", "b.json", "c.txt"}) ASSERT_TRUE(write_file(t->path() + "/" + n, "x"));
+  ASSERT_TRUE(mkdir_all(t->path() + "/d.json"));
+  auto all = list_dir(t->path());
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(all, (std::vector<std::string>{"a.json", "b.json", "c.txt", "d.json"}));
+  auto json = list_dir(t->path(), ".json");
+  std::sort(json.begin(), json.end());
+  EXPECT_EQ(json, (std::vector<std::string>{"a", "b", "d"}));
+  EXPECT_TRUE(list_dir(t->path() + "/missing").empty());
 }
 
 }  // namespace

@@ -32,18 +32,6 @@ std::string ref_dir_name(const std::string& ref) {
   return s;
 }
 
-std::vector<std::string> list_names(const std::string& dir) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return out;
-  while (auto* de = ::readdir(d)) {
-    std::string n = de->d_name;
-    if (n != "." && n != "..") out.push_back(n);
-  }
-  ::closedir(d);
-  return out;
-}
-
 }  // namespace
 
 Writer::Writer(Store& s, std::string ref, std::string dir, UniqueFd fd, DigestAlgo algo)
@@ -109,7 +97,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& root) {
     TRY(mkdir_all(root + sub, 0700));
   // Leases belong to operations of the process that had the store open; after a crash they
   // would pin blobs forever.
-  for (auto& l : list_names(root + "/leases")) ::unlink((root + "/leases/" + l).c_str());
+  for (auto& l : list_dir(root + "/leases")) ::unlink((root + "/leases/" + l).c_str());
   return std::unique_ptr<Store>(new Store(root));
 }
 
@@ -223,7 +211,7 @@ Status Store::remove(const Digest& d) {
 Result<std::vector<Digest>> Store::list() const {
   std::vector<Digest> out;
   for (auto algo : {"sha256", "sha512"}) {
-    for (auto& n : list_names(root_ + "/blobs/" + algo)) {
+    for (auto& n : list_dir(root_ + "/blobs/" + algo)) {
       auto d = Digest::parse(std::string(algo) + ":" + n);
       if (d) out.push_back(*d);
     }
@@ -250,13 +238,13 @@ Status Store::lease_drop(const std::string& lease) {
 Result<std::int64_t> Store::gc(const std::set<std::string>& keep_in) {
   std::set<std::string> keep = keep_in;
   std::lock_guard lk(mu_);
-  for (auto& l : list_names(root_ + "/leases")) {
+  for (auto& l : list_dir(root_ + "/leases")) {
     for (auto& line : split(read_file(root_ + "/leases/" + l).value_or(""), '\n'))
       if (!line.empty()) keep.insert(line);
   }
   std::int64_t freed = 0;
   for (auto algo : {"sha256", "sha512"}) {
-    for (auto& n : list_names(root_ + "/blobs/" + algo)) {
+    for (auto& n : list_dir(root_ + "/blobs/" + algo)) {
       std::string key = std::string(algo) + ":" + n;
       if (keep.count(key)) continue;
       std::string p = root_ + "/blobs/" + algo + "/" + n;
@@ -266,7 +254,7 @@ Result<std::int64_t> Store::gc(const std::set<std::string>& keep_in) {
     }
   }
   const std::time_t stale = std::time(nullptr) - 24 * 3600;
-  for (auto& n : list_names(root_ + "/ingest")) {
+  for (auto& n : list_dir(root_ + "/ingest")) {
     if (active_ingests_.count(n)) continue;
     std::string p = root_ + "/ingest/" + n;
     struct stat st {};
@@ -276,9 +264,9 @@ Result<std::int64_t> Store::gc(const std::set<std::string>& keep_in) {
   return freed;
 }
 
-std::vector<std::string> Store::ingests() const { return list_names(root_ + "/ingest"); }
+std::vector<std::string> Store::ingests() const { return list_dir(root_ + "/ingest"); }
 
-std::vector<std::string> Store::leases() const { return list_names(root_ + "/leases"); }
+std::vector<std::string> Store::leases() const { return list_dir(root_ + "/leases"); }
 
 bool Store::resumable_ingest(const std::string& n) {
   auto d = Digest::parse(n.starts_with("sha256-") ? "sha256:" + n.substr(7)

@@ -10,24 +10,6 @@
 
 namespace berth::image {
 
-namespace {
-
-std::vector<std::string> entries(const std::string& dir, std::string_view suffix = {}) {
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (auto& e : std::filesystem::directory_iterator(dir, ec)) {
-    std::string n = e.path().filename().string();
-    if (!suffix.empty()) {
-      if (!n.ends_with(suffix)) continue;
-      n.resize(n.size() - suffix.size());
-    }
-    out.push_back(n);
-  }
-  return out;
-}
-
-}  // namespace
-
 Result<std::vector<std::string>> ServiceImpl::check(bool deep) {
   std::lock_guard load_lk(load_mu_);
   std::lock_guard lk(mu_);
@@ -66,7 +48,7 @@ Result<std::vector<std::string>> ServiceImpl::check(bool deep) {
         problem(fmt::format("image {}: layer {} has no record", id.str(), c.str()));
     }
   }
-  for (auto& n : entries(meta_dir() + "/containers", ".json")) {
+  for (auto& n : list_dir(meta_dir() + "/containers", ".json")) {
     auto m = container_meta(n);
     if (!m) {
       problem(fmt::format("container {}: {}", n, m.error().message()));
@@ -79,7 +61,7 @@ Result<std::vector<std::string>> ServiceImpl::check(bool deep) {
     if (auto cfg = image_config(*d))
       for (auto& c : chain_ids(cfg->diff_ids)) chains_used.insert(c.hex());
   }
-  for (auto& n : entries(meta_dir() + "/layers", ".json")) {
+  for (auto& n : list_dir(meta_dir() + "/layers", ".json")) {
     auto d = Digest::parse("sha256:" + n);
     auto m = d ? layer_meta(*d) : Result<LayerMeta>(fail(Errc::InvalidArgument, "bad name"));
     if (!m) {
@@ -111,7 +93,7 @@ Result<std::vector<std::string>> ServiceImpl::check(bool deep) {
   }
   for (auto& i : content_->ingests())
     if (!content::Store::resumable_ingest(i)) problem("content: scratch ingest left over: " + i);
-  for (auto& t : entries(tmp_dir())) problem("tmp/ not empty: " + t);
+  for (auto& t : list_dir(tmp_dir())) problem("tmp/ not empty: " + t);
   return bad;
 }
 

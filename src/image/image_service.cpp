@@ -35,22 +35,6 @@ auto guarded(std::string_view what, F&& f) -> decltype(f()) {
   }
 }
 
-std::vector<std::string> list_names(const std::string& dir, std::string_view suffix = {}) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return out;
-  while (auto* de = ::readdir(d)) {
-    std::string n = de->d_name;
-    if (n == "." || n == "..") continue;
-    if (!suffix.empty()) {
-      if (!n.ends_with(suffix)) continue;
-      n.resize(n.size() - suffix.size());
-    }
-    out.push_back(n);
-  }
-  ::closedir(d);
-  return out;
-}
 
 json descriptor_json(const oci::Descriptor& d) { return json::parse(oci::to_json(d)); }
 
@@ -181,7 +165,7 @@ Result<oci::ImageConfig> ServiceImpl::image_config(const Digest& id) const {
 
 Result<std::vector<Digest>> ServiceImpl::all_images() const {
   std::vector<Digest> out;
-  for (auto& n : list_names(meta_dir() + "/images", ".json")) {
+  for (auto& n : list_dir(meta_dir() + "/images", ".json")) {
     auto d = Digest::parse("sha256:" + n);
     if (d) out.push_back(*d);
   }
@@ -444,7 +428,7 @@ Status ServiceImpl::tag(const std::string& source, const std::string& target) {
 std::vector<std::string> ServiceImpl::users_of(const std::string& image_id) {
   std::vector<std::string> out;
   if (in_use_) out = in_use_(image_id);
-  for (auto& n : list_names(meta_dir() + "/containers", ".json")) {
+  for (auto& n : list_dir(meta_dir() + "/containers", ".json")) {
     auto m = container_meta(n);
     if (m && m->image_id == image_id && std::find(out.begin(), out.end(), n) == out.end())
       out.push_back(n);
@@ -563,7 +547,7 @@ Status ServiceImpl::collect_garbage() {
     if (!cfg) continue;
     for (auto& c : chain_ids(cfg->diff_ids)) live_chains.insert(c.hex());
   }
-  for (auto& n : list_names(meta_dir() + "/containers", ".json")) {
+  for (auto& n : list_dir(meta_dir() + "/containers", ".json")) {
     auto m = container_meta(n);
     if (!m) continue;
     live_cache.insert(m->layer);
@@ -573,7 +557,7 @@ Status ServiceImpl::collect_garbage() {
     if (cfg)
       for (auto& c : chain_ids(cfg->diff_ids)) live_chains.insert(c.hex());
   }
-  for (auto& n : list_names(meta_dir() + "/layers", ".json")) {
+  for (auto& n : list_dir(meta_dir() + "/layers", ".json")) {
     auto d = Digest::parse("sha256:" + n);
     if (!d) continue;
     auto m = layer_meta(*d);

@@ -89,9 +89,9 @@ class Btrfs : public Driver {
     TRY(mkdir_all(home_ + "/subvolumes", 0700));
     TRY(mkdir_all(home_ + "/meta", 0700));
     TRY(mkdir_all(home_ + "/tmp", 0700));
-    for (auto& n : entries(home_ + "/tmp")) TRY(subvol_destroy(home_ + "/tmp", n));
+    for (auto& n : list_dir(home_ + "/tmp")) TRY(subvol_destroy(home_ + "/tmp", n));
     // a subvolume without meta is the leftover of a crash between rename and meta write
-    for (auto& n : entries(home_ + "/subvolumes"))
+    for (auto& n : list_dir(home_ + "/subvolumes"))
       if (!path_exists(home_ + "/meta/" + n)) TRY(subvol_destroy(home_ + "/subvolumes", n));
     return ok();
   }
@@ -147,21 +147,13 @@ class Btrfs : public Driver {
   }
 
   Status diff_tar(const std::string& id, int out_fd) override {
-    auto ch = TRY(changes(id));
-    TarWriteOptions o;
-    for (auto& c : ch) {
-      std::string rel = c.path.substr(1);
-      if (c.kind == ChangeKind::Deleted) o.deleted.push_back(rel);
-      else o.only.push_back(rel);
-    }
-    if (o.only.empty()) o.only.push_back(".wh..berth-nothing");  // nothing selected
-    return write_tar(diff_dir(id), out_fd, o);
+    return write_changes_tar(diff_dir(id), TRY(changes(id)), out_fd);
   }
 
   // Bytes of the whole subvolume (shared extents with the parent counted, as `du` would).
   Result<std::int64_t> usage(const std::string& id) override { return tree_usage(diff_dir(id)); }
 
-  Result<std::vector<std::string>> list() override { return entries(home_ + "/meta"); }
+  Result<std::vector<std::string>> list() override { return list_dir(home_ + "/meta"); }
 
   // qgroups: the limit counts the subvolume's referenced bytes (image files included), as dockerd.
   Status check_size_limit() const override { return ok(); }
@@ -170,17 +162,6 @@ class Btrfs : public Driver {
   }
 
  private:
-  static std::vector<std::string> entries(const std::string& dir) {
-    std::vector<std::string> out;
-    DIR* d = ::opendir(dir.c_str());
-    if (!d) return out;
-    while (auto* de = ::readdir(d)) {
-      std::string n = de->d_name;
-      if (n != "." && n != "..") out.push_back(n);
-    }
-    ::closedir(d);
-    return out;
-  }
 
   // Returns the name of the staged subvolume under tmp/.
   Result<std::string> stage(const std::string& id, const std::string& parent) {

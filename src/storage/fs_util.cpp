@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "common/unique_fd.hpp"
+#include "storage/tar_write.hpp"
 
 namespace berth::storage {
 namespace {
@@ -149,16 +150,16 @@ Status compare(int ufd, int lfd, const std::string& rel, std::vector<Change>& ou
 
 }  // namespace
 
-std::vector<std::string> dir_names(const std::string& dir) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return out;
-  while (auto* de = ::readdir(d)) {
-    std::string n = de->d_name;
-    if (n != "." && n != "..") out.push_back(n);
+
+Status write_changes_tar(const std::string& dir, const std::vector<Change>& changes, int out_fd) {
+  TarWriteOptions o;
+  for (auto& c : changes) {
+    std::string rel = c.path.substr(1);
+    if (c.kind == ChangeKind::Deleted) o.deleted.push_back(rel);
+    else o.only.push_back(rel);
   }
-  ::closedir(d);
-  return out;
+  if (o.only.empty()) o.only.push_back(".wh..berth-nothing");  // nothing selected
+  return write_tar(dir, out_fd, o);
 }
 
 bool valid_layer_id(const std::string& id) {

@@ -17,8 +17,9 @@ Status copy_tree(const std::string& src, const std::string& dst);
 Result<std::int64_t> tree_usage(const std::string& dir);
 // Compares `upper` (new) with `lower` (old, may be "" = empty): Docker's ChangesDirs.
 Result<std::vector<Change>> compare_trees(const std::string& upper, const std::string& lower);
-// Entry names of a directory (no "." / ".."); empty when it cannot be read.
-std::vector<std::string> dir_names(const std::string& dir);
+// A layer's diff as a tar for the drivers that keep full copies (vfs, btrfs): the files
+// compare_trees found added or modified, whiteouts for the deleted ones.
+Status write_changes_tar(const std::string& dir, const std::vector<Change>& changes, int out_fd);
 // Layer ids with a usable name (no '/', not "." or "..", not empty).
 bool valid_layer_id(const std::string& id);
 

@@ -42,7 +42,7 @@ class Overlay2 : public Driver {
     TRY(mkdir_all(home_ + "/tmp", 0700));
     // A crash in finish() (link made, rename not done) or remove() (link gone, dir not yet
     // renamed) leaves a dangling link or a layer without one: repair both.
-    for (auto& n : dir_names(home_ + "/l")) {
+    for (auto& n : list_dir(home_ + "/l")) {
       struct stat st {};
       if (::stat((home_ + "/l/" + n).c_str(), &st) != 0) ::unlink((home_ + "/l/" + n).c_str());
     }
@@ -60,8 +60,8 @@ class Overlay2 : public Driver {
 
   std::vector<std::string> check() override {
     std::vector<std::string> out;
-    for (auto& n : dir_names(home_ + "/tmp")) out.push_back("overlay2: staging leftover tmp/" + n);
-    for (auto& n : dir_names(home_ + "/l")) {
+    for (auto& n : list_dir(home_ + "/tmp")) out.push_back("overlay2: staging leftover tmp/" + n);
+    for (auto& n : list_dir(home_ + "/l")) {
       struct stat st {};
       if (::stat((home_ + "/l/" + n).c_str(), &st) != 0) out.push_back("overlay2: dangling link l/" + n);
     }

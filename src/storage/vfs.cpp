@@ -26,17 +26,17 @@ class Vfs : public Driver {
     TRY(remove_all(home_ + "/tmp"));
     TRY(mkdir_all(home_ + "/tmp", 0700));
     // A crash between the rename into dir/ and the meta write leaves a directory nothing lists.
-    for (auto& id : dir_names(home_ + "/dir"))
+    for (auto& id : list_dir(home_ + "/dir"))
       if (!exists(id)) (void)remove_all(home_ + "/dir/" + id);
     return ok();
   }
 
   std::vector<std::string> check() override {
     std::vector<std::string> out;
-    for (auto& n : dir_names(home_ + "/tmp")) out.push_back("vfs: staging leftover tmp/" + n);
-    for (auto& id : dir_names(home_ + "/dir"))
+    for (auto& n : list_dir(home_ + "/tmp")) out.push_back("vfs: staging leftover tmp/" + n);
+    for (auto& id : list_dir(home_ + "/dir"))
       if (!exists(id)) out.push_back("vfs: layer dir without meta " + id);
-    for (auto& id : dir_names(home_ + "/meta"))
+    for (auto& id : list_dir(home_ + "/meta"))
       if (!path_exists(home_ + "/dir/" + id)) out.push_back("vfs: meta without layer dir " + id);
     return out;
   }
@@ -92,30 +92,12 @@ class Vfs : public Driver {
   }
 
   Status diff_tar(const std::string& id, int out_fd) override {
-    auto ch = TRY(changes(id));
-    TarWriteOptions o;
-    for (auto& c : ch) {
-      std::string rel = c.path.substr(1);
-      if (c.kind == ChangeKind::Deleted) o.deleted.push_back(rel);
-      else o.only.push_back(rel);
-    }
-    if (o.only.empty()) o.only.push_back(".wh..berth-nothing");  // nothing selected
-    return write_tar(diff_dir(id), out_fd, o);
+    return write_changes_tar(diff_dir(id), TRY(changes(id)), out_fd);
   }
 
   Result<std::int64_t> usage(const std::string& id) override { return tree_usage(diff_dir(id)); }
 
-  Result<std::vector<std::string>> list() override {
-    std::vector<std::string> out;
-    DIR* dir = ::opendir((home_ + "/meta").c_str());
-    if (!dir) return fail_errno("opendir", home_);
-    while (auto* de = ::readdir(dir)) {
-      std::string n = de->d_name;
-      if (n != "." && n != "..") out.push_back(n);
-    }
-    ::closedir(dir);
-    return out;
-  }
+  Result<std::vector<std::string>> list() override { return list_dir(home_ + "/meta"); }
 
  private:
   Result<std::string> stage(const std::string& id, const std::string& parent) {

@@ -84,7 +84,8 @@ class Daemon {
 
  private:
   const test::Scratch& s_;
-  std::string table_ = "berth-test-cli-" + std::to_string(::getpid());
+  static inline int seq_ = 0;  // several daemons in one test: one nft table each
+  std::string table_ = "berth-test-cli-" + std::to_string(::getpid()) + "-" + std::to_string(seq_++);
   std::string sock_;
   pid_t pid_ = -1;
 };
@@ -358,6 +359,92 @@ TEST_F(CliVsDaemon, SystemPruneAgreesWithDocker) {
   EXPECT_NE(d.find("Deleted Containers:\n<id>\n<id>\n"), std::string::npos) << d;
   EXPECT_NE(d.find("untagged: busybox:latest"), std::string::npos) << d;
   EXPECT_NE(d.find("Deleted Volumes:\n<id>\n"), std::string::npos) << d;
+}
+
+// One client, two daemons: `berth context` create/ls/use/inspect/rm select the daemon as
+// docker's contexts do, `--context`/BERTH_CONTEXT override the current one, and docker's CLI
+// stores and reports the same endpoints for the same commands.
+TEST_F(CliVsDaemon, ContextsSelectBetweenTwoDaemons) {
+  test::Scratch s2("cli2");
+  Daemon d2(s2);
+  ASSERT_TRUE(d2.ready()) << d2.log();
+  ASSERT_EQ(d2.berth({"load", "-i", test::images_dir() + "/busybox.tar"}).status, 0);
+  ASSERT_EQ(d_->berth({"create", "--name", "berth-test-ctx-one", "busybox", "true"}).status, 0);
+  ASSERT_EQ(d2.berth({"create", "--name", "berth-test-ctx-two", "busybox", "true"}).status, 0);
+
+  // No -H and no BERTH_HOST/DOCKER_HOST: only the context decides.
+  std::string cfg = scratch_->sub("ctxcfg");
+  auto berth = [&](std::vector<std::string> args, std::vector<std::string> env = {}) {
+    args.insert(args.begin(), test::bin("berth"));
+    env.push_back("BERTH_CONFIG=" + cfg);
+    env.push_back("BERTH_HOST=");
+    env.push_back("DOCKER_HOST=");
+    return test::run(args, {}, 60, env);
+  };
+  auto names = [&](std::vector<std::string> pre, std::vector<std::string> env = {}) {
+    pre.insert(pre.end(), {"ps", "-a", "--format", "{{.Names}}"});
+    auto r = berth(pre, env);
+    EXPECT_EQ(r.status, 0) << r.err;
+    return std::string(trim(r.out));
+  };
+  auto c1 = berth({"context", "create", "berth-test-one", "--description", "first", "--docker", "host=" + d_->host()});
+  ASSERT_EQ(c1.status, 0) << c1.err;
+  EXPECT_EQ(c1.out, "berth-test-one\n");
+  ASSERT_EQ(berth({"context", "create", "berth-test-two", "--docker", "host=" + d2.host()}).status, 0);
+  auto dup = berth({"context", "create", "berth-test-two", "--docker", "host=" + d2.host()});
+  EXPECT_EQ(dup.status, 1);
+  EXPECT_NE(dup.err.find("already exists"), std::string::npos) << dup.err;
+
+  auto ls = berth({"context", "ls", "--format", "{{.Name}} {{.Current}} {{.DockerEndpoint}}"});
+  ASSERT_EQ(ls.status, 0) << ls.err;
+  EXPECT_NE(ls.out.find("default true"), std::string::npos) << ls.out;
+  EXPECT_NE(ls.out.find("berth-test-one false " + d_->host()), std::string::npos) << ls.out;
+  EXPECT_NE(ls.out.find("berth-test-two false " + d2.host()), std::string::npos) << ls.out;
+
+  auto use = berth({"context", "use", "berth-test-two"});
+  ASSERT_EQ(use.status, 0) << use.err;
+  EXPECT_EQ(names({}), "berth-test-ctx-two");
+  EXPECT_EQ(names({"--context", "berth-test-one"}), "berth-test-ctx-one");
+  EXPECT_EQ(names({}, {"BERTH_CONTEXT=berth-test-one"}), "berth-test-ctx-one");
+  // -H wins over the context, as with docker.
+  EXPECT_EQ(names({"-H", d_->host()}), "berth-test-ctx-one");
+  auto show = berth({"context", "show"});
+  EXPECT_EQ(show.out, "berth-test-two\n");
+  auto missing = berth({"context", "use", "berth-test-nosuch"});
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_NE(missing.err.find("does not exist"), std::string::npos) << missing.err;
+
+  // In use: refused without -f, as docker does.
+  auto rm_cur = berth({"context", "rm", "berth-test-two"});
+  EXPECT_EQ(rm_cur.status, 1);
+  EXPECT_NE(rm_cur.err.find("in use"), std::string::npos) << rm_cur.err;
+
+  // docker's CLI with its own config dir: same endpoints for the same commands.
+  if (!docker_bin().empty()) {
+    std::string dcfg = scratch_->sub("ctxdcfg");
+    auto docker = [&](std::vector<std::string> args) {
+      args.insert(args.begin(), docker_bin());
+      return test::run(args, {}, 60, {"DOCKER_CONFIG=" + dcfg, "DOCKER_HOST="});
+    };
+    ASSERT_EQ(docker({"context", "create", "berth-test-one", "--description", "first", "--docker", "host=" + d_->host()}).status, 0);
+    std::vector<std::string> fmt = {"context", "inspect", "berth-test-one", "--format",
+                                    "{{.Name}} {{.Endpoints.docker.Host}} {{.Endpoints.docker.SkipTLSVerify}}"};
+    auto di = docker(fmt);
+    auto bi = berth(fmt);
+    ASSERT_EQ(di.status, 0) << di.err;
+    EXPECT_EQ(bi.out, di.out);
+    EXPECT_EQ(bi.status, di.status);
+    auto dps = docker({"--context", "berth-test-one", "ps", "-a", "--format", "{{.Names}}"});
+    EXPECT_EQ(std::string(trim(dps.out)), names({"--context", "berth-test-one"}));
+    auto dmiss = docker({"context", "use", "berth-test-nosuch"});
+    EXPECT_EQ(dmiss.status, missing.status);
+  }
+
+  ASSERT_EQ(berth({"context", "use", "default"}).status, 0);
+  auto rm = berth({"context", "rm", "berth-test-one", "berth-test-two"});
+  EXPECT_EQ(rm.status, 0) << rm.err;
+  auto after = berth({"context", "ls", "-q"});
+  EXPECT_EQ(after.out, "default\n");
 }
 
 }  // namespace
