@@ -99,7 +99,7 @@ TEST(Rows, Container) {
   EXPECT_EQ(r["Status"], "Up 5 minutes");
   EXPECT_EQ(r["Labels"], "a=b");
   EXPECT_EQ(r["Size"], "0B");
-  EXPECT_EQ(r.dump(), R"({"Command":"\"sleep 1000000000000…\"","CreatedAt":"1970-01-01 00:16:40 +0000 UTC","ID":"0123456789ab","Image":"busybox","Labels":"a=b","LocalVolumes":"0","Mounts":"","Names":"web","Networks":"","Ports":"","RunningFor":"5 minutes ago","Size":"0B","State":"running","Status":"Up 5 minutes"})");
+  EXPECT_EQ(r.dump(), R"({"Command":"\"sleep 1000000000000…\"","CreatedAt":"1970-01-01 00:16:40 +0000 UTC","ID":"0123456789ab","Image":"busybox","Labels":"a=b","LocalVolumes":"0","Mounts":"","Names":"web","Networks":"","Platform":null,"Ports":"","RunningFor":"5 minutes ago","Size":"0B","State":"running","Status":"Up 5 minutes"})");
 }
 
 TEST(Rows, Images) {

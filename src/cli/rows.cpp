@@ -137,6 +137,7 @@ Json container_row(const Json& c, bool trunc, std::int64_t now) {
       nets.push_back(it.key());
   std::sort(nets.begin(), nets.end());
   r["Networks"] = join(nets, ",");
+  r["Platform"] = nullptr;  // docker 28 prints the (unset) platform of list entries as null
   r["Ports"] = display_ports(c.contains("Ports") ? c["Ports"] : Json());
   r["RunningFor"] = time_ago(created, now);
   std::string size = human_size_prec(static_cast<double>(num(c, "SizeRw")), 3);
@@ -154,6 +155,23 @@ Json container_headers() {
           {"Mounts", "MOUNTS"},       {"Names", "NAMES"},          {"Networks", "NETWORKS"},
           {"Ports", "PORTS"},         {"RunningFor", "CREATED"},   {"Size", "SIZE"},
           {"State", "STATE"},         {"Status", "STATUS"}};
+}
+
+Json volume_row(const Json& v) {
+  std::vector<std::string> labels;
+  if (v.contains("Labels") && v["Labels"].is_object())
+    for (auto it = v["Labels"].begin(); it != v["Labels"].end(); ++it) labels.push_back(it.key() + "=" + go_print(it.value()));
+  std::string links = "N/A", size = "N/A";
+  if (v.contains("UsageData") && v["UsageData"].is_object()) {
+    const Json& u = v["UsageData"];
+    if (u.contains("RefCount") && u["RefCount"].is_number()) links = std::to_string(u["RefCount"].get<std::int64_t>());
+    if (u.contains("Size") && u["Size"].is_number() && u["Size"].get<std::int64_t>() >= 0)
+      size = human_size_prec(static_cast<double>(u["Size"].get<std::int64_t>()), 4);
+  }
+  return {{"Availability", "N/A"}, {"Driver", str(v, "Driver")},     {"Group", "N/A"},
+          {"Labels", join(labels, ",")}, {"Links", links}, {"Mountpoint", str(v, "Mountpoint")},
+          {"Name", str(v, "Name")},     {"Scope", str(v, "Scope")},   {"Size", size},
+          {"Status", "N/A"}};
 }
 
 std::vector<Json> image_rows(const Json& img, bool trunc, bool all_tags, std::int64_t now) {
@@ -175,7 +193,7 @@ std::vector<Json> image_rows(const Json& img, bool trunc, bool all_tags, std::in
     r["Size"] = human_size_prec(static_cast<double>(num(img, "Size")), 3);
     r["Tag"] = tag;
     r["UniqueSize"] = shared < 0 ? "N/A" : human_size_prec(static_cast<double>(num(img, "Size") - shared), 3);
-    r["VirtualSize"] = human_size_prec(static_cast<double>(num(img, "Size")), 3);
+    r["VirtualSize"] = human_size_prec(static_cast<double>(num(img, "Size")), 4);  // units.HumanSize
     return r;
   };
   std::vector<std::string> tags;

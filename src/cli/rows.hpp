@@ -18,6 +18,9 @@ Json container_headers();
 inline constexpr const char* kPsTable =
     "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
 
+// `volume ls` fields; Links and Size come from UsageData when the daemon sent it (system df).
+Json volume_row(const Json& v);
+
 std::vector<Json> image_rows(const Json& img, bool trunc, bool all_tags, std::int64_t now);
 Json image_headers();
 inline constexpr const char* kImagesTable =

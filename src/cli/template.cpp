@@ -412,6 +412,25 @@ bool truthy(const Json& v) {
 
 std::string go_json(const Json& v) { return v.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
+// What Go's json.Marshal prints (the template function `json`): like go_json, with <, >, & and
+// U+2028/U+2029 escaped as \u003c, \u003e, \u0026, \u2028, \u2029. Those characters only occur
+// inside strings, so escaping the whole text is exact.
+std::string marshal_json(const Json& v) {
+  std::string in = go_json(v), out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '<') out += "\\u003c";
+    else if (c == '>') out += "\\u003e";
+    else if (c == '&') out += "\\u0026";
+    else if (c == '\xe2' && i + 2 < in.size() && in[i + 1] == '\x80' && (in[i + 2] == '\xa8' || in[i + 2] == '\xa9')) {
+      out += in[i + 2] == '\xa8' ? "\\u2028" : "\\u2029";
+      i += 2;
+    } else out += c;
+  }
+  return out;
+}
+
 double as_double(const Json& v) { return v.is_number() ? v.get<double>() : 0; }
 
 int compare(const Json& a, const Json& b) {
@@ -642,7 +661,7 @@ class Exec {
     }
     if (fn == "json") {
       TRY(need(1));
-      return Json(go_json(a[0]));
+      return Json(marshal_json(a[0]));
     }
     if (fn == "join") {
       TRY(need(2));
@@ -783,6 +802,8 @@ class Exec {
 };
 
 }  // namespace
+
+std::string go_json_marshal(const Json& v) { return marshal_json(v); }
 
 std::string go_print(const Json& v) {
   switch (v.type()) {

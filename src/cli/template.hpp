@@ -42,5 +42,8 @@ class Template {
 
 // Go's fmt %v of a JSON value.
 std::string go_print(const Json& v);
+// Go's json.Marshal of a JSON value (what the template function `json` prints): compact, with
+// <, >, & and U+2028/U+2029 escaped.
+std::string go_json_marshal(const Json& v);
 
 }  // namespace berth::cli

@@ -6,19 +6,109 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <ctime>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
 #include "cli/cmd_util.hpp"
 #include "cli/format.hpp"
+#include "cli/rows.hpp"
 
 namespace berth::cli {
+
+// `system df -v`: docker's verbose template (cli/command/formatter/disk_usage.go), four tables
+// whose rows are what `images`, `ps` and `volume ls` show, with docker's size precisions.
+static int df_verbose(App& app, const Json& d, bool as_json) {
+  std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
+  auto num = [](const Json& o, const char* k) -> std::int64_t {
+    return o.contains(k) && o[k].is_number() ? o[k].get<std::int64_t>() : 0;
+  };
+  auto human4 = [](std::int64_t b) { return human_size_prec(static_cast<double>(b), 4); };
+  auto table = [&](const char* fmt, const std::vector<Json>& rows, const Json& headers) -> Result<std::string> {
+    return render_list(parse_list_format("", fmt), rows, headers);
+  };
+  std::vector<Json> images;
+  if (d["Images"].is_array())
+    for (const auto& i : d["Images"]) {
+      auto rows = image_rows(i, !as_json, false, now);
+      if (rows.empty()) continue;
+      Json r = rows.front();  // docker shows the first tag only, and no digest
+      r["Digest"] = "";
+      std::int64_t shared = num(i, "SharedSize");
+      r["SharedSize"] = shared < 0 ? "N/A" : human4(shared);
+      r["UniqueSize"] = shared < 0 ? "N/A" : human4(num(i, "Size") - shared);
+      images.push_back(std::move(r));
+    }
+  std::vector<Json> containers;
+  if (d["Containers"].is_array())
+    for (const auto& c : d["Containers"]) {
+      Json r = container_row(c, !as_json, now);
+      r["Size"] = human4(num(c, "SizeRw"));
+      containers.push_back(std::move(r));
+    }
+  std::vector<Json> volumes;
+  if (d["Volumes"].is_array())
+    for (const auto& v : d["Volumes"]) volumes.push_back(volume_row(v));
+  std::vector<Json> cache;
+  std::int64_t cache_size = 0;
+  if (d["BuildCache"].is_array())
+    for (const auto& b : d["BuildCache"]) {
+      bool shared = b.value("Shared", false);
+      if (!shared) cache_size += num(b, "Size");
+      auto since = [&](const char* k) {
+        std::string t = b.value(k, "");
+        auto secs = parse_rfc3339(t);
+        return secs ? time_ago(*secs, now) : std::string();
+      };
+      std::string id = b.value("ID", "");
+      cache.push_back({{"ID", id.size() > 12 ? id.substr(0, 12) : id},
+                       {"CacheType", b.value("Type", "")},
+                       {"Size", human4(num(b, "Size"))},
+                       {"CreatedSince", since("CreatedAt")},
+                       {"LastUsedSince", since("LastUsedAt")},
+                       {"UsageCount", std::to_string(num(b, "UsageCount"))},
+                       {"Shared", shared ? "true" : "false"}});
+    }
+  Json ih = image_headers();
+  ih["SharedSize"] = "SHARED SIZE";
+  ih["UniqueSize"] = "UNIQUE SIZE";
+  ih["Containers"] = "CONTAINERS";
+  if (as_json) {
+    nlohmann::ordered_json out;
+    out["Images"] = images;
+    out["Containers"] = containers;
+    out["Volumes"] = volumes;
+    out["BuildCache"] = cache;
+    app.out(go_json_marshal(Json(out)));  // docker ends it without a newline
+    return 0;
+  }
+  auto it = table("table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}",
+                  images, ih);
+  auto ct = table("table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t{{.Size}}\t{{.RunningFor}}\t{{.Status}}\t{{.Names}}",
+                  containers, container_headers());
+  auto vt = table("table {{.Name}}\t{{.Links}}\t{{.Size}}", volumes, Json{{"Name", "VOLUME NAME"}, {"Links", "LINKS"}, {"Size", "SIZE"}});
+  auto bt = table("table {{.ID}}\t{{.CacheType}}\t{{.Size}}\t{{.CreatedSince}}\t{{.LastUsedSince}}\t{{.UsageCount}}\t{{.Shared}}", cache,
+                  Json{{"ID", "CACHE ID"}, {"CacheType", "CACHE TYPE"}, {"Size", "SIZE"}, {"CreatedSince", "CREATED"},
+                       {"LastUsedSince", "LAST USED"}, {"UsageCount", "USAGE"}, {"Shared", "SHARED"}});
+  for (auto* t : {&it, &ct, &vt, &bt})
+    if (!*t) return report(app, t->error());
+  app.out("Images space usage:\n\n" + *it + "\nContainers space usage:\n\n" + *ct + "\nLocal Volumes space usage:\n\n" + *vt +
+          "\nBuild cache usage: " + human4(cache_size) + "\n\n" + *bt);
+  return 0;
+}
 
 static int run_df(App& app, const ParsedFlags& f) {
   auto r = app.get_json("/system/df");
   if (!r) return report(app, r.error());
   const Json& d = *r;
+  if (f.flag("verbose")) {
+    // docker: `json` prints the four lists as one object; a template has no per-type fields here
+    std::string fmt = f.str("format");
+    if (!fmt.empty() && fmt != "json" && fmt != "table")
+      return report(app, Error(Errc::InvalidArgument, "--format " + fmt + " cannot be used with --verbose: only table or json"));
+    return df_verbose(app, d, fmt == "json");
+  }
   auto count_active = [](const Json& arr, const char* key) {
     int n = 0;
     if (arr.is_array())

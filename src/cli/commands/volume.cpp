@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
+#include "cli/rows.hpp"
 #include "cli/cmd_util.hpp"
 #include "cli/format.hpp"
 #include "common/strings.hpp"
@@ -37,15 +38,7 @@ static int run_ls(App& app, const ParsedFlags& f) {
   if (!r) return report(app, r.error());
   std::vector<Json> rows;
   if ((*r)["Volumes"].is_array())
-    for (const auto& v : (*r)["Volumes"]) {
-      std::vector<std::string> labels;
-      if (v.contains("Labels") && v["Labels"].is_object())
-        for (auto it = v["Labels"].begin(); it != v["Labels"].end(); ++it) labels.push_back(it.key() + "=" + go_print(it.value()));
-      rows.push_back({{"Availability", "N/A"}, {"Driver", v.value("Driver", "")}, {"Group", "N/A"},
-                      {"Labels", join(labels, ",")}, {"Links", "N/A"}, {"Mountpoint", v.value("Mountpoint", "")},
-                      {"Name", v.value("Name", "")}, {"Scope", v.value("Scope", "")}, {"Size", "N/A"},
-                      {"Status", "N/A"}});
-    }
+    for (const auto& v : (*r)["Volumes"]) rows.push_back(volume_row(v));
   Json headers = {{"Availability", "AVAILABILITY"}, {"Driver", "DRIVER"}, {"Group", "GROUP"}, {"Labels", "LABELS"},
                   {"Links", "LINKS"}, {"Mountpoint", "MOUNTPOINT"}, {"Name", "VOLUME NAME"}, {"Scope", "SCOPE"},
                   {"Size", "SIZE"}, {"Status", "STATUS"}};

@@ -447,5 +447,32 @@ TEST_F(CliVsDaemon, ContextsSelectBetweenTwoDaemons) {
   EXPECT_EQ(after.out, "default\n");
 }
 
+// `system df` in its four shapes (table, json, -v, -v json) and the json lines of `ps`/`images`
+// print what docker's CLI prints for the same daemon state.
+TEST_F(CliVsDaemon, SystemDfVerboseAndJsonAgreeWithDocker) {
+  if (docker_bin().empty()) GTEST_SKIP() << "docker CLI not installed";
+  ASSERT_EQ(d_->berth({"volume", "create", "berth-test-dfv"}).status, 0);
+  ASSERT_EQ(d_->berth({"create", "--name", "berth-test-dfc", "-v", "berth-test-dfv:/data", "busybox", "sh", "-c", "echo a && echo b"}).status, 0);
+  ASSERT_EQ(d_->berth({"run", "--name", "berth-test-dfr", "busybox", "sh", "-c", "echo x > /x"}).status, 0);
+  std::vector<std::vector<std::string>> cmds = {
+      {"system", "df"}, {"system", "df", "--format", "json"}, {"system", "df", "-v"},
+      {"system", "df", "-v", "--format", "json"}, {"ps", "-a", "--format", "json"}, {"images", "--format", "json"},
+      {"volume", "ls", "--format", "json"}};
+  for (const auto& c : cmds) {
+    // "N seconds ago" may tick between the two calls: one retry.
+    test::RunResult b, d;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      b = d_->berth(c);
+      d = d_->docker(c);
+      if (b.out == d.out) break;
+    }
+    EXPECT_EQ(b.status, d.status) << join(c, " ");
+    EXPECT_EQ(b.out, d.out) << join(c, " ");
+  }
+  EXPECT_NE(d_->berth({"system", "df", "-v"}).out.find("berth-test-dfv"), std::string::npos);
+  ASSERT_EQ(d_->berth({"rm", "-f", "berth-test-dfc", "berth-test-dfr"}).status, 0);
+  ASSERT_EQ(d_->berth({"volume", "rm", "berth-test-dfv"}).status, 0);
+}
+
 }  // namespace
 }  // namespace berth
