@@ -252,8 +252,10 @@ Result<std::string> render_list(const ListFormat& fmt, const std::vector<Json>& 
     body += TRY(t->execute(headers, true));
     body += '\n';
   }
+  // A whole row as JSON: docker's row contexts marshal themselves (escaped, see go_json_marshal).
+  bool whole_row_json = trim(fmt.tmpl) == "{{json .}}";
   for (const auto& r : rows) {
-    body += TRY(t->execute(r));
+    body += whole_row_json ? go_json_marshal(r) : TRY(t->execute(r));
     body += '\n';
   }
   if (fmt.table) return tabwrite(body);

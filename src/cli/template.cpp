@@ -412,7 +412,7 @@ bool truthy(const Json& v) {
 
 std::string go_json(const Json& v) { return v.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
-// What Go's json.Marshal prints (the template function `json`): like go_json, with <, >, & and
+// What Go's json.Marshal prints: like go_json, with <, >, & and
 // U+2028/U+2029 escaped as \u003c, \u003e, \u0026, \u2028, \u2029. Those characters only occur
 // inside strings, so escaping the whole text is exact.
 std::string marshal_json(const Json& v) {
@@ -661,7 +661,7 @@ class Exec {
     }
     if (fn == "json") {
       TRY(need(1));
-      return Json(marshal_json(a[0]));
+      return Json(go_json(a[0]));
     }
     if (fn == "join") {
       TRY(need(2));

@@ -42,8 +42,11 @@ class Template {
 
 // Go's fmt %v of a JSON value.
 std::string go_print(const Json& v);
-// Go's json.Marshal of a JSON value (what the template function `json` prints): compact, with
-// <, >, & and U+2028/U+2029 escaped.
+// Go's json.Marshal of a JSON value: compact, with <, >, & and U+2028/U+2029 escaped. docker's
+// template function `json` does not escape (an encoder with SetEscapeHTML(false)), but its list
+// rows marshal themselves with json.Marshal, so `--format json` / `{{json .}}` of a `ps`,
+// `images`, … row prints "\u003cnone\u003e" where `{{json .Digest}}` prints "<none>".
+std::string go_json_marshal(const Json& v);
 std::string go_json_marshal(const Json& v);
 
 }  // namespace berth::cli

@@ -39,9 +39,10 @@ TEST(Template, Json) {
   EXPECT_EQ(run("{{json .Config.Env}}", kCtr), R"(["A=1","B=2"])");
   EXPECT_EQ(run("{{json .Id}}", kCtr), R"("abc")");
   EXPECT_EQ(run("{{json .Mounts}}", kCtr), "[]");
-  // Go's json.Marshal escapes HTML characters and the JavaScript line separators; %q does not.
+  // docker's template `json` does not escape HTML characters (SetEscapeHTML(false)).
   auto odd = Json::parse(R"({"D":"<none> & \u2028"})");
-  EXPECT_EQ(run("{{json .D}}", odd), R"("\u003cnone\u003e \u0026 \u2028")");
+  EXPECT_EQ(run("{{json .D}}", odd), "\"<none> & \u2028\"");
+  EXPECT_EQ(go_json_marshal(odd["D"]), R"("\u003cnone\u003e \u0026 \u2028")");
   EXPECT_EQ(run("{{printf \"%q\" .D}}", odd).substr(0, 9), R"("<none> &)");
 }
 
