@@ -304,8 +304,19 @@ Status Manager::set_v1(const Resources& r) {
   if (c.shares || c.quota || c.period || c.realtime_runtime || c.realtime_period) {
     auto d = TRYC(need("cpu"), "linux.resources.cpu");
     if (c.shares) TRY(write_value(d, "cpu.shares", std::to_string(*c.shares)));
-    if (c.period) TRY(write_value(d, "cpu.cfs_period_us", std::to_string(*c.period)));
+    // A shorter period can be refused (EINVAL) while the old quota / new period would exceed
+    // a parent's limit; when a quota comes too, write it first and the period again after
+    // (runc's order).
+    bool period_pending = false;
+    if (c.period) {
+      auto st = write_value(d, "cpu.cfs_period_us", std::to_string(*c.period));
+      if (!st) {
+        if (st.error().sys_errno() != EINVAL || !c.quota) return st;
+        period_pending = true;
+      }
+    }
     if (c.quota) TRY(write_value(d, "cpu.cfs_quota_us", std::to_string(*c.quota)));
+    if (period_pending) TRY(write_value(d, "cpu.cfs_period_us", std::to_string(*c.period)));
     if (c.realtime_period) TRYC(write_value(d, "cpu.rt_period_us", std::to_string(*c.realtime_period)), "linux.resources.cpu.realtimePeriod");
     if (c.realtime_runtime) TRYC(write_value(d, "cpu.rt_runtime_us", std::to_string(*c.realtime_runtime)), "linux.resources.cpu.realtimeRuntime");
   }

@@ -2,6 +2,7 @@
 // create / run: the parent side of the container's init. Single-threaded on purpose: clone(2)
 // with the new namespaces, then drive the child over the sync socket (see linux.hpp).
 #include <fcntl.h>
+#include <linux/mount.h>
 #include <limits.h>
 #include <poll.h>
 #include <sched.h>
@@ -283,6 +284,28 @@ Result<Launched> launch(const Globals& g, const CreateOptions& o, bool foregroun
   }
   // Relative bind sources are relative to the bundle.
   if (::chdir(bundle.c_str()) != 0) return fail_errno("chdir", bundle);
+  // In a user namespace the init may not be able to reach a bind source that we (the host's
+  // root) can: clone each source's mount tree here (open_tree, a detached copy), the init moves
+  // it into place (runc 1.2 does the same). A source we cannot open is left to the init, which
+  // reports it.
+  std::vector<UniqueFd> mount_src_fds;
+  if (c.in_userns && c.new_mntns) {
+    c.mount_src_fds.assign(spec.mounts.size(), -1);
+    for (std::size_t i = 0; i < spec.mounts.size(); ++i) {
+      const Mount& m = spec.mounts[i];
+      bool bind = m.type == "bind", rec = false;
+      for (auto& opt : m.options) {
+        bind = bind || opt == "bind" || opt == "rbind";
+        rec = rec || opt == "rbind";
+      }
+      if (!bind || m.source.empty() || m.type == "cgroup") continue;
+      unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (rec ? AT_RECURSIVE : 0u);
+      int fd = static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, m.source.c_str(), flags));
+      if (fd < 0) continue;
+      mount_src_fds.emplace_back(fd);
+      c.mount_src_fds[i] = fd;
+    }
+  }
 
   // --debug: the steps runc's debug log names (its nsexec / init), for tools that read them.
   log::debug("nsexec container setup: clone flags {:#x}", flags);

@@ -49,6 +49,10 @@ struct InitConfig {
   // user namespaces: then nothing needs the parent between clone and setup).
   bool self_setup = false;
   std::vector<std::pair<int, int>> join;  // (CLONE_NEW*, open ns fd) to setns, user first
+  // With a user namespace: O_PATH fds of the bind mounts' sources, one per spec mount (-1 for
+  // the others), opened by the parent before clone. The container's root may not be allowed to
+  // reach a source (e.g. under a 0700 directory of the host's root); it mounts the fd instead.
+  std::vector<int> mount_src_fds;
   std::optional<cgroups::Manager> cgroup;
   std::optional<security::SeccompProgram> seccomp;
   std::optional<security::CapSets> caps;

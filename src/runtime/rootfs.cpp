@@ -182,7 +182,7 @@ Status mount_cgroup(InitConfig& c, int root_fd, const Mount& m, const MountOpts&
   return ok();
 }
 
-Status mount_one(InitConfig& c, int root_fd, const Mount& m, bool* dev_is_bind) {
+Status mount_one(InitConfig& c, int root_fd, const Mount& m, int src_fd, bool* dev_is_bind) {
   auto o = TRYC(parse_opts(m.options), "mount " + m.destination);
   if (m.type == "cgroup") return mount_cgroup(c, root_fd, m, o);
   bool bind = o.bind || m.type == "bind";
@@ -190,10 +190,18 @@ Status mount_one(InitConfig& c, int root_fd, const Mount& m, bool* dev_is_bind) 
   if (bind) {
     // A relative source is relative to the bundle: the runtime runs with the bundle as cwd.
     struct stat st {};
-    if (::stat(src.c_str(), &st) != 0) return fail_errno("mount source", src);
+    // src_fd: the source's mount tree, cloned by the parent (user namespace): moved into
+    // place, whatever the permissions on the source's path.
+    int r = src_fd >= 0 ? ::fstat(src_fd, &st) : ::stat(src.c_str(), &st);
+    if (r != 0) return fail_errno("mount source", src);
     if (m.destination == "/dev") *dev_is_bind = true;
     auto dfd = TRY(open_dest(c.rootfs, root_fd, m.destination, !S_ISDIR(st.st_mode)));
-    TRY(do_mount(src.c_str(), fdpath(dfd.get()), nullptr, MS_BIND | (o.flags & MS_REC), nullptr, m.destination));
+    if (src_fd >= 0) {
+      if (::syscall(SYS_move_mount, src_fd, "", dfd.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
+        return fail(Error::from_errno(errno, "move mount " + src + " to", m.destination));
+    } else {
+      TRY(do_mount(src.c_str(), fdpath(dfd.get()), nullptr, MS_BIND | (o.flags & MS_REC), nullptr, m.destination));
+    }
     unsigned long extra = o.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
     if (extra) {
       auto again = TRY(open_in_root(root_fd, m.destination, O_PATH));
@@ -328,9 +336,15 @@ Status prepare_rootfs(InitConfig& c) {
   if (rfd < 0) return fail_errno("open rootfs", c.rootfs);
   UniqueFd root_fd(rfd);
   bool dev_is_bind = false, has_dev_mount = false;
-  for (auto& m : c.spec->mounts) {
+  for (std::size_t i = 0; i < c.spec->mounts.size(); ++i) {
+    const Mount& m = c.spec->mounts[i];
     if (clean_path(m.destination) == "/dev") has_dev_mount = true;
-    TRYC(mount_one(c, root_fd.get(), m, &dev_is_bind), "mount " + m.destination);
+    int src_fd = i < c.mount_src_fds.size() ? c.mount_src_fds[i] : -1;
+    TRYC(mount_one(c, root_fd.get(), m, src_fd, &dev_is_bind), "mount " + m.destination);
+    if (src_fd >= 0) {
+      ::close(src_fd);
+      c.mount_src_fds[i] = -1;
+    }
   }
   if (has_dev_mount || (lx && !lx->devices.empty())) TRY(setup_dev(c, root_fd.get(), dev_is_bind || !has_dev_mount));
   return ok();

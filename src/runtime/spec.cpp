@@ -193,9 +193,14 @@ cgroups::Resources resources_from(const json& r, Where& w) {
       rule.type = t[0];
       if (e.contains("major") && !e["major"].is_null()) rule.major = e["major"].get<std::int64_t>();
       if (e.contains("minor") && !e["minor"].is_null()) rule.minor = e["minor"].get<std::int64_t>();
-      rule.access = e.value("access", "rwm");
-      for (char ch : rule.access)
-        if (ch != 'r' && ch != 'w' && ch != 'm') throw std::invalid_argument("bad device access " + rule.access);
+      // Like runc (its device-rule emulator reads access as a set of r/w/m): other letters
+      // are ignored, and a rule left with no access grants or denies nothing.
+      std::string access = e.value("access", "rwm");
+      if (access.empty()) throw std::invalid_argument("device access cannot be empty");
+      rule.access.clear();
+      for (char want : {'r', 'w', 'm'})
+        if (access.find(want) != std::string::npos) rule.access += want;
+      if (rule.access.empty()) continue;
       res.devices.push_back(rule);
     }
   }

@@ -78,6 +78,23 @@ TEST(Spec, ErrorsNameTheField) {
   EXPECT_FALSE(rl.has_value());
 }
 
+// runc reads a device rule's access as a set of r/w/m (runc's update.bats "minimal transition
+// rules" uses "rwa"): other letters are dropped, an empty access is refused.
+TEST(Spec, DeviceAccessKeepsOnlyReadWriteMknod) {
+  auto s = parse_spec(R"({"linux":{"resources":{"devices":[{"allow":false,"access":"rwm"},
+    {"allow":false,"type":"c","major":1,"minor":11,"access":"rwa"},{"allow":true,"type":"c","major":1,"minor":3,"access":"mwr"},
+    {"allow":true,"type":"c","major":1,"minor":5,"access":"a"}]}}})");
+  ASSERT_TRUE(s.has_value()) << s.error().message();
+  auto& d = s->linux_->resources->devices;
+  ASSERT_EQ(d.size(), 3u);
+  EXPECT_EQ(d[1].access, "rw");
+  EXPECT_EQ(cgroups::device_rule_string(d[1]), "c 1:11 rw");
+  EXPECT_EQ(d[2].access, "rwm");
+  auto e = parse_spec(R"({"linux":{"resources":{"devices":[{"allow":false,"access":""}]}}})");
+  ASSERT_FALSE(e.has_value());
+  EXPECT_NE(e.error().message().find("linux.resources.devices"), std::string::npos) << e.error().message();
+}
+
 TEST(Spec, ContainerIdsAndSignals) {
   EXPECT_TRUE(validate_id("berth-test-abc_1.2+3").has_value());
   EXPECT_FALSE(validate_id("a/b").has_value());

@@ -202,5 +202,39 @@ TEST_F(Cgroups, UpdateFlagsAfterIdAndUnlimitedMemory) {
   }
 }
 
+// A pod cgroup with a CPU quota: a container quota above it is refused, and a shorter period
+// with a quota under it is accepted although the period alone would be refused first (the
+// runtime writes the quota, then the period again, like runc). runc's update.bats "update cpu
+// period in a pod cgroup with pod limit set".
+TEST_F(Cgroups, UpdateShorterPeriodUnderPodQuota) {
+  if (!path_exists("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")) GTEST_SKIP() << "needs the v1 cpu controller";
+  auto pod = unique_name("pod");
+  // Removes the pod cgroup from every v1 hierarchy the runtime created it in.
+  struct PodCleanup {
+    std::string name;
+    ~PodCleanup() {
+      for (auto& h : split(read_file("/proc/self/mountinfo").value_or(""), '\n')) {
+        auto f = split(h, ' ');
+        if (f.size() > 4 && f[4].rfind("/sys/fs/cgroup/", 0) == 0) ::rmdir((f[4] + "/" + name).c_str());
+      }
+    }
+  } cleanup{pod};
+  ASSERT_EQ(::mkdir(("/sys/fs/cgroup/cpu/" + pod).c_str(), 0755), 0);
+  ASSERT_TRUE(write_file("/sys/fs/cgroup/cpu/" + pod + "/cpu.cfs_quota_us", "50000").has_value());
+  auto c = config().probe({"sleep", "inf"});
+  auto id = new_id();
+  c.cgroups_path("/" + pod + "/" + id);
+  write_config(c);
+  ASSERT_EQ(rtd({"run", "-d", "--bundle", bundle_, id}).status, 0);
+  std::string dir = "/sys/fs/cgroup/cpu/" + pod + "/" + id;
+  auto too_much = rt({"update", "--cpu-quota", "60000", id});
+  EXPECT_EQ(too_much.status, 1) << too_much.err;
+  auto u = rt({"update", "--cpu-period", "10000", "--cpu-quota", "3000", id});
+  ASSERT_EQ(u.status, 0) << u.err;
+  EXPECT_EQ(std::string(trim(read_file(dir + "/cpu.cfs_period_us").value_or(""))), "10000");
+  EXPECT_EQ(std::string(trim(read_file(dir + "/cpu.cfs_quota_us").value_or(""))), "3000");
+  EXPECT_EQ(rt({"delete", "--force", id}).status, 0);
+}
+
 }  // namespace
 }  // namespace berth::test

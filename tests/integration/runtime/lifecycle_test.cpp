@@ -46,7 +46,12 @@ TEST_F(Lifecycle, CreateStartStateKillDelete) {
   auto st = rt({"start", id});
   ASSERT_EQ(st.status, 0) << st.err;
   EXPECT_TRUE(wait_status(this, id, "running"));
-  comm = read_file("/proc/" + std::to_string(pid) + "/comm");
+  // "running" as soon as the fifo is opened; the init's execve follows a moment later.
+  for (int i = 0; i < 500; ++i) {
+    comm = read_file("/proc/" + std::to_string(pid) + "/comm");
+    if (std::string(trim(comm.value_or(""))) == "probe") break;
+    ::usleep(10000);
+  }
   EXPECT_EQ(std::string(trim(comm.value_or(""))), "probe");
   auto again = rt({"start", id});
   EXPECT_NE(again.status, 0);

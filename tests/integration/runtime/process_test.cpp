@@ -168,6 +168,47 @@ TEST_F(Process, UserNamespaceMapsRoot) {
   EXPECT_NE(r.out.find("100000"), std::string::npos) << r.out << r.err;
 }
 
+// A bind source the container's root cannot reach (under a 0700 directory of the host's root)
+// is still mounted with a user namespace: the runtime clones it before the init enters the
+// namespace (runc's userns.bats "2 inaccessible mounts" and "inaccessible mount + exec").
+TEST_F(Process, UserNamespaceMountsInaccessibleBindSources) {
+  auto c = config();
+  c.add_ns("user");
+  c.lnx()["uidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+  c.lnx()["gidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+  json mounts = json::array();
+  for (auto& m : c.j["mounts"])
+    if (m["destination"] != "/sys/fs/cgroup") mounts.push_back(m);
+  // Mount points the user namespace's root may create (the shared image is not written to).
+  mounts.push_back({{"destination", "/tmp"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
+  for (int i = 1; i <= 2; ++i) {
+    std::string top = scratch_->sub("inaccessible-" + std::to_string(i));
+    ASSERT_EQ(::mkdir(top.c_str(), 0700), 0);
+    ASSERT_EQ(::chmod(top.c_str(), 0700), 0);
+    ASSERT_EQ(::mkdir((top + "/dir").c_str(), 0755), 0);
+    ASSERT_TRUE(write_file(top + "/dir/foo.txt", "foo" + std::to_string(i), 0644).has_value());
+    mounts.push_back({{"destination", "/tmp/m" + std::to_string(i)}, {"type", "bind"}, {"source", top + "/dir"},
+                      {"options", i == 1 ? json{"bind"} : json{"rbind", "ro"}}});
+  }
+  c.j["mounts"] = mounts;
+  c.probe({"cat", "/tmp/m2/foo.txt"});
+  auto r = run_config(c);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "foo2");
+  // The same container detached, then exec (which does no mounts) sees both.
+  c.probe({"sleep", "inf"});
+  write_config(c);
+  auto id = new_id();
+  ASSERT_EQ(rtd({"run", "-d", "--bundle", bundle_, id}).status, 0);
+  auto e = rt({"exec", id, "/bin/cat", "/tmp/m1/foo.txt", "/tmp/m2/foo.txt"});
+  EXPECT_EQ(e.status, 0) << e.err;
+  EXPECT_EQ(e.out, "foo1foo2");
+  // ro still applies to the moved mount.
+  auto w = rt({"exec", id, "/bin/sh", "-c", "echo x > /tmp/m2/foo.txt"});
+  EXPECT_NE(w.status, 0);
+  EXPECT_EQ(read_file(scratch_->sub("inaccessible-2/dir/foo.txt")).value_or(""), "foo2");
+}
+
 TEST_F(Process, NoPivotAndRelativeRoot) {
   auto c = config();
   ASSERT_EQ(::symlink(rootfs_.c_str(), (bundle_ + "/rootfs").c_str()), 0);
