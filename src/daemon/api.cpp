@@ -253,6 +253,10 @@ json Daemon::inspect_json(const Container& c, bool /*size*/) {
   if (auto h = health_json(c); !h.is_null()) j["State"]["Health"] = h;
   j["Image"] = c.image_id;
   std::string dd = cfg_.data_root + "/containers/" + c.id;
+  // --network container:<x> uses x's files (as dockerd's inspect shows); mu is held.
+  if (std::string m = c.host_config.value("NetworkMode", ""); m.rfind("container:", 0) == 0)
+    for (const auto& [id, x] : containers_)
+      if (id == m.substr(10) || x->name == m.substr(10)) dd = cfg_.data_root + "/containers/" + id;
   j["ResolvConfPath"] = dd + "/resolv.conf";
   j["HostnamePath"] = dd + "/hostname";
   j["HostsPath"] = dd + "/hosts";
@@ -266,6 +270,11 @@ json Daemon::inspect_json(const Container& c, bool /*size*/) {
   j["AppArmorProfile"] = "";
   j["ExecIDs"] = c.exec_ids.empty() ? json(nullptr) : json(c.exec_ids);
   j["HostConfig"] = c.host_config;
+  j["HostConfig"]["Links"] = net_->links_view(c, [this](const std::string& ref) {  // mu is held
+    for (const auto& [id, x] : containers_)
+      if (x->name == (ref.rfind('/', 0) == 0 ? ref.substr(1) : ref) || id == ref) return x->name;
+    return std::string();
+  });
   j["GraphDriver"] = graph_driver_json(*images_, c.id, bundle_dir(c.id) + "/rootfs");
   j["Mounts"] = mounts_json(c);
   json cfg = c.config;

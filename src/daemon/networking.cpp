@@ -826,6 +826,20 @@ json Networking::network_json(const net::Network& n, bool with_containers,
               {"Labels", n.labels}};
 }
 
+json Networking::links_view(const Container& c, const std::function<std::string(const std::string&)>& name_of) const {
+  json out = nullptr;
+  if (c.host_config.value("NetworkMode", "bridge") != "bridge") return out;
+  for (const auto& l : strs_of(c.host_config, "Links")) {
+    auto [name, alias] = parse_link(l);
+    if (auto slash = alias.rfind('/'); slash != std::string::npos) alias = alias.substr(slash + 1);
+    std::string target = name_of(name);
+    if (target.empty()) continue;
+    if (out.is_null()) out = json::array();
+    out.push_back("/" + target + ":/" + c.name + "/" + alias);
+  }
+  return out;
+}
+
 json Networking::pseudo_networks() {
   json out = json::array();
   for (const auto& [name, driver] : std::vector<std::pair<std::string, std::string>>{{"host", "host"}, {"none", "null"}})

@@ -77,6 +77,10 @@ class Networking {
   nlohmann::json summary_networks(const Container& c); // /containers/json NetworkSettings.Networks
   nlohmann::json network_json(const net::Network& n, bool with_containers,
                               const std::function<std::string(const std::string&)>& name_of);
+  // HostConfig.Links as dockerd's inspect shows them: "/<target>:/<name>/<alias>" for each legacy
+  // link (default bridge) whose target still exists (`name_of(ref)` gives its name, "" if gone);
+  // null when there is none (always on user networks, where links are DNS aliases).
+  nlohmann::json links_view(const Container& c, const std::function<std::string(const std::string&)>& name_of) const;
   // Predefined pseudo networks "host" and "none" (not in the manager).
   nlohmann::json pseudo_networks();
   std::string pseudo_id(const std::string& name) const;

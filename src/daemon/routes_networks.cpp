@@ -3,6 +3,7 @@
 // Networking / net::NetworkManager.
 #include <regex>
 
+#include "common/digest.hpp"
 #include "common/strings.hpp"
 #include "daemon/api_util.hpp"
 #include "daemon/daemon.hpp"
@@ -51,10 +52,27 @@ std::vector<json> all_networks(Daemon& d, bool with_containers) {
   return out;
 }
 
+// `network inspect host|none`: the running containers in that mode, as dockerd lists their
+// endpoints (no addresses).
+json with_mode_containers(Daemon& d, json p) {
+  std::string mode = p.value("Name", "");
+  for (const auto& c : d.all()) {
+    std::lock_guard lk(d.mu);
+    if (c->host_config.value("NetworkMode", "") != mode) continue;
+    if (c->state.status != "running" && c->state.status != "paused") continue;
+    p["Containers"][c->id] = {{"Name", c->name},
+                              {"EndpointID", digest_of(p.value("Id", "") + "/" + c->id).hex()},
+                              {"MacAddress", ""},
+                              {"IPv4Address", ""},
+                              {"IPv6Address", ""}};
+  }
+  return p;
+}
+
 Result<json> find_network(Daemon& d, const std::string& ref, bool with_containers) {
   auto& nw = d.networking();
   for (auto& p : nw.pseudo_networks())
-    if (p["Name"] == ref || p["Id"] == ref) return p;
+    if (p["Name"] == ref || p["Id"] == ref) return with_containers ? with_mode_containers(d, p) : p;
   if (auto* nm = nw.manager()) {
     auto n = nm->network(ref);
     if (n) {
@@ -66,7 +84,8 @@ Result<json> find_network(Daemon& d, const std::string& ref, bool with_container
     }
   }
   for (auto& p : nw.pseudo_networks())
-    if (ref.size() >= 3 && p["Id"].get<std::string>().rfind(ref, 0) == 0) return p;
+    if (ref.size() >= 3 && p["Id"].get<std::string>().rfind(ref, 0) == 0)
+      return with_containers ? with_mode_containers(d, p) : p;
   return fail(Errc::NotFound, "network " + ref + " not found");
 }
 

@@ -511,6 +511,13 @@ TEST_F(DockerNetwork, ContainerModeSharesEtcFiles) {
   EXPECT_NE(r.out.find(ip + "\tmainhost\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("nameserver 10.9.9.8\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("inet " + ip + "/"), std::string::npos) << r.out;
+  // Inspect points at the files of the container whose namespace it joins (as dockerd).
+  ok({"create", "--name", "berth-test-joined", "--network", "container:berth-test-main", "busybox", "true"});
+  for (auto f : {"HostsPath", "ResolvConfPath", "HostnamePath"})
+    EXPECT_EQ(ok({"inspect", "-f", std::string("{{.") + f + "}}", "berth-test-joined"}),
+              ok({"inspect", "-f", std::string("{{.") + f + "}}", "berth-test-main"}))
+        << f;
+  ok({"rm", "berth-test-joined"});
   for (auto [flag, value, msg] : std::vector<std::tuple<std::string, std::string, std::string>>{
            {"--hostname", "x", "conflicting options: hostname and the network mode"},
            {"--dns", "10.9.9.9", "conflicting options: dns and the network mode"},
@@ -539,6 +546,14 @@ TEST_F(DockerNetwork, LegacyLinksOnDefaultBridge) {
                            "DB_ENV_BERTH_TEST_PW=secret", "PING-OK"})
     EXPECT_NE(r.out.find(want + "\n"), std::string::npos) << want << "\n" << r.out;
   EXPECT_EQ(r.out.find("DB_ENV_PATH="), std::string::npos) << r.out;
+  // Inspect shows dockerd's form of the link (and none on a user network).
+  ok({"create", "--name", "berth-test-app2", "--link", "berth-test-db:db", "busybox", "true"});
+  EXPECT_EQ(ok({"inspect", "-f", "{{json .HostConfig.Links}}", "berth-test-app2"}), "[\"/berth-test-db:/berth-test-app2/db\"]");
+  ok({"network", "create", "berth-test-lk"});
+  ok({"create", "--name", "berth-test-app3", "--network", "berth-test-lk", "--link", "berth-test-db:db", "busybox", "true"});
+  EXPECT_EQ(ok({"inspect", "-f", "{{json .HostConfig.Links}}", "berth-test-app3"}), "null");
+  ok({"rm", "berth-test-app2", "berth-test-app3"});
+  ok({"network", "rm", "berth-test-lk"});
   // Without an alias the name is the alias; the container's own -e wins over a link variable.
   r = docker({"run", "--rm", "--link", "berth-test-db", "-e", "BERTH_TEST_DB_NAME=mine", "busybox", "sh", "-c",
               "cat /etc/hosts; env"});
@@ -677,6 +692,21 @@ TEST_F(DockerNetwork, LegacyLinkPortRangeVariables) {
   EXPECT_EQ(r.out.find("RDB_PORT_7010_UDP_START"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("RDB_PORT_7001_TCP_START"), std::string::npos) << r.out;
   ok({"rm", "-f", "berth-test-rdb"});
+}
+
+// `network inspect host|none` lists the running containers in that mode (dockerd does).
+TEST_F(DockerNetwork, PseudoNetworksListTheirContainers) {
+  ok({"run", "-d", "--name", "berth-test-hostc", "--network", "host", "busybox", "sleep", "300"});
+  ok({"run", "-d", "--name", "berth-test-nonec", "--network", "none", "busybox", "sleep", "300"});
+  ok({"create", "--name", "berth-test-hostoff", "--network", "host", "busybox", "true"});
+  std::string fmt = "{{range .Containers}}{{.Name}} {{end}}";
+  EXPECT_EQ(ok({"network", "inspect", "-f", fmt, "host"}), "berth-test-hostc");
+  EXPECT_EQ(ok({"network", "inspect", "-f", fmt, "none"}), "berth-test-nonec");
+  auto id = ok({"inspect", "-f", "{{.Id}}", "berth-test-hostc"});
+  EXPECT_EQ(ok({"network", "inspect", "-f", "{{(index .Containers \"" + id + "\").IPv4Address}}|{{len (index .Containers \"" + id + "\").EndpointID}}", "host"}),
+            "|64");
+  ok({"rm", "-f", "berth-test-hostc", "berth-test-nonec", "berth-test-hostoff"});
+  EXPECT_EQ(ok({"network", "inspect", "-f", fmt, "host"}), "");
 }
 
 }  // namespace
