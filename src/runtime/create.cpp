@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -267,6 +268,10 @@ Result<Launched> launch(const Globals& g, const CreateOptions& o, bool foregroun
     console = std::move(pair.child);
     console_parent = std::move(pair.parent);
     c.console_fd = console.get();
+    if (winsize ws{}; ::ioctl(0, TIOCGWINSZ, &ws) == 0) {
+      c.proxy_rows = ws.ws_row;
+      c.proxy_cols = ws.ws_col;
+    }
   } else if (proc.terminal) {
     console = TRYC(connect_unix(o.console_socket), "console socket");
     c.console_fd = console.get();
@@ -371,7 +376,7 @@ Result<Launched> launch(const Globals& g, const CreateOptions& o, bool foregroun
   if (!o.pid_file.empty()) {
     std::string pf = o.pid_file;
     if (pf[0] != '/') pf = std::string(::get_current_dir_name()) + "/" + pf;
-    TRYC(atomic_write_file(pf, std::to_string(pid)), "pid file");
+    TRY(write_pid_file(pf, pid));
   }
   cleanup.armed = false;
   return L;

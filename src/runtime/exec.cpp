@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -130,6 +131,10 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
     console = std::move(pair.child);
     console_parent = std::move(pair.parent);
     c.console_fd = console.get();
+    if (winsize ws{}; ::ioctl(0, TIOCGWINSZ, &ws) == 0) {
+      c.proxy_rows = ws.ws_row;
+      c.proxy_cols = ws.ws_col;
+    }
   } else if (o.process.terminal) {
     console = TRYC(connect_unix(o.console_socket), "console socket");
     c.console_fd = console.get();
@@ -189,7 +194,7 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
     std::string pf = o.pid_file;
     char cwd[PATH_MAX];
     if (pf[0] != '/' && ::getcwd(cwd, sizeof cwd)) pf = std::string(cwd) + "/" + pf;
-    TRYC(atomic_write_file(pf, std::to_string(pid)), "pid file");
+    TRY(write_pid_file(pf, pid));
   }
   if (o.detach) return 0;
   g_exec_pid = pid;

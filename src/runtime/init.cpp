@@ -159,6 +159,13 @@ Status setup_console(InitConfig& c) {
     ws.ws_row = static_cast<unsigned short>(c.process->console_height);
     ws.ws_col = static_cast<unsigned short>(c.process->console_width);
     ::ioctl(s.get(), TIOCSWINSZ, &ws);
+  } else if (c.proxy_rows || c.proxy_cols) {
+    // Foreground run/exec -t: the caller's terminal size, before the process can ask for it
+    // (the proxy copies it again later, too late for a process that starts at once).
+    winsize ws{};
+    ws.ws_row = c.proxy_rows;
+    ws.ws_col = c.proxy_cols;
+    ::ioctl(s.get(), TIOCSWINSZ, &ws);
   }
   if (!c.is_exec) {
     // /dev/console is the pty, as runc does.

@@ -39,6 +39,7 @@ struct InitConfig {
   int fifo_fd = -1;                  // O_PATH fd of exec.fifo (create only)
   int host_proc_fd = -1;             // host /proc/self/fd, only when the container has no /proc
   int console_fd = -1;               // connected --console-socket
+  unsigned short proxy_rows = 0, proxy_cols = 0;  // foreground tty proxy: the caller's size
   int preserve_fds = 0;
   bool no_pivot = false;
   bool no_new_keyring = false;

@@ -41,6 +41,28 @@ Status validate_id(const std::string& id) {
 
 std::string state_dir(const std::string& root, const std::string& id) { return root + "/" + id; }
 
+Status write_pid_file(const std::string& path, pid_t pid) {
+  // No fsync (runc does none either): the pid names a process that cannot outlive a crash of
+  // the host, so after one a durable file would hold a stale pid just like a lost one would;
+  // readers (shims, berthd) need atomicity, which the rename gives. Saves a file and a
+  // directory fsync per create and per exec.
+  std::string tmp = path + ".tmp-" + random_hex(8);
+  {
+    auto fd = TRYC(open_file(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644), "pid file");
+    auto w = write_all(fd.get(), std::to_string(pid));
+    if (!w) {
+      ::unlink(tmp.c_str());
+      return fail(std::move(w.error()).context("pid file " + path));
+    }
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return fail(Error::from_errno(e, "pid file: rename", path));
+  }
+  return ok();
+}
+
 Status save_state(const std::string& dir, const ContainerState& s) {
   json j = {{"id", s.id},           {"pid", s.pid},         {"start_time", s.start_time},
             {"bundle", s.bundle},   {"rootfs", s.rootfs},   {"created", s.created},

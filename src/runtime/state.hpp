@@ -40,6 +40,9 @@ Status validate_id(const std::string& id);
 std::string state_dir(const std::string& root, const std::string& id);
 
 Status save_state(const std::string& dir, const ContainerState& s);
+// --pid-file: written to a temporary name and renamed, so a reader sees the whole pid or no
+// file, never a partial one; not fsynced (see state.cpp).
+Status write_pid_file(const std::string& path, pid_t pid);
 Result<ContainerState> load_state(const std::string& root, const std::string& id);
 
 // Start time of a process (field 22 of /proc/<pid>/stat); 0 if gone. *zombie set if state Z/X.
