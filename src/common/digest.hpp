@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Content digests ("sha256:<64 hex>", "sha512:<128 hex>") and streaming hashing via OpenSSL EVP.
+// Content digests ("sha256:<64 hex>", "sha512:<128 hex>") and streaming hashing (SHA-256 with the
+// x86 SHA extensions when present; no OpenSSL).
 #pragma once
 
 #include <memory>

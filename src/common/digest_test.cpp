@@ -12,6 +12,38 @@ TEST(Digest, KnownVectors) {
   EXPECT_EQ(digest_of("abc", DigestAlgo::Sha512).hex().substr(0, 16), "ddaf35a193617aba");
 }
 
+TEST(Digest, Fips180Vectors) {
+  const std::string two_blocks = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+  const std::string million(1000000, 'a');
+  EXPECT_EQ(digest_of("abc").hex(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(digest_of(two_blocks).hex(), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  EXPECT_EQ(digest_of(million).hex(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  EXPECT_EQ(digest_of("abc", DigestAlgo::Sha512).hex(),
+            "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
+            "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f");
+  EXPECT_EQ(digest_of(million, DigestAlgo::Sha512).hex(),
+            "e718483d0ce769644e2e42c7bc15b4638e1f98b13b2044285632a803afa973eb"
+            "de0ff244877ea60a4cb0432ce577c31beb009c5c2c49aa2e4eadb217ad8cc09b");
+}
+
+// Every split of inputs around the block and padding boundaries hashes as the whole.
+TEST(Digest, AnySplitEqualsOneShot) {
+  std::string data;
+  for (int i = 0; i < 300; ++i) data.push_back(static_cast<char>(i * 7 + 3));
+  for (auto algo : {DigestAlgo::Sha256, DigestAlgo::Sha512}) {
+    for (std::size_t n : {0, 1, 55, 56, 63, 64, 65, 111, 112, 127, 128, 129, 200, 300}) {
+      std::string_view whole(data.data(), n);
+      Digest want = digest_of(whole, algo);
+      for (std::size_t cut = 0; cut <= n; cut += 13) {
+        Hasher h(algo);
+        h.update(whole.substr(0, cut));
+        h.update(whole.substr(cut));
+        EXPECT_EQ(h.finish(), want) << n << " split at " << cut;
+      }
+    }
+  }
+}
+
 TEST(Digest, StreamingEqualsOneShot) {
   Hasher h;
   h.update("hello ");

@@ -16,6 +16,7 @@
 #include "common/log.hpp"
 #include "daemon/config.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/lazy_lib.hpp"
 
 using namespace berth;
 
@@ -108,7 +109,10 @@ int main(int argc, char** argv) {
       timespec idle{5, 0};
       int sig = ::sigtimedwait(&set, nullptr, &idle);
       if (sig < 0) {
-        if (errno == EAGAIN) ::malloc_trim(0);
+        if (errno == EAGAIN) {
+          daemon::nftables_unload_idle();
+          ::malloc_trim(0);
+        }
         continue;
       }
       if (sig == SIGHUP) {

@@ -247,6 +247,36 @@ TEST_F(DaemonTest, KillNineDaemonLiveRestore) {
   EXPECT_EQ(ia2["State"]["ExitCode"], 143);
 }
 
+// berthd loads libarchive, OpenSSL and libcurl on first use only and unloads libnftables when
+// idle (src/daemon/lazy_*.cpp), while the nft commands still take effect.
+TEST_F(DaemonTest, HeavyLibrariesLoadOnFirstUse) {
+  auto mapped = [&](const std::string& lib) {
+    auto maps = read_file("/proc/" + std::to_string(d_->pid()) + "/maps", 64u << 20);
+    return maps && maps->find(lib) != std::string::npos;
+  };
+  auto wait_unmapped = [&](const std::string& lib) {
+    for (int i = 0; i < 300 && mapped(lib); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return !mapped(lib);
+  };
+  // the base ruleset went in through the stand-in context
+  if (d_->log().find("networking disabled") == std::string::npos) {
+    EXPECT_EQ(run({"nft", "list", "table", "inet", d_->nft_table()}, {}, 10).status, 0) << d_->log();
+  }
+  EXPECT_TRUE(wait_unmapped("libnftables.so")) << "libnftables still loaded when idle";
+  for (const char* lib : {"libarchive.so", "libssl.so", "libcrypto.so", "libcurl"})
+    EXPECT_FALSE(mapped(lib)) << lib << " loaded at startup";
+  int st = 0;
+  call("GET", "/v1.47/info", {}, &st);
+  EXPECT_EQ(st, 200);
+  if (!path_exists(images_dir() + "/busybox.tar")) return;
+  ASSERT_TRUE(d_->load_busybox());
+  EXPECT_TRUE(mapped("libarchive.so"));
+  auto imgs = call("GET", "/v1.47/images/json", {}, &st);
+  ASSERT_EQ(st, 200);
+  ASSERT_EQ(imgs.size(), 1u);
+  EXPECT_FALSE(mapped("libcrypto.so")) << "digests need no OpenSSL";
+}
+
 TEST_F(DaemonTest, SigtermStopsCleanly) {
   EXPECT_EQ(d_->term(), 0);
   EXPECT_FALSE(path_exists(d_->sock()));
