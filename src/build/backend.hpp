@@ -44,7 +44,7 @@ struct RunSpec {
   std::vector<std::string> env;
   std::string user;     // Dockerfile USER (name, uid, name:group)
   std::string workdir;  // absolute, "" = "/"
-  std::string network;  // "default" | "none" | "host"
+  std::string network;  // "default" | "none" | "host" | a network name or id
   std::vector<RunMount> mounts;
   std::vector<std::string> extra_hosts;  // "host:ip"
   std::int64_t shm_size = 0;

@@ -678,7 +678,7 @@ Status StageRunner::run_step(const Instruction& ins, const std::string& created_
   spec.network = sh_.req.network.empty() ? "default" : sh_.req.network;
   if (const Flag* f = ins.flag("network")) {
     if (f->value != "default" && f->value != "none" && f->value != "host")
-      return fail(Errc::InvalidArgument, "unsupported network mode \"" + f->value + "\" (default, none, host)");
+      return fail(Errc::InvalidArgument, "invalid network mode \"" + f->value + "\"");  // BuildKit's text
     if (f->value != "default") spec.network = f->value;
   }
   spec.extra_hosts = sh_.req.extra_hosts;

@@ -32,7 +32,7 @@ struct BuildRequest {
   std::map<std::string, std::string> labels;  // --label: a final LABEL step
   bool no_cache = false;
   bool pull = false;
-  std::string network = "default";  // default | none | host
+  std::string network = "default";  // default | none | host | a network name or id (RUN steps join it)
   std::vector<std::string> extra_hosts;
   std::int64_t shm_size = 0;
   std::string platform;                 // "" = native

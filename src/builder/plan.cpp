@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/strings.hpp"
+
 namespace berth::builder {
 
 namespace df = dockerfile;
@@ -101,6 +103,19 @@ Result<std::vector<Flag>> parse_flags(const df::Node& n, InstrKind kind) {
     if (fl.name != "mount" && fl.name != "exclude" &&
         std::any_of(out.begin(), out.end(), [&](const Flag& o) { return o.name == fl.name; })) {
       return fail(at_line(n.start_line, "duplicate flag specified: " + fl.name));
+    }
+    // BuildKit's BFlags (which the classic builder parses with too): bool flags take no value,
+    // "true" or "false" (any case) and are normalised to that; the others need "=value".
+    std::string dashed = "--" + fl.name;
+    if (fl.name == "link" || fl.name == "parents" || fl.name == "keep-git-dir" || fl.name == "unpack") {
+      if (fl.has_value && fl.value.empty()) return fail(at_line(n.start_line, "missing a value on flag: " + dashed));
+      std::string v = to_lower(fl.value);
+      if (v != "" && v != "true" && v != "false")
+        return fail(at_line(n.start_line, "expecting boolean value for flag " + dashed + ", not: " + fl.value));
+      fl.value = v == "false" ? "false" : "true";
+      fl.has_value = true;
+    } else if (!fl.has_value) {
+      return fail(at_line(n.start_line, "missing a value on flag: " + dashed));
     }
     out.push_back(std::move(fl));
   }

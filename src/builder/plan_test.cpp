@@ -126,6 +126,12 @@ TEST(Plan, SemanticErrorsNameTheLine) {
             "dockerfile parse error on line 2: circular dependency detected on stage: x");
   EXPECT_EQ(plan_error("FROM a\nCOPY --from=0 a b\n"),
             "dockerfile parse error on line 2: invalid from flag value 0: refers to current or future build stage");
+  // Bool flags as BuildKit's BFlags (the classic builder's parser) takes them.
+  EXPECT_EQ(plan_error("FROM a\nCOPY --link=maybe a b\n"),
+            "dockerfile parse error on line 2: expecting boolean value for flag --link, not: maybe");
+  EXPECT_EQ(plan_error("FROM a\nADD --link= a b\n"), "dockerfile parse error on line 2: missing a value on flag: --link");
+  EXPECT_EQ(plan_error("FROM a\nCOPY --from a b\n"), "dockerfile parse error on line 2: missing a value on flag: --from");
+  EXPECT_EQ(plan_error("FROM a\nRUN --network=bridge true\n"), "<ok>");  // checked when the step runs
   auto e = plan_error("FROM a\nENV X=${Y:?required}\n");
   EXPECT_NE(e.find("line 2: failed to process"), std::string::npos) << e;
 }
@@ -145,4 +151,8 @@ TEST(Plan, EveryInstruction) {
   EXPECT_EQ(ins[14].trigger, "RUN echo child");
   EXPECT_EQ(ins[6].flag("checksum")->value, "sha256:abc");
   EXPECT_TRUE(ins[7].flag("link") != nullptr);
+  EXPECT_EQ(ins[7].flag("link")->value, "true");
+  auto q = must_plan("FROM a\nCOPY --link=FALSE --parents=True a b\n");
+  EXPECT_EQ(q.stages[0].instructions[0].flag("link")->value, "false");
+  EXPECT_EQ(q.stages[0].instructions[0].flag("parents")->value, "true");
 }

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/defer.hpp"
 #include "common/digest.hpp"
 #include "common/file.hpp"
 #include "common/log.hpp"
@@ -21,6 +22,7 @@
 #include "common/strings.hpp"
 #include "daemon/container_volumes.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/networking.hpp"
 #include "daemon/spec.hpp"
 #include "http/http.hpp"
 #include "image/image_service.hpp"
@@ -164,8 +166,11 @@ class DaemonBackend final : public build::Backend {
       if (mp.type == "tmpfs" && m.size > 0) mp.tmpfs_options.push_back("size=" + std::to_string(m.size));
       mounts.push_back(oci_mount(mp, m.source));
     }
-    std::string net = spec.network == "host" ? "host" : spec.network == "none" ? "none" : "default";
-    json host_config = {{"NetworkMode", net}};
+    // "default" (the build's --network default: the default bridge), a user network, "host" or
+    // "none": a RUN step gets the networking a `docker run --network <mode>` container gets.
+    std::string net = spec.network.empty() || spec.network == "bridge" ? "default" : spec.network;
+    bool sandbox_net = net != "host" && net != "none";
+    json host_config = {{"NetworkMode", sandbox_net ? "default" : net}};
     if (spec.shm_size > 0) host_config["ShmSize"] = spec.shm_size;
     bool host_net = net == "host";
     std::string hostname = host_net ? "" : s.id().substr(0, 12);
@@ -174,10 +179,16 @@ class DaemonBackend final : public build::Backend {
       ::gethostname(hn, sizeof hn - 1);
       hostname = hn;
     }
-    TRY(atomic_write_file(dir + "/hosts", rootless_hosts(spec.extra_hosts, host_net) +
-                                              (host_net ? "" : "127.0.0.1\t" + hostname + "\n")));
+    NetSetup ns;
+    auto teardown = defer([&] {
+      if (!ns.netns_path.empty()) d_.networking().teardown(s.id());
+    });
+    if (sandbox_net) ns = TRY(d_.networking().setup_build(s.id(), net, hostname, spec.extra_hosts));
+    TRY(atomic_write_file(dir + "/hosts", !ns.hosts.empty() ? ns.hosts
+                                                            : rootless_hosts(spec.extra_hosts, host_net) +
+                                                                  (host_net ? "" : "127.0.0.1\t" + hostname + "\n")));
     TRY(atomic_write_file(dir + "/hostname", hostname + "\n"));
-    TRY(atomic_write_file(dir + "/resolv.conf", resolv_conf()));
+    TRY(atomic_write_file(dir + "/resolv.conf", !ns.resolv.empty() ? ns.resolv : resolv_conf()));
     // A missing workdir is created (as dockerd does for RUN).
     if (auto h = secure_join(s.rootfs(), spec.workdir); h && !path_exists(*h)) (void)mkdir_all(*h, 0755);
     auto user = TRY(resolve_user(s.rootfs(), spec.user));
@@ -193,6 +204,7 @@ class DaemonBackend final : public build::Backend {
     in.user = user;
     in.cgroups_path = "/berth/build-" + s.id().substr(0, 12);
     in.user_mounts = &mounts;
+    in.netns_path = ns.netns_path;
     std::vector<std::string> warnings;
     std::string cfg = TRY(generate_spec(in, &warnings));
     TRY(atomic_write_file(dir + "/config.json", cfg, 0600));

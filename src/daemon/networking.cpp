@@ -862,4 +862,51 @@ json Networking::pseudo_networks() {
   return out;
 }
 
+Result<NetSetup> Networking::setup_build(const std::string& id, const std::string& network,
+                                         const std::string& hostname, const std::vector<std::string>& extra_hosts) {
+  NetSetup out;
+  std::string mode = network.empty() || network == "default" ? "bridge" : network;
+  if (!nm_) {
+    if (mode == "bridge") return out;
+    return fail(Errc::NotFound, "network " + mode + " not found");
+  }
+  auto n = nm_->network(mode);
+  if (!n) {
+    if (mode == "bridge") return out;  // --bridge none: loopback only, as for containers
+    return fail(Errc::NotFound, "network " + mode + " not found");
+  }
+  teardown(id);
+  std::string path = netns_path(id);
+  TRYC(make_netns(path), "create network namespace");
+  bool done = false;
+  auto undo = defer([&] {
+    if (!done) teardown(id);
+  });
+  net::EndpointSpec s;
+  s.container_id = id;
+  s.netns_path = path;
+  s.ifname = "eth0";
+  s.aliases = {hostname};
+  auto ep = TRY(nm_->connect(n->id, std::move(s)));
+  net::HostsConfig h;
+  h.hostname = hostname;
+  if (ep.ipv4) h.addresses.push_back(ep.ipv4->addr);
+  if (ep.ipv6) h.addresses.push_back(ep.ipv6->addr);
+  for (const auto& x : extra_hosts) {
+    auto col = x.find(':');
+    if (col == std::string::npos) continue;
+    std::string ip = x.substr(col + 1);
+    if (ip == "host-gateway") ip = ep.gateway4.valid() ? ep.gateway4.str() : "127.0.0.1";
+    h.extra.push_back({ip, {x.substr(0, col)}});
+  }
+  net::ResolvConfig r;
+  r.ipv6 = ep.ipv6.has_value();
+  if (nm_->uses_embedded_dns(id)) r.embedded_dns = "127.0.0.11";
+  out.netns_path = path;
+  out.hosts = net::hosts_content(h);
+  out.resolv = net::resolv_content(host_resolv_conf(), r);
+  done = true;
+  return out;
+}
+
 }  // namespace berth::daemon

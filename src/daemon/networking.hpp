@@ -71,6 +71,14 @@ class Networking {
   std::string netns_path(const std::string& container_id) const;
   bool has_netns(const std::string& container_id) const;
 
+  // The sandbox of a build step (RUN on a network, as dockerd's classic builder runs its build
+  // containers): a netns at netns_path(id) connected to `network` ("default"/"bridge": the
+  // default bridge; or a user network's name or id), with the /etc/hosts and resolv.conf a
+  // container on it gets. Without bridge networking the default is loopback only (empty
+  // netns_path). Undo with teardown(id).
+  Result<NetSetup> setup_build(const std::string& id, const std::string& network, const std::string& hostname,
+                               const std::vector<std::string>& extra_hosts);
+
   // Engine API views (caller may hold Daemon::mu: these take only the manager's lock).
   nlohmann::json settings(const Container& c);         // NetworkSettings
   nlohmann::json summary_ports(const Container& c);    // /containers/json "Ports"

@@ -174,8 +174,9 @@ void handle_build(Daemon& d, http::Request& q, http::ResponseWriter& w) {
   (void)forcerm;  // intermediate snapshots are always removed
   std::string net = q.query_value("networkmode").value_or("default");
   if (net.empty() || net == "bridge") net = "default";
-  if (net != "default" && net != "none" && net != "host")
-    return send_err(w, 400, "network mode \"" + net + "\" is not supported for builds (default, none, host)");
+  // Any other name is a network RUN steps join (checked when a RUN needs it, as dockerd does).
+  if (net.rfind("container:", 0) == 0)
+    return send_err(w, 400, "network mode \"" + net + "\" is not supported for builds (default, none, host or a network)");
   req.network = net;
   req.platform = q.query_value("platform").value_or("");
   json cf = parse_json_param(q, "cachefrom", json::array());

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <random>
 #include <thread>
 
@@ -385,6 +386,130 @@ TEST_F(BuildE2E, PushRunPulledAndCacheFrom) {
   // A --cache-from image that does not exist is skipped with a warning.
   auto c3 = docker({"build", "--cache-from", "berth-test-nosuch:1", "-q", ctx_->path()});
   EXPECT_EQ(c3.status, 0) << c3.out << c3.err;
+}
+
+// (busybox wget -T crashes in the test image: no timeouts; unreachable fails at once.)
+// RUN steps on the build's network, through the docker CLI's legacy builder: a busybox httpd on
+// berthd's own test bridge (bt<hex>, 10.2xx.yyy.0/24) and on a user network the test creates is
+// the only server a RUN talks to.
+class BuildNetE2E : public DockerE2E {
+ protected:
+  void SetUp() override {
+    start_berthd("build-net-e2e", {.bridge = true});
+    if (IsSkipped() || HasFatalFailure()) return;
+    www_ = std::make_unique<Scratch>("build-net-www");
+    ctx_ = std::make_unique<Scratch>("build-net-ctx");
+    ASSERT_TRUE(write_file(www_->sub("f.txt"), "served on the bridge\n"));
+  }
+  void TearDown() override {
+    if (d_) {
+      (void)DockerE2E::docker({"rm", "-f", "berth-test-bweb", "berth-test-nweb"});
+      (void)DockerE2E::docker({"network", "rm", "berth-test-bnet"});
+    }
+    DockerE2E::TearDown();
+  }
+  RunResult build(std::vector<std::string> args, const std::string& dockerfile) {
+    EXPECT_TRUE(write_file(ctx_->sub("Dockerfile"), dockerfile));
+    args.insert(args.begin(), {docker_, "build", "--no-cache"});
+    args.push_back(ctx_->path());
+    auto env = docker_env();
+    env.push_back("DOCKER_BUILDKIT=0");
+    return run(args, {}, 180, env);
+  }
+  std::string ok(std::vector<std::string> args) {
+    auto r = DockerE2E::docker(args);
+    EXPECT_EQ(r.status, 0) << join(args, " ") << ": " << r.err;
+    return std::string(trim(r.out));
+  }
+  // Interfaces enslaved to the test's default bridge.
+  int bridge_ports() {
+    auto out = std::string(trim(run({"ip", "-o", "link", "show", "master", d_->bridge_name()}, {}, 10).out));
+    return out.empty() ? 0 : static_cast<int>(split(out, '\n').size());
+  }
+  // Build sandboxes' netns are released (veths go in the background: polled for up to 3 s).
+  bool released(int ports) {
+    for (int i = 0; i < 60; ++i) {
+      bool empty = true;  // only containers' (64 hex digits) are left, not the builds' (32)
+      std::error_code ec;
+      for (const auto& e : std::filesystem::directory_iterator(d_->exec_root() + "/netns", ec))
+        empty = empty && e.path().filename().string().size() == 64;
+      if (empty && bridge_ports() == ports) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+
+  std::unique_ptr<Scratch> www_, ctx_;
+};
+
+TEST_F(BuildNetE2E, RunStepsGetTheBuildNetwork) {
+  ok({"run", "-d", "--name", "berth-test-bweb", "-v", www_->path() + ":/www:ro", "busybox", "httpd", "-f", "-p", "80",
+      "-h", "/www"});
+  std::string ip = ok({"inspect", "-f", "{{.NetworkSettings.IPAddress}}", "berth-test-bweb"});
+  ASSERT_FALSE(ip.empty());
+  std::string subnet = d_->bridge_ip().substr(0, d_->bridge_ip().size() - 1);
+  ASSERT_EQ(ip.rfind(subnet, 0), 0u) << ip;
+  std::string url = "http://" + ip + "/f.txt";
+  std::string fetch = "FROM busybox\nRUN wget -q -O /got.txt " + url + " && cat /got.txt\n";
+
+  // Default (and `--network default`, `bridge`): the default bridge, with an address of its own
+  // in /etc/hosts as a `docker run` container has.
+  for (std::string mode : {"", "default", "bridge"}) {
+    std::vector<std::string> a = {"-t", "berth-test-bnet:1"};
+    if (!mode.empty()) a.insert(a.end(), {"--network", mode});
+    auto b = build(a, fetch + "RUN ip -4 -o addr show eth0 | grep -q ' inet " + subnet +
+                          "' && grep -q \"^" + subnet + ".*\t$(hostname)$\" /etc/hosts\n");
+    ASSERT_EQ(b.status, 0) << mode << ": " << b.out << b.err;
+    EXPECT_NE(b.out.find("served on the bridge"), std::string::npos) << b.out;
+  }
+  auto r = DockerE2E::docker({"run", "--rm", "--network", "none", "berth-test-bnet:1", "cat", "/got.txt"});
+  EXPECT_EQ(r.out, "served on the bridge\n") << r.err;
+
+  // --network none: loopback only; RUN --network=none in a default build likewise.
+  auto n = build({"--network", "none"}, fetch);
+  EXPECT_NE(n.status, 0) << n.out;
+  EXPECT_NE((n.out + n.err).find("Network is unreachable"), std::string::npos) << n.out << n.err;
+  auto n2 = build({}, "FROM busybox\nRUN --network=none wget -q -O- " + url + "\n");
+  EXPECT_NE(n2.status, 0) << n2.out;
+  auto n3 = build({}, "FROM busybox\nRUN --network=bridge true\n");
+  EXPECT_NE(n3.status, 0);
+  EXPECT_NE((n3.out + n3.err).find("invalid network mode \"bridge\""), std::string::npos) << n3.out << n3.err;
+  // Host networking reaches the bridge through the host's own interface.
+  auto h = build({"--network", "host"}, fetch);
+  EXPECT_EQ(h.status, 0) << h.out << h.err;
+  // A RUN --network=default follows the build's --network none.
+  auto n4 = build({"--network", "none"}, "FROM busybox\nRUN --network=default wget -q -O- " + url + "\n");
+  EXPECT_NE(n4.status, 0) << n4.out;
+
+  // A user network by name: its embedded DNS resolves the server's container name.
+  ok({"network", "create", "berth-test-bnet"});
+  ok({"run", "-d", "--name", "berth-test-nweb", "--network", "berth-test-bnet", "-v", www_->path() + ":/www:ro",
+      "busybox", "httpd", "-f", "-p", "80", "-h", "/www"});
+  auto u = build({"--network", "berth-test-bnet"}, "FROM busybox\nRUN wget -q -O- http://berth-test-nweb/f.txt\n");
+  EXPECT_EQ(u.status, 0) << u.out << u.err;
+  EXPECT_NE(u.out.find("served on the bridge"), std::string::npos) << u.out;
+  auto x = build({"--network", "berth-test-nosuch"}, "FROM busybox\nRUN true\n");
+  EXPECT_NE(x.status, 0);
+  EXPECT_NE((x.out + x.err).find("network berth-test-nosuch not found"), std::string::npos) << x.out << x.err;
+
+  // Nothing of the build sandboxes is left: one veth on the default bridge (berth-test-bweb).
+  EXPECT_TRUE(released(1)) << bridge_ports();
+}
+
+// COPY/ADD --link: the classic builder parses the flag (BuildKit's bool flag syntax) and copies
+// as without it.
+TEST_F(BuildNetE2E, CopyLinkIsAPlainCopy) {
+  ASSERT_TRUE(write_file(ctx_->sub("a.txt"), "A\n"));
+  auto b = build({"-t", "berth-test-link:1"},
+                 "FROM busybox\nRUN mkdir -p /d && ln -s /d /ln\nCOPY --link a.txt /ln/\n"
+                 "ADD --link=false a.txt /b.txt\nCOPY --link=TRUE a.txt /c.txt\n");
+  ASSERT_EQ(b.status, 0) << b.out << b.err;
+  auto r = DockerE2E::docker({"run", "--rm", "--network", "none", "berth-test-link:1", "cat", "/d/a.txt", "/b.txt", "/c.txt"});
+  EXPECT_EQ(r.out, "A\nA\nA\n") << r.err;
+  auto bad = build({}, "FROM busybox\nCOPY --link=yes a.txt /\n");
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE((bad.out + bad.err).find("expecting boolean value for flag --link, not: yes"), std::string::npos)
+      << bad.out << bad.err;
 }
 
 }  // namespace
