@@ -295,9 +295,14 @@ void handle_prune(Daemon& d, http::Request& q, http::ResponseWriter& w) {
   auto* svc = &d.images();
   auto cache = build_cache(d);
   if (!svc || !cache) return send_err(w, 500, "build cache unavailable");
-  std::int64_t keep = 0;
+  // No (or a zero) keep-storage prunes every entry: with a limit of 0 the GC would stop once the
+  // sizes summed to 0 and leave the metadata-only steps (size 0) behind.
+  std::int64_t keep = -1;
   for (const char* k : {"keep-storage", "reserved-space"})
-    if (auto v = q.query_value(k); v && !v->empty()) keep = std::strtoll(v->c_str(), nullptr, 10);
+    if (auto v = q.query_value(k); v && !v->empty()) {
+      std::int64_t n = std::strtoll(v->c_str(), nullptr, 10);
+      if (n > 0) keep = n;
+    }
   std::vector<std::string> deleted;
   auto r = (*cache)->gc(
       keep, [svc](const build::CacheEntry& e) { return build_cache_entry_size(*svc, e); },
