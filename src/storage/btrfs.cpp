@@ -19,10 +19,9 @@
 #include "common/file.hpp"
 #include "common/strings.hpp"
 #include "common/unique_fd.hpp"
-#include "storage/driver.hpp"
+#include "storage/copy_driver.hpp"
 #include "storage/fs_util.hpp"
 #include "storage/quota.hpp"
-#include "storage/tar_write.hpp"
 
 namespace berth::storage {
 namespace {
@@ -73,9 +72,9 @@ Status subvol_destroy(const std::string& dir, const std::string& name) {
   return ok();
 }
 
-class Btrfs : public Driver {
+class Btrfs : public CopyLayerDriver {
  public:
-  explicit Btrfs(std::string home) : home_(std::move(home)) {}
+  explicit Btrfs(std::string home) : CopyLayerDriver(std::move(home), "subvolumes") {}
 
   Status init() {
     // checked on the data root before creating anything, so a refused start leaves no btrfs/ dir
@@ -85,75 +84,10 @@ class Btrfs : public Driver {
     if (static_cast<unsigned long>(fs.f_type) != BTRFS_SUPER_MAGIC)
       return fail(Errc::InvalidArgument,
                   fmt::format("prerequisites for driver not satisfied (wrong filesystem?): {} is not on btrfs", root));
-    TRY(mkdir_all(home_, 0700));
-    TRY(mkdir_all(home_ + "/subvolumes", 0700));
-    TRY(mkdir_all(home_ + "/meta", 0700));
-    TRY(mkdir_all(home_ + "/tmp", 0700));
-    for (auto& n : list_dir(home_ + "/tmp")) TRY(subvol_destroy(home_ + "/tmp", n));
-    // a subvolume without meta is the leftover of a crash between rename and meta write
-    for (auto& n : list_dir(home_ + "/subvolumes"))
-      if (!path_exists(home_ + "/meta/" + n)) TRY(subvol_destroy(home_ + "/subvolumes", n));
-    return ok();
+    return open_layout();
   }
 
   std::string name() const override { return "btrfs"; }
-  bool independent_layers() const override { return false; }
-
-  Result<LayerStats> create_from_tar(const std::string& id, const std::string& parent, Reader& tar,
-                                     const ApplyOptions& opts) override {
-    std::string tmp = TRY(stage(id, parent));
-    ApplyOptions o = opts;
-    o.whiteouts = WhiteoutMode::Delete;
-    auto st = apply_tar(tar, home_ + "/tmp/" + tmp, o);
-    if (!st) {
-      (void)subvol_destroy(home_ + "/tmp", tmp);
-      return fail(std::move(st.error()).context(fmt::format("apply layer {}", id)));
-    }
-    TRY(finish(id, parent, tmp));
-    return LayerStats{st->entries, st->bytes};
-  }
-
-  Status create_rw(const std::string& id, const std::string& parent) override {
-    std::string tmp = TRY(stage(id, parent));
-    return finish(id, parent, tmp);
-  }
-
-  bool exists(const std::string& id) const override {
-    return valid_layer_id(id) && path_exists(home_ + "/meta/" + id);
-  }
-
-  Status remove(const std::string& id) override {
-    if (!valid_layer_id(id)) return fail(Errc::InvalidArgument, "invalid layer id");
-    ::unlink((home_ + "/meta/" + id).c_str());
-    std::string gone = "rm-" + id + "-" + random_hex(4);
-    std::string dir = diff_dir(id);
-    if (::rename(dir.c_str(), (home_ + "/tmp/" + gone).c_str()) != 0) {
-      if (errno == ENOENT) return ok();
-      return fail_errno("rename", dir);
-    }
-    return subvol_destroy(home_ + "/tmp", gone);
-  }
-
-  Result<std::vector<Mount>> mounts(const std::string& id) override {
-    if (!exists(id)) return fail(Errc::NotFound, fmt::format("layer {} does not exist", id));
-    return std::vector<Mount>{{"bind", diff_dir(id), {"rbind", "rw"}}};
-  }
-
-  std::string diff_dir(const std::string& id) const override { return home_ + "/subvolumes/" + id; }
-
-  Result<std::vector<Change>> changes(const std::string& id) override {
-    std::string parent = TRY(read_file(home_ + "/meta/" + id));
-    return compare_trees(diff_dir(id), parent.empty() ? "" : diff_dir(parent));
-  }
-
-  Status diff_tar(const std::string& id, int out_fd) override {
-    return write_changes_tar(diff_dir(id), TRY(changes(id)), out_fd);
-  }
-
-  // Bytes of the whole subvolume (shared extents with the parent counted, as `du` would).
-  Result<std::int64_t> usage(const std::string& id) override { return tree_usage(diff_dir(id)); }
-
-  Result<std::vector<std::string>> list() override { return list_dir(home_ + "/meta"); }
 
   // qgroups: the limit counts the subvolume's referenced bytes (image files included), as dockerd.
   Status check_size_limit() const override { return ok(); }
@@ -161,35 +95,15 @@ class Btrfs : public Driver {
     return btrfs_limit_subvolume(diff_dir(id), bytes);
   }
 
- private:
-
-  // Returns the name of the staged subvolume under tmp/.
-  Result<std::string> stage(const std::string& id, const std::string& parent) {
-    if (!valid_layer_id(id)) return fail(Errc::InvalidArgument, fmt::format("invalid layer id {}", id));
-    if (exists(id)) return fail(Errc::AlreadyExists, fmt::format("layer {} already exists", id));
-    TRY(subvol_destroy(home_ + "/subvolumes", id));  // leftover of a crash before meta was written
-    std::string tmp = id + "-" + random_hex(8);
-    if (parent.empty()) {
-      TRY(subvol_create(home_ + "/tmp", tmp));
-    } else {
-      if (!exists(parent)) return fail(Errc::NotFound, fmt::format("parent layer {} does not exist", parent));
-      TRY(subvol_snapshot(diff_dir(parent), home_ + "/tmp", tmp));
-    }
-    if (parent.empty()) ::chmod((home_ + "/tmp/" + tmp).c_str(), 0755);
-    return tmp;
+ protected:
+  // A base layer is a new subvolume, a child a writable snapshot of its parent (O(1)).
+  Status make_tree(const std::string& tmp_dir, const std::string& name, const std::string& parent) override {
+    if (!parent.empty()) return subvol_snapshot(diff_dir(parent), tmp_dir, name);
+    TRY(subvol_create(tmp_dir, name));
+    ::chmod(path_join(tmp_dir, name).c_str(), 0755);
+    return ok();
   }
-
-  Status finish(const std::string& id, const std::string& parent, const std::string& tmp) {
-    std::string dir = diff_dir(id);
-    if (::rename((home_ + "/tmp/" + tmp).c_str(), dir.c_str()) != 0) {
-      int e = errno;
-      (void)subvol_destroy(home_ + "/tmp", tmp);
-      return fail(Error::from_errno(e, "rename", dir));
-    }
-    return atomic_write_file(home_ + "/meta/" + id, parent, 0600);
-  }
-
-  std::string home_;
+  Status destroy_tree(const std::string& dir, const std::string& name) override { return subvol_destroy(dir, name); }
 };
 
 }  // namespace
