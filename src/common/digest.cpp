@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 
@@ -159,7 +160,10 @@ bool cpu_has_sha() {
 
 using Sha256Blocks = void (*)(std::uint32_t*, const unsigned char*, std::size_t);
 
+std::atomic<bool> g_force_portable{false};
+
 Sha256Blocks sha256_blocks() {
+  if (g_force_portable.load(std::memory_order_relaxed)) return sha256_blocks_portable;
 #if defined(__x86_64__)
   static const Sha256Blocks f = cpu_has_sha() ? sha256_blocks_shani : sha256_blocks_portable;
   return f;
@@ -291,5 +295,7 @@ Result<Digest> digest_file(const std::string& path, DigestAlgo algo) {
   }
   return h.finish();
 }
+
+void force_portable_sha256_for_tests(bool on) { g_force_portable.store(on); }
 
 }  // namespace berth

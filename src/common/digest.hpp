@@ -57,4 +57,8 @@ class Hasher {
 Digest digest_of(std::string_view data, DigestAlgo algo = DigestAlgo::Sha256);
 Result<Digest> digest_file(const std::string& path, DigestAlgo algo = DigestAlgo::Sha256);
 
+// Tests only: SHA-256 through the portable rounds even where the CPU has the SHA extensions,
+// so that both code paths are checked on machines that have them.
+void force_portable_sha256_for_tests(bool on);
+
 }  // namespace berth

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 namespace berth {
 namespace {
 
@@ -10,6 +12,20 @@ TEST(Digest, KnownVectors) {
   EXPECT_EQ(digest_of("").str(),
             "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   EXPECT_EQ(digest_of("abc", DigestAlgo::Sha512).hex().substr(0, 16), "ddaf35a193617aba");
+}
+
+// The portable rounds and the SHA-extension rounds (where the CPU has them) agree.
+TEST(Digest, PortableSha256MatchesTheDefaultPath) {
+  std::string data;
+  for (int i = 0; i < 5000; ++i) data.push_back(static_cast<char>(i * 31 + 7));
+  std::vector<Digest> fast;
+  for (std::size_t n : {0, 3, 55, 56, 64, 65, 1000, 5000}) fast.push_back(digest_of(std::string_view(data).substr(0, n)));
+  force_portable_sha256_for_tests(true);
+  std::size_t k = 0;
+  for (std::size_t n : {0, 3, 55, 56, 64, 65, 1000, 5000})
+    EXPECT_EQ(digest_of(std::string_view(data).substr(0, n)), fast[k++]) << n;
+  EXPECT_EQ(digest_of("abc").hex(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  force_portable_sha256_for_tests(false);
 }
 
 TEST(Digest, Fips180Vectors) {
