@@ -640,8 +640,28 @@ class Exec {
       if (piped) args.push_back(*piped);
       return call(first.name, std::move(args));
     }
+    if (first.kind == Arg::Field && !first.path.empty() && first.path.back() == "Label" &&
+        c.args.size() + (piped ? 1 : 0) == 2) {
+      // docker's list rows have one method, Label "key": the value of that label ("" if unset),
+      // read from the row's Labels ("k=v,k2=v2") or a Labels object.
+      if (header_) return Json("LABEL");
+      Json key = piped ? *piped : TRY(arg(c.args[1], dot));
+      std::vector<std::string> recv_path(first.path.begin(), first.path.end() - 1);
+      Json recv = TRY(field_chain(dot, recv_path));
+      std::string k = as_string(key);
+      if (recv.is_object() && recv.contains("Labels")) {
+        const Json& l = recv["Labels"];
+        if (l.is_object()) return Json(l.contains(k) && l[k].is_string() ? l[k].get<std::string>() : std::string());
+        if (l.is_string())
+          for (const auto& kv : split(l.get<std::string>(), ',')) {
+            auto eq = kv.find('=');
+            if (kv.substr(0, eq) == k) return Json(eq == std::string::npos ? std::string() : kv.substr(eq + 1));
+          }
+      }
+      return Json("");
+    }
     if (c.args.size() > 1 || piped) {
-      // Go: a field with arguments is a method call; we have no methods.
+      // Go: a field with arguments is a method call; the rows' Label is the only method.
       return fail(tmpl_error("can't give argument to non-function"));
     }
     return arg(first, dot);

@@ -39,6 +39,10 @@ TEST(Template, Json) {
   EXPECT_EQ(run("{{json .Config.Env}}", kCtr), R"(["A=1","B=2"])");
   EXPECT_EQ(run("{{json .Id}}", kCtr), R"("abc")");
   EXPECT_EQ(run("{{json .Mounts}}", kCtr), "[]");
+  // The rows' Label method, on a joined Labels string and on a Labels object.
+  auto row = Json::parse(R"({"Labels":"tier=db,k=,x=a=b","Config":{"Labels":{"tier":"web"}}})");
+  EXPECT_EQ(run("{{.Label \"tier\"}}|{{.Label \"k\"}}|{{.Label \"x\"}}|{{.Label \"none\"}}", row), "db||a=b|");
+  EXPECT_EQ(run("{{.Config.Label \"tier\"}}", row), "web");
   // docker's template `json` does not escape HTML characters (SetEscapeHTML(false)).
   auto odd = Json::parse(R"({"D":"<none> & \u2028"})");
   EXPECT_EQ(run("{{json .D}}", odd), "\"<none> & \u2028\"");

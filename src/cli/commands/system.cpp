@@ -103,10 +103,17 @@ static int run_df(App& app, const ParsedFlags& f) {
   if (!r) return report(app, r.error());
   const Json& d = *r;
   if (f.flag("verbose")) {
-    // docker: `json` prints the four lists as one object; a template has no per-type fields here
+    // docker: `json` prints the four lists as one object; any other template runs once on the
+    // daemon's answer (`{{json .Volumes}}`, `{{len .Images}}`).
     std::string fmt = f.str("format");
-    if (!fmt.empty() && fmt != "json" && fmt != "table")
-      return report(app, Error(Errc::InvalidArgument, "--format " + fmt + " cannot be used with --verbose: only table or json"));
+    if (!fmt.empty() && fmt != "json" && fmt != "table") {
+      auto t = Template::parse(fmt);
+      if (!t) return report(app, Error(Errc::InvalidArgument, "template parsing error: " + t.error().message()));
+      auto out = t->execute(d);
+      if (!out) return report(app, Error(Errc::InvalidArgument, "template: " + out.error().message()));
+      app.out(*out + "\n");
+      return 0;
+    }
     return df_verbose(app, d, fmt == "json");
   }
   auto count_active = [](const Json& arr, const char* key) {
