@@ -261,7 +261,14 @@ class DockerNetwork : public DockerE2E {
     std::vector<std::string> a = {"run", "-d", "--name", name, "-v", www_->path() + ":/www:ro"};
     a.insert(a.end(), extra.begin(), extra.end());
     a.insert(a.end(), {"busybox", "httpd", "-f", "-p", "80", "-h", "/www"});
-    return ok(a);
+    std::string id = ok(a);
+    // `run -d` answers once the process runs, not once httpd listens: wait (up to 5 s) until
+    // it serves from inside the container, so the first request from outside does not race it.
+    for (int i = 0; i < 100; ++i) {
+      if (docker({"exec", name, "wget", "-qO-", "http://127.0.0.1/"}).out.find("hello") != std::string::npos) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return id;
   }
   // No interface is enslaved to `bridge` (polled for up to 3 s).
   static bool no_ports_on(const std::string& bridge) {
