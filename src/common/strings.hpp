@@ -16,6 +16,7 @@ std::pair<std::string_view, std::string_view> split_once(std::string_view s, cha
 std::string_view trim(std::string_view s);
 std::string join(const std::vector<std::string>& parts, std::string_view sep);
 std::string to_lower(std::string_view s);
+std::string to_upper(std::string_view s);  // ASCII only, like to_lower
 // Escapes for inclusion inside a JSON string literal (no surrounding quotes).
 std::string json_escape(std::string_view s);
 std::optional<std::int64_t> parse_int(std::string_view s);

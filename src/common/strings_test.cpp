@@ -17,6 +17,13 @@ TEST(Strings, SplitAndJoin) {
   EXPECT_EQ(trim("  x y \n"), "x y");
 }
 
+TEST(Strings, ChangeCase) {
+  EXPECT_EQ(to_upper("tcp/Udp-1_x"), "TCP/UDP-1_X");
+  EXPECT_EQ(to_lower("TCP/Udp-1_X"), "tcp/udp-1_x");
+  EXPECT_EQ(to_upper(""), "");
+  EXPECT_EQ(to_upper("\xc3\xa9"), "\xc3\xa9");  // bytes outside ASCII are left alone
+}
+
 TEST(Strings, ParseBytesLikeDocker) {
   EXPECT_EQ(parse_bytes("512k"), 512 * 1024);
   EXPECT_EQ(parse_bytes("1g"), 1024LL * 1024 * 1024);
