@@ -7,6 +7,7 @@
 #include "daemon/api_version.hpp"
 #include "daemon/attach.hpp"
 #include "daemon/health.hpp"
+#include "daemon/networking.hpp"
 #include "daemon/config.hpp"
 #include "daemon/container_volumes.hpp"
 #include "shim/attach_proto.hpp"
@@ -268,6 +269,15 @@ TEST(Attach, ShimFrames) {
   EXPECT_EQ(payload, "3");
   EXPECT_FALSE(shim::proto::pop_frame(buf, &kind, &payload));
   EXPECT_EQ(buf.size(), 11u);
+}
+
+TEST(Networking, ParseLinkLikeDockerd) {
+  using P = std::pair<std::string, std::string>;
+  EXPECT_EQ(parse_link("db:data"), P("db", "data"));
+  EXPECT_EQ(parse_link("db"), P("db", "db"));
+  EXPECT_EQ(parse_link("/db"), P("db", "db"));
+  EXPECT_EQ(parse_link("db:"), P("db", "db"));
+  EXPECT_EQ(parse_link("/db:/web/data"), P("db", "data"));  // the form dockerd stores
 }
 
 TEST(Health, MergeWithImage) {

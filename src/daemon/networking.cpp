@@ -134,18 +134,6 @@ Result<std::vector<net::PortSpec>> port_specs(const json& cfg, const json& hc) {
   return out;
 }
 
-// dockerd's opts.ParseLink: "name:alias", "name" (alias = name) or the stored "/name:/parent/alias".
-std::pair<std::string, std::string> parse_link(const std::string& v) {
-  auto [name_v, alias_v] = split_once(v, ':');
-  std::string name(name_v), alias(alias_v);
-  if (v.find(':') == std::string::npos) return {v, v};
-  if (!name.empty() && name[0] == '/') {
-    name = name.substr(1);
-    if (auto slash = alias.rfind('/'); slash != std::string::npos) alias = alias.substr(slash + 1);
-  }
-  return {name, alias};
-}
-
 std::string host_resolv_conf() {
   auto text = read_file("/etc/resolv.conf").value_or("");
   // systemd-resolved's stub (127.0.0.53) is unreachable from a container: use its upstream list.
@@ -155,6 +143,15 @@ std::string host_resolv_conf() {
 }
 
 }  // namespace
+
+std::pair<std::string, std::string> parse_link(const std::string& v) {
+  auto [name_v, alias_v] = split_once(v, ':');
+  std::string name(name_v), alias(alias_v);
+  if (!name.empty() && name[0] == '/') name = name.substr(1);
+  if (alias.empty()) alias = name;
+  if (auto slash = alias.rfind('/'); slash != std::string::npos) alias = alias.substr(slash + 1);
+  return {name, alias};
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -289,8 +286,7 @@ Result<json> Networking::validate_create(json& hc, const json& config, const jso
   // does not register them (they become DNS aliases, resolved when asked).
   if (daemon_ && mode == "bridge")
     for (const auto& l : strs_of(hc, "Links")) {
-      std::string name(split_once(l, ':').first);
-      if (!name.empty() && name[0] == '/') name = name.substr(1);
+      std::string name = parse_link(l).first;
       if (auto x = daemon_->find(name); !x)
         return fail(Errc::InvalidArgument, "could not get container for " + name + ": " + x.error().message());
     }
@@ -449,12 +445,7 @@ Result<Networking::Links> Networking::links(const Container& c, bool strict) {
   if (refs.empty() || !nm_ || !daemon_ || c.host_config.value("NetworkMode", "bridge") != "bridge") return out;
   auto bridge = nm_->network("bridge");
   for (const auto& ref : refs) {
-    // "name:alias", "name" or dockerd's stored form "/name:/parent/alias".
-    auto [name_v, alias_v] = split_once(ref, ':');
-    std::string name(name_v), alias(alias_v);
-    if (!name.empty() && name[0] == '/') name = name.substr(1);
-    if (alias.empty()) alias = name;
-    if (auto slash = alias.rfind('/'); slash != std::string::npos) alias = alias.substr(slash + 1);
+    auto [name, alias] = parse_link(ref);
     auto skip = [&](Error e) -> Status { return strict ? fail(std::move(e)) : ok(); };
     auto child = daemon_->find(name);
     if (!child) {
@@ -495,8 +486,8 @@ Result<Networking::Links> Networking::links(const Container& c, bool strict) {
     out.hosts.emplace_back(ip, names);
     // Variables as dockerd's links: <ALIAS>_PORT (lowest exposed port), per port
     // _PORT_<n>_<PROTO>{,_ADDR,_PORT,_PROTO}, <ALIAS>_NAME, <ALIAS>_ENV_<var> (not HOME/PATH).
-    std::string pre;
-    for (char ch : alias) pre += ch == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    std::string pre = to_upper(alias);
+    std::replace(pre.begin(), pre.end(), '-', '_');
     std::vector<std::pair<unsigned, std::string>> sorted;
     for (const auto& k : ports) {
       auto [num, proto_v] = split_once(k, '/');
@@ -511,11 +502,6 @@ Result<Networking::Links> Networking::links(const Container& c, bool strict) {
       if (a.first != b.first) return a.first < b.first;
       return a.second == "tcp" && b.second != "tcp";  // tcp first on equal numbers
     });
-    auto upper = [](const std::string& x) {
-      std::string u;
-      for (char ch : x) u += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-      return u;
-    };
     if (!sorted.empty())
       out.env.push_back(pre + "_PORT=" + sorted[0].second + "://" + ip + ":" + std::to_string(sorted[0].first));
     // Runs of three or more consecutive port numbers also get dockerd's _START/_END variables
@@ -529,18 +515,18 @@ Result<Networking::Links> Networking::links(const Container& c, bool strict) {
       }
       const auto& [port, proto] = sorted[i];
       const auto& [last, last_proto] = sorted[j];
-      std::string p = pre + "_PORT_" + std::to_string(port) + "_" + upper(proto);
+      std::string p = pre + "_PORT_" + std::to_string(port) + "_" + to_upper(proto);
       out.env.push_back(p + "_START=" + proto + "://" + ip + ":" + std::to_string(port));
       out.env.push_back(p + "_ADDR=" + ip);
       out.env.push_back(p + "_PROTO=" + proto);
       out.env.push_back(p + "_PORT_START=" + std::to_string(port));
-      std::string q = pre + "_PORT_" + std::to_string(port) + "_" + upper(last_proto);
+      std::string q = pre + "_PORT_" + std::to_string(port) + "_" + to_upper(last_proto);
       out.env.push_back(q + "_END=" + last_proto + "://" + ip + ":" + std::to_string(last));
       out.env.push_back(q + "_PORT_END=" + std::to_string(last));
       i = j + 1;
     }
     for (const auto& [port, proto] : sorted) {
-      std::string up = upper(proto);
+      std::string up = to_upper(proto);
       std::string p = pre + "_PORT_" + std::to_string(port) + "_" + up;
       out.env.push_back(p + "=" + proto + "://" + ip + ":" + std::to_string(port));
       out.env.push_back(p + "_ADDR=" + ip);
@@ -831,7 +817,6 @@ json Networking::links_view(const Container& c, const std::function<std::string(
   if (c.host_config.value("NetworkMode", "bridge") != "bridge") return out;
   for (const auto& l : strs_of(c.host_config, "Links")) {
     auto [name, alias] = parse_link(l);
-    if (auto slash = alias.rfind('/'); slash != std::string::npos) alias = alias.substr(slash + 1);
     std::string target = name_of(name);
     if (target.empty()) continue;
     if (out.is_null()) out = json::array();

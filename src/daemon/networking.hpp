@@ -17,6 +17,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -40,6 +41,11 @@ struct NetSetup {
   std::string resolv;
   std::vector<std::string> env;  // legacy --link variables (DB_PORT=tcp://…, DB_NAME=/web/db, …)
 };
+
+// A --link value as dockerd's opts.ParseLink reads it: "name:alias", "name" (alias = name) or the
+// stored "/name:/parent/alias". Returns {name, alias}: the name without its leading '/', the alias
+// without its "/parent/" path.
+std::pair<std::string, std::string> parse_link(const std::string& v);
 
 class Networking {
  public:
