@@ -191,6 +191,33 @@ std::optional<std::int64_t> parse_until(const std::string& s) {
   return static_cast<std::int64_t>(std::time(nullptr)) - total;
 }
 
+// The filters of /images/json and /images/prune: the keys checked against `allowed`, "dangling"
+// and "until" parsed (an invalid value is a 400, as dockerd answers).
+struct ImageFilters {
+  Filters f;
+  std::optional<bool> dangling;
+  std::optional<std::int64_t> until;
+};
+
+Result<ImageFilters> image_filters(const http::Request& q, std::initializer_list<const char*> allowed) {
+  ImageFilters out;
+  Error ferr;
+  out.f = parse_filters(q, &ferr);
+  if (!ferr.message().empty()) return fail(std::move(ferr));
+  TRY(check_filters(out.f, allowed));
+  if (out.f.count("dangling")) {
+    const std::string& v = out.f["dangling"].front();
+    if (v != "true" && v != "false" && v != "1" && v != "0")
+      return fail(Errc::InvalidArgument, "invalid filter 'dangling=" + v + "'");
+    out.dangling = truthy(v);
+  }
+  if (out.f.count("until")) {
+    out.until = parse_until(out.f["until"].front());
+    if (!out.until) return fail(Errc::InvalidArgument, "invalid filter 'until=" + out.f["until"].front() + "'");
+  }
+  return out;
+}
+
 bool label_match(const std::map<std::string, std::string>& labels, const std::string& l) {
   auto [k, v] = split_once(l, '=');
   auto it = labels.find(std::string(k));
@@ -310,27 +337,17 @@ void import(Daemon& d, http::Request& q, http::ResponseWriter& w) {
 }
 
 void list(Daemon& d, http::Request& q, http::ResponseWriter& w) {
-  Error ferr;
-  auto f = parse_filters(q, &ferr);
-  if (!ferr.message().empty()) return send_error(w, ferr);
-  if (auto s = check_filters(f, {"dangling", "label", "label!", "reference", "before", "since", "until"}); !s)
-    return send_error(w, s.error());
+  auto filters = image_filters(q, {"dangling", "label", "label!", "reference", "before", "since", "until"});
+  if (!filters) return send_error(w, filters.error());
+  auto& f = filters->f;
+  const auto& until = filters->until;
   image::ListFilters lf;
   lf.all = q.query_bool("all");
-  if (f.count("dangling")) {
-    const std::string& v = f["dangling"].front();
-    if (v != "true" && v != "false" && v != "1" && v != "0") return send_error(w, 400, "invalid filter 'dangling=" + v + "'");
-    lf.dangling = truthy(v);
-  }
+  lf.dangling = filters->dangling;
   if (f.count("label")) lf.labels = f["label"];
   if (f.count("reference")) lf.references = f["reference"];
   if (f.count("before")) lf.before = f["before"].front();
   if (f.count("since")) lf.since = f["since"].front();
-  std::optional<std::int64_t> until;
-  if (f.count("until")) {
-    until = parse_until(f["until"].front());
-    if (!until) return send_error(w, 400, "invalid filter 'until=" + f["until"].front() + "'");
-  }
   auto imgs = d.images().list(lf);
   if (!imgs) return send_error(w, imgs.error());
   std::set<std::string> parents;
@@ -433,21 +450,11 @@ void remove(Daemon& d, const std::string& name, http::Request& q, http::Response
 }
 
 void prune(Daemon& d, http::Request& q, http::ResponseWriter& w) {
-  Error ferr;
-  auto f = parse_filters(q, &ferr);
-  if (!ferr.message().empty()) return send_error(w, ferr);
-  if (auto s = check_filters(f, {"dangling", "label", "label!", "until"}); !s) return send_error(w, s.error());
-  bool dangling_only = true;
-  if (f.count("dangling")) {
-    const std::string& v = f["dangling"].front();
-    if (v != "true" && v != "false" && v != "1" && v != "0") return send_error(w, 400, "invalid filter 'dangling=" + v + "'");
-    dangling_only = truthy(v);
-  }
-  std::optional<std::int64_t> until;
-  if (f.count("until")) {
-    until = parse_until(f["until"].front());
-    if (!until) return send_error(w, 400, "invalid filter 'until=" + f["until"].front() + "'");
-  }
+  auto filters = image_filters(q, {"dangling", "label", "label!", "until"});
+  if (!filters) return send_error(w, filters.error());
+  auto& f = filters->f;
+  const auto& until = filters->until;
+  bool dangling_only = filters->dangling.value_or(true);
   auto imgs = d.images().list(image::ListFilters{.all = true});
   if (!imgs) return send_error(w, imgs.error());
   auto users = image_users(d);
@@ -619,6 +626,14 @@ void auth(Daemon& d, http::Request& q, http::ResponseWriter& w) {
   send_json(w, 200, json{{"Status", "Login Succeeded"}, {"IdentityToken", ""}});
 }
 
+// "<name>/json" -> "<name>" and true; false (name unchanged) when `name` does not end in `suf`
+// or is nothing but it.
+bool strip_suffix(std::string& name, std::string_view suf) {
+  if (name.size() <= suf.size() || name.compare(name.size() - suf.size(), suf.size(), suf) != 0) return false;
+  name.resize(name.size() - suf.size());
+  return true;
+}
+
 }  // namespace
 
 Result<json> images_df_json(Daemon& d, std::int64_t& layers_size) {
@@ -675,33 +690,19 @@ void register_image_routes(Daemon& d, http::Router& r) {
   // Names contain slashes ("localhost:5000/a/b"): one catch-all per method, suffix dispatched here.
   r.add("GET", "/images/{name*}", [&d](http::Request& q, http::ResponseWriter& w) {
     std::string name = q.param("name");
-    auto strip = [&](std::string_view suf) {
-      if (name.size() > suf.size() && name.compare(name.size() - suf.size(), suf.size(), suf) == 0) {
-        name.resize(name.size() - suf.size());
-        return true;
-      }
-      return false;
-    };
-    if (strip("/json")) {
+    if (strip_suffix(name, "/json")) {
       auto j = d.images().inspect(name);
       if (!j) return send_error(w, j.error());
       return (void)w.send(200, *j, "application/json");
     }
-    if (strip("/history")) return history(d, name, w);
-    if (strip("/get")) return save(d, {name}, w);
+    if (strip_suffix(name, "/history")) return history(d, name, w);
+    if (strip_suffix(name, "/get")) return save(d, {name}, w);
     send_error(w, 404, "page not found");
   });
   r.add("POST", "/images/{name*}", [&d](http::Request& q, http::ResponseWriter& w) {
     std::string name = q.param("name");
-    auto strip = [&](std::string_view suf) {
-      if (name.size() > suf.size() && name.compare(name.size() - suf.size(), suf.size(), suf) == 0) {
-        name.resize(name.size() - suf.size());
-        return true;
-      }
-      return false;
-    };
-    if (strip("/tag")) return tag(d, name, q, w);
-    if (strip("/push")) return push(d, name, q, w);
+    if (strip_suffix(name, "/tag")) return tag(d, name, q, w);
+    if (strip_suffix(name, "/push")) return push(d, name, q, w);
     send_error(w, 404, "page not found");
   });
   r.add("DELETE", "/images/{name*}", [&d](http::Request& q, http::ResponseWriter& w) { remove(d, q.param("name"), q, w); });

@@ -491,6 +491,13 @@ TEST_F(ImageE2E, RmiConflictPruneSystemDf) {
   auto brefs = berth({"images", "--format", "{{.Repository}}", "--filter", "reference=berth-test/*"});
   EXPECT_EQ(brefs.out, refs.out);
   EXPECT_EQ(docker({"images", "--filter", "bogus=1"}).status, 1);
+  // list and prune read dangling/until alike: a bad value is the daemon's 400
+  auto bad_dangling = docker({"images", "--filter", "dangling=maybe"});
+  EXPECT_EQ(bad_dangling.status, 1);
+  EXPECT_NE(bad_dangling.err.find("invalid filter 'dangling=maybe'"), std::string::npos) << bad_dangling.err;
+  auto bad_until = docker({"image", "prune", "-f", "--filter", "until=soon"});
+  EXPECT_EQ(bad_until.status, 1);
+  EXPECT_NE(bad_until.err.find("invalid filter 'until=soon'"), std::string::npos) << bad_until.err;
   auto df = docker({"system", "df"});
   ASSERT_EQ(df.status, 0) << df.err;
   EXPECT_NE(df.out.find("Images"), std::string::npos) << df.out;
