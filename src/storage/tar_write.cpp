@@ -135,6 +135,12 @@ class Writer {
   }
 
  private:
+  Status write_header(struct archive_entry* e, const std::string& name) {
+    if (archive_write_header(a_, e) != ARCHIVE_OK)
+      return fail(Errc::Internal, fmt::format("tar: {}: {}", name, archive_error_string(a_)));
+    return ok();
+  }
+
   Status emit_plain(const std::string& name, const struct stat& like) {
     struct archive_entry* e = archive_entry_new();
     auto f = defer([&] { archive_entry_free(e); });
@@ -143,9 +149,7 @@ class Writer {
     archive_entry_set_perm(e, 0644);
     archive_entry_set_size(e, 0);
     archive_entry_set_mtime(e, like.st_mtim.tv_sec, 0);
-    if (archive_write_header(a_, e) != ARCHIVE_OK)
-      return fail(Errc::Internal, fmt::format("tar: {}", archive_error_string(a_)));
-    return ok();
+    return write_header(e, name);
   }
 
   Status emit(int dfd, const std::string& n, const std::string& rel, const struct stat& st) {
@@ -165,9 +169,7 @@ class Writer {
         if (auto it = links_.find(key); it != links_.end()) {
           archive_entry_set_hardlink(e, it->second.c_str());
           archive_entry_set_size(e, 0);
-          if (archive_write_header(a_, e) != ARCHIVE_OK)
-            return fail(Errc::Internal, fmt::format("tar: {}", archive_error_string(a_)));
-          return ok();
+          return write_header(e, rel);
         }
         links_[key] = rel;
       }
@@ -187,8 +189,7 @@ class Writer {
       archive_entry_set_size(e, 0);
     }
     if (fd) add_xattrs(fd.get(), e);
-    if (archive_write_header(a_, e) != ARCHIVE_OK)
-      return fail(Errc::Internal, fmt::format("tar: {}: {}", rel, archive_error_string(a_)));
+    TRY(write_header(e, rel));
     if (S_ISREG(st.st_mode)) {
       std::vector<char> buf(256 * 1024);
       for (;;) {
@@ -224,6 +225,23 @@ class Writer {
   std::map<std::pair<dev_t, ino_t>, std::string> links_;
 };
 
+// A pax tar stream on `out_fd`, unblocked (no padding beyond the end marker), whose entries
+// `body(Writer&)` writes.
+template <class Body>
+Status write_stream(int out_fd, const TarWriteOptions& opts, Body&& body) {
+  struct archive* a = archive_write_new();
+  auto free_a = defer([&] { archive_write_free(a); });
+  archive_write_set_format_pax_restricted(a);
+  archive_write_set_bytes_per_block(a, 0);
+  if (archive_write_open_fd(a, out_fd) != ARCHIVE_OK)
+    return fail(Errc::Internal, fmt::format("tar: {}", archive_error_string(a)));
+  Writer w(a, opts);
+  TRY(body(w));
+  if (archive_write_close(a) != ARCHIVE_OK)
+    return fail(Errc::Internal, fmt::format("tar: {}", archive_error_string(a)));
+  return ok();
+}
+
 }  // namespace
 
 Status write_merged_tar(const std::vector<std::string>& dirs, int out_fd) {
@@ -235,50 +253,20 @@ Status write_merged_tar(const std::vector<std::string>& dirs, int out_fd) {
     raw.push_back(fd.get());
     fds.push_back(std::move(fd));
   }
-  struct archive* a = archive_write_new();
-  auto free_a = defer([&] { archive_write_free(a); });
-  archive_write_set_format_pax_restricted(a);
-  archive_write_set_bytes_per_block(a, 0);
-  if (archive_write_open_fd(a, out_fd) != ARCHIVE_OK)
-    return fail(Errc::Internal, fmt::format("tar: {}", archive_error_string(a)));
-  TarWriteOptions opts;
-  Writer w(a, opts);
-  TRY(w.walk_merged(raw, ""));
-  if (archive_write_close(a) != ARCHIVE_OK)
-    return fail(Errc::Internal, fmt::format("tar: {}", archive_error_string(a)));
-  return ok();
+  return write_stream(out_fd, TarWriteOptions{}, [&](Writer& w) { return w.walk_merged(raw, ""); });
 }
 
 Status write_tar_entry(int parent_fd, const std::string& name, const std::string& as_name, int out_fd) {
-  struct archive* a = archive_write_new();
-  auto free_a = defer([&] { archive_write_free(a); });
-  archive_write_set_format_pax_restricted(a);
-  archive_write_set_bytes_per_block(a, 0);
-  if (archive_write_open_fd(a, out_fd) != ARCHIVE_OK)
-    return fail(Errc::Internal, fmt::format("tar: {}", archive_error_string(a)));
-  TarWriteOptions opts;
-  Writer w(a, opts);
-  TRY(w.entry(parent_fd, name, as_name));
-  if (archive_write_close(a) != ARCHIVE_OK)
-    return fail(Errc::Internal, fmt::format("tar: {}", archive_error_string(a)));
-  return ok();
+  return write_stream(out_fd, TarWriteOptions{}, [&](Writer& w) { return w.entry(parent_fd, name, as_name); });
 }
 
 Status write_tar(const std::string& dir, int out_fd, const TarWriteOptions& opts) {
   UniqueFd root(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root) return fail_errno("open", dir);
-  struct archive* a = archive_write_new();
-  auto free_a = defer([&] { archive_write_free(a); });
-  archive_write_set_format_pax_restricted(a);
-  archive_write_set_bytes_per_block(a, 0);  // unblocked: no padding beyond the end marker
-  if (archive_write_open_fd(a, out_fd) != ARCHIVE_OK)
-    return fail(Errc::Internal, fmt::format("tar: {}", archive_error_string(a)));
-  Writer w(a, opts);
-  TRY(w.walk(root.get(), ""));
-  TRY(w.emit_deleted());
-  if (archive_write_close(a) != ARCHIVE_OK)
-    return fail(Errc::Internal, fmt::format("tar: {}", archive_error_string(a)));
-  return ok();
+  return write_stream(out_fd, opts, [&](Writer& w) -> Status {
+    TRY(w.walk(root.get(), ""));
+    return w.emit_deleted();
+  });
 }
 
 }  // namespace berth::storage
