@@ -833,16 +833,12 @@ void register_routes(Daemon& d, http::Router& r) {
   r.add("GET", "/exec/{id}/json", [&d](http::Request& q, http::ResponseWriter& w) {
     auto s = d.find_exec(q.param("id"));
     if (!s) return send_error(w, s.error());
-    std::lock_guard lk(d.mu);
-    const auto& e = **s;
-    json pc{{"tty", e.config.value("Tty", false)}, {"entrypoint", e.config["Cmd"][0]},
-            {"arguments", json(std::vector<json>(e.config["Cmd"].begin() + 1, e.config["Cmd"].end()))},
-            {"privileged", e.config.value("Privileged", false)}, {"user", e.config.value("User", "")}};
-    send_json(w, 200, json{{"ID", e.id}, {"Running", e.running}, {"ExitCode", e.has_exit ? json(e.exit_code) : json(nullptr)},
-                           {"ProcessConfig", pc}, {"OpenStdin", e.config.value("AttachStdin", false)},
-                           {"OpenStderr", e.config.value("AttachStderr", false)},
-                           {"OpenStdout", e.config.value("AttachStdout", false)}, {"CanRemove", false},
-                           {"ContainerID", e.container_id}, {"DetachKeys", ""}, {"Pid", e.pid}});
+    json j;
+    {
+      std::lock_guard lk(d.mu);
+      j = d.exec_inspect_json(**s);
+    }
+    send_json(w, 200, j);
   });
 
   // ---------------- images, archives (routes_images.cpp, routes_archive.cpp) ----------------

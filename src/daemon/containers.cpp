@@ -484,6 +484,7 @@ void Daemon::monitor_loop() {
     for (int i = 0; i < n; ++i) {
       int fd = evs[i].data.fd;
       if (fd == wake_.get()) return;
+      if (on_exec_watch(fd)) continue;
       std::string id;
       {
         std::lock_guard lk(mu);
@@ -544,9 +545,11 @@ void Daemon::on_shim_exit(const std::string& id) {
   bool auto_remove = false;
   bool restart = false;
   int delay = 0;
+  std::vector<std::pair<std::string, int>> exec_died;
   {
     std::lock_guard lk(mu);
     if (c->state.status != "running" && c->state.status != "paused" && c->state.status != "restarting") return;
+    exec_died = execs_container_stopped(*c);
     c->state.exit_code = code;
     c->state.finished_at = finished;
     c->state.pid = 0;
@@ -571,6 +574,7 @@ void Daemon::on_shim_exit(const std::string& id) {
   cv.notify_all();
   notify_state_change();
   health_stop(id);
+  for (auto& [eid, ecode] : exec_died) emit("container", "exec_die", id, {{"execID", eid}, {"exitCode", std::to_string(ecode)}});
   emit("container", "die", id, {{"exitCode", std::to_string(code)}});
   if (restart) schedule_restart(c, delay);
   else if (auto_remove) {
@@ -1062,7 +1066,10 @@ Status Daemon::remove_locked(const std::shared_ptr<Container>& c) {
     std::lock_guard lk(mu);
     c->removed = true;
     containers_.erase(c->id);
-    for (auto& e : c->exec_ids) execs_.erase(e);
+    std::vector<std::shared_ptr<ExecSession>> gone;  // all of its execs, ended ones too
+    for (auto& [eid, s] : execs_)
+      if (s->container_id == c->id) gone.push_back(s);
+    for (auto& s : gone) forget_exec(*s);
     garbage_.push_back(c->id);
   }
   cv.notify_all();
@@ -1078,10 +1085,18 @@ void Daemon::remove_garbage(const std::string& id) {
 }
 
 void Daemon::janitor_loop() {
+  // dockerd's exec GC ticks every 5 minutes (exec_records.cpp)
+  constexpr auto kExecGcPeriod = std::chrono::minutes(5);
+  auto next_gc = std::chrono::steady_clock::now() + kExecGcPeriod;
   std::unique_lock lk(mu);
   for (;;) {
-    cv.wait(lk, [&] { return stopping_ || !garbage_.empty(); });
+    cv.wait_until(lk, next_gc, [&] { return stopping_ || !garbage_.empty(); });
     if (stopping_) return;  // what is left is collected at the next start
+    if (std::chrono::steady_clock::now() >= next_gc) {
+      exec_gc();
+      next_gc = std::chrono::steady_clock::now() + kExecGcPeriod;
+    }
+    if (garbage_.empty()) continue;
     std::string id = garbage_.front();
     garbage_.pop_front();
     lk.unlock();
@@ -1169,30 +1184,7 @@ Result<int> Daemon::wait(const std::string& ref, const std::string& condition, c
 
 // ---------------- exec ----------------
 
-Result<std::string> Daemon::exec_create(const std::string& ref, json body) {
-  auto c = TRY(find(ref));
-  if (!body.is_object() || !body.contains("Cmd") || !body["Cmd"].is_array() || body["Cmd"].empty())
-    return fail(Errc::InvalidArgument, "No exec command specified");
-  std::lock_guard lk(mu);
-  if (c->state.status == "paused") return fail(Errc::Conflict, "Container " + c->id + " is paused, unpause the container before exec");
-  if (c->state.status != "running") return fail(Errc::Conflict, "Container " + c->id + " is not running");
-  auto s = std::make_shared<ExecSession>();
-  s->id = random_hex(64);
-  s->container_id = c->id;
-  s->config = body;
-  execs_[s->id] = s;
-  c->exec_ids.push_back(s->id);
-  return s->id;
-}
-
-Result<std::shared_ptr<ExecSession>> Daemon::find_exec(const std::string& id) {
-  std::lock_guard lk(mu);
-  auto it = execs_.find(id);
-  if (it == execs_.end()) return fail(Errc::NotFound, "No such exec instance: " + id);
-  return it->second;
-}
-
-// exec_run, exec_resize: exec_io.cpp
+// exec_create, find_exec, records: exec_records.cpp; exec_run, exec_resize: exec_io.cpp
 
 // ---------------- events ----------------
 
@@ -1307,6 +1299,7 @@ Status Daemon::init() {
   {
     std::lock_guard lk(mu);
     TRY(load_containers());
+    load_execs();
     std::set<std::string> running;
     for (auto& [id, c] : containers_)
       if (c->shim_pid > 0 && (c->state.status == "running" || c->state.status == "paused")) running.insert(id);
@@ -1351,6 +1344,8 @@ void Daemon::shutdown() {
   std::lock_guard lk(mu);
   for (auto& [fd, id] : pidfds_) ::close(fd);
   pidfds_.clear();
+  for (auto& [fd, w] : exec_watches_) ::close(fd);
+  exec_watches_.clear();
 }
 
 }  // namespace berth::daemon

@@ -7,10 +7,13 @@
 //   <data-root>/containers/<id>/<id>-json.log     container output (written by the shim)
 //   <data-root>/containers/<id>/{hosts,hostname,resolv.conf}
 //   <exec-root>/containers/<id>/                  bundle + shim state: config.json, rootfs/
-//                                                 (mount point), shim.pid, init.pid, exit.json
+//                                                 (mount point), shim.pid, init.pid, exit.json,
+//                                                 exec-<tag>.exit (an exec's status, by the shim)
+//   <exec-root>/containers/<id>/execs/<exec-id>.json  exec records (exec_records.cpp)
 //   <exec-root>/runtime/<runtime>/                runtime --root
 // The shim outlives berthd; on startup berthd re-adopts live shims (pidfd) and reads exit.json
-// of containers that ended while it was down.
+// of containers that ended while it was down; exec records are reloaded, and running execs are
+// watched through their shim again (or their status is read from exec-<tag>.exit).
 #pragma once
 
 #include <condition_variable>
@@ -19,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -49,6 +53,10 @@ struct ContainerState {
   bool oom_killed = false;
 };
 
+// An exec instance; fields guarded by Daemon::mu. Lifetime as dockerd's: it is in its container's
+// exec_ids from create until it ends (or fails to start); an ended one stays inspectable until
+// the exec GC (two 5-minute sweeps) or its container's removal; one still in exec_ids when its
+// container stops is forgotten then.
 struct ExecSession {
   std::string id, container_id;
   json config;  // ExecConfig
@@ -56,7 +64,10 @@ struct ExecSession {
   int exit_code = -1;
   bool has_exit = false;
   int pid = 0;
-  int pty_master = -1;  // Tty exec: the pty master while it runs (for resizes); guarded by Daemon::mu
+  bool can_remove = false;      // not live at the last GC sweep: dropped at the next
+  bool forgotten = false;       // unregistered: its record is gone, nothing writes it again
+  std::int64_t created_ns = 0;  // the order of ExecIDs after a restart
+  int pty_master = -1;  // while it runs: the shim connection its resizes go to
 };
 
 struct Container {
@@ -135,6 +146,8 @@ class Daemon {
   Status exec_run(const std::shared_ptr<ExecSession>& s, int fd, std::string pending, bool tty,
                   const std::string& detach_keys = {});
   Status exec_resize(const std::string& id, unsigned rows, unsigned cols);
+  // GET /exec/{id}/json (and the record's content). REQUIRES: mu held.
+  json exec_inspect_json(const ExecSession& s) const;
 
   // events
   void emit(const std::string& type, const std::string& action, const std::string& id,
@@ -185,6 +198,31 @@ class Daemon {
   void janitor_loop();
   void collect_garbage();
   Result<int> container_init_pid(const std::string& ref);
+
+  // ---- exec records (exec_records.cpp; the shim side in exec_io.cpp) ----
+  struct ExecWatch {
+    std::shared_ptr<ExecSession> s;
+    std::string buf;  // frames from the shim
+  };
+  std::string exec_record_dir(const std::string& container_id) const;
+  // Writes the record (atomic replace, no fsync: see exec_records.cpp). REQUIRES: mu held.
+  void save_exec(const ExecSession& s);
+  // The exec ended (or failed to start: 126): off its container's list, recorded. REQUIRES: mu.
+  void record_exec_exit(ExecSession& s, int code);
+  // record_exec_exit and the exec_die event; takes mu. A second report is ignored.
+  void exec_ended(const std::shared_ptr<ExecSession>& s, int code);
+  // Its status as the shim recorded it (exec-<tag>.exit), if it has ended.
+  std::optional<int> shim_exec_status(const ExecSession& s) const;
+  void load_execs();  // at init, after load_containers. REQUIRES: mu held.
+  // The container stopped (dockerd's Cleanup): execs that ended meanwhile get their status, the
+  // others are forgotten. Returns the (exec id, code) pairs to emit exec_die for. REQUIRES: mu.
+  std::vector<std::pair<std::string, int>> execs_container_stopped(Container& c);
+  void forget_exec(ExecSession& s);  // REQUIRES: mu held
+  void exec_gc();                    // REQUIRES: mu held
+  // A restored running exec: asks its shim to report its end (kExecWatch) on the monitor.
+  void watch_exec(const std::shared_ptr<ExecSession>& s);  // REQUIRES: mu held
+  // Monitor: handles an event on fd if it is an exec watch (false if not).
+  bool on_exec_watch(int fd);
   void schedule_restart(const std::shared_ptr<Container>& c, int delay_ms);
 
   Config cfg_;
@@ -204,6 +242,7 @@ class Daemon {
   UniqueFd epoll_;
   UniqueFd wake_;
   std::map<int, std::string> pidfds_;  // pidfd -> container id (guarded by mu)
+  std::map<int, ExecWatch> exec_watches_;  // shim connection -> watched exec (guarded by mu)
   std::thread monitor_;
   std::thread janitor_;
   std::deque<std::string> garbage_;  // removed containers whose files are still there (guarded by mu)

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -21,6 +22,7 @@
 #include <thread>
 
 #include "common/file.hpp"
+#include "common/log.hpp"
 #include "common/strings.hpp"
 #include "daemon/attach.hpp"
 #include "daemon/daemon.hpp"
@@ -127,8 +129,7 @@ Status Daemon::exec_run(const std::shared_ptr<ExecSession>& s, int fd, std::stri
   bool attach_in = ec.value("AttachStdin", false) && fd >= 0;
   auto fail_exec = [&](std::string msg) -> Status {
     std::lock_guard lk(mu);
-    s->has_exit = true;
-    s->exit_code = 126;
+    record_exec_exit(*s, 126);  // dockerd's exit code for an exec that could not start
     return fail(Errc::Internal, "OCI runtime exec failed: " + std::string(trim(msg)));
   };
   UniqueFd shim = shim_connect_raw(b);
@@ -160,13 +161,14 @@ Status Daemon::exec_run(const std::shared_ptr<ExecSession>& s, int fd, std::stri
     s->running = true;
     s->pid = pid;
     s->pty_master = shim.get();  // resizes go to the shim on this connection
+    save_exec(*s);
   }
   emit("container", "exec_start: " + join([&] {
          std::vector<std::string> v;
          for (auto& a : ec["Cmd"]) v.push_back(a.get<std::string>());
          return v;
        }(), " "),
-       c->id);
+       c->id, {{"execID", s->id}});
   DetachScanner scan(detach_keys);
   bool detached = false;
   auto send = [&](unsigned char kind, std::string_view data) {
@@ -221,16 +223,8 @@ Status Daemon::exec_run(const std::shared_ptr<ExecSession>& s, int fd, std::stri
       }
     }
   }
-  auto finish = [this, s, cid = c->id](int code) {
-    {
-      std::lock_guard lk(mu);
-      s->running = false;
-      s->pty_master = -1;
-      s->has_exit = true;
-      s->exit_code = code;
-    }
-    emit("container", "exec_die", cid, {{"execID", s->id}, {"exitCode", std::to_string(code)}});
-  };
+  // -1: the shim ended without a status (it crashed); the exec's container is gone with it
+  auto finish = [this, s](int code) { exec_ended(s, code); };
   if (detached) {
     // the process goes on (its output is dropped); a thread waits for its status
     std::thread([shim = std::move(shim), rest = std::move(from_shim), finish]() mutable {
@@ -256,6 +250,72 @@ Status Daemon::exec_run(const std::shared_ptr<ExecSession>& s, int fd, std::stri
   }
   finish(code);
   return ok();
+}
+
+void Daemon::watch_exec(const std::shared_ptr<ExecSession>& s) {
+  namespace proto = shim::proto;
+  UniqueFd conn = shim_connect_raw(bundle_dir(s->container_id));
+  if (!conn || !write_all(conn.get(), proto::frame(proto::kExecWatch, s->id.substr(0, 12)))) {
+    log::warn("exec {}: its shim does not answer; it is settled when container {} exits", s->id.substr(0, 12),
+              s->container_id.substr(0, 12));
+    return;
+  }
+  ::fcntl(conn.get(), F_SETFL, ::fcntl(conn.get(), F_GETFL) | O_NONBLOCK);
+  int fd = conn.release();
+  s->pty_master = fd;  // resizes of a tty exec go to the shim on this connection
+  exec_watches_[fd] = ExecWatch{s, {}};
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = fd;
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
+}
+
+bool Daemon::on_exec_watch(int fd) {
+  namespace proto = shim::proto;
+  std::shared_ptr<ExecSession> s;
+  std::optional<int> code;
+  {
+    std::lock_guard lk(mu);
+    auto it = exec_watches_.find(fd);
+    if (it == exec_watches_.end()) return false;
+    char buf[4096];
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return true;
+    if (n > 0) it->second.buf.append(buf, static_cast<std::size_t>(n));
+    bool over = n <= 0, unknown = false;
+    unsigned char kind;
+    std::string payload;
+    while (!over && proto::pop_frame(it->second.buf, &kind, &payload)) {
+      if (kind == proto::kExit) {
+        code = static_cast<int>(parse_int(payload).value_or(-1));
+        over = true;
+      } else if (kind == proto::kExecError) {
+        over = unknown = true;  // the shim knows no such exec (and has no status file of it)
+      } else if (kind == proto::kExecStarted) {
+        // it runs; the record may not say so yet (berthd died while starting it)
+        int pid = static_cast<int>(parse_int(payload).value_or(0));
+        ExecSession& es = *it->second.s;
+        if (!es.running || es.pid != pid) {
+          es.running = true;
+          es.pid = pid;
+          save_exec(es);
+        }
+      }
+    }
+    if (!over) return true;
+    s = it->second.s;
+    exec_watches_.erase(it);
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+    ::close(fd);
+    s->pty_master = -1;
+    if (!code) code = shim_exec_status(*s);
+    // a record that says running but the shim does not know it: its status is lost (255, as a
+    // container's); one that says created was never started
+    if (!code && unknown && s->running) code = 255;
+  }
+  // without a status (the shim went away) the container's exit settles it
+  if (code) exec_ended(s, *code);
+  return true;
 }
 
 }  // namespace berth::daemon

@@ -18,7 +18,13 @@
 // kExecStarted (payload: pid) or kExecError (message, then closes); then the connection is the
 // exec's: kStdout/kStderr of the exec, kStdin/kCloseStdin/kResize to it, kExit (its status)
 // at the end. When the client goes away the exec goes on (its stdin is closed, its output
-// dropped).
+// dropped). Before kExit the shim writes the exec's status to `exec-<tag>.exit` in its state
+// dir (atomically: {"ExitCode":N,"Pid":P}), so a berthd that was down meanwhile still learns it.
+//
+// Exec watch (a restarted berthd): a client whose first frame is kExecWatch (payload: tag) gets
+// kExecStarted (pid) if that exec still runs, then kExit when it ends; or at once kExit (from
+// exec-<tag>.exit) if it has ended; or kExecError if the shim does not know it. A watcher gets
+// no output; kResize on it resizes the exec's tty.
 #pragma once
 
 #include <cstdint>
@@ -42,7 +48,11 @@ enum Kind : unsigned char {
   kExecStart = 'X',
   kExecStarted = 'P',
   kExecError = 'F',
+  kExecWatch = 'W',
 };
+
+// The file in the shim's state dir that holds an exec's status once it ended.
+inline std::string exec_exit_file(std::string_view tag) { return "exec-" + std::string(tag) + ".exit"; }
 
 inline constexpr std::size_t kHeader = 8;
 inline constexpr std::uint32_t kMaxFrame = 1u << 20;

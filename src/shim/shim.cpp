@@ -20,7 +20,8 @@
 //
 // The shim keeps nothing but pipes, sockets and its log file; it never links Boost, threads or a
 // JSON library so its RSS stays near 1 MB. Files in --state-dir: shim.pid, init.pid, exit.json,
-// runtime.log, attach.sock (console.sock while a tty container is created).
+// runtime.log, attach.sock (console.sock while a tty container is created), exec-<tag>.exit (an
+// exec's status, written when it ends; berthd removes it once it has recorded it).
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -40,6 +41,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "shim/attach_proto.hpp"
@@ -217,11 +219,72 @@ int recv_console(int listen_fd) {
   return fd;
 }
 
+// The stdio of a process the runtime starts (the init or an exec): pipes, or a pty whose master
+// comes later through the console socket. The error pipe also catches the runtime's own error
+// output (a tty process's stderr is the pty).
+struct Stdio {
+  int out[2] = {-1, -1}, err[2] = {-1, -1}, in[2] = {-1, -1};
+  bool tty = false;
+
+  Stdio(const Stdio&) = delete;
+  Stdio& operator=(const Stdio&) = delete;
+  Stdio() = default;
+  ~Stdio() {
+    for (int* p : {out, err, in})
+      for (int i = 0; i < 2; ++i)
+        if (p[i] >= 0) ::close(p[i]);
+  }
+  // false (errno set) when a pipe could not be made.
+  bool open(bool tty_, bool with_stdin) {
+    tty = tty_;
+    return ::pipe2(err, O_CLOEXEC) == 0 && (tty || ::pipe2(out, O_CLOEXEC) == 0) &&
+           (tty || !with_stdin || ::pipe2(in, O_CLOEXEC) == 0);
+  }
+  // Runs the runtime with the child's ends (in the state dir), then closes them.
+  int run_runtime(const std::vector<std::string>& argv, int devnull, const std::string& cwd) {
+    int st = run(argv, in[0] >= 0 ? in[0] : devnull, tty ? devnull : out[1], err[1], cwd.c_str());
+    for (int* fd : {&out[1], &in[0], &err[1]}) close_fd(fd);
+    return st;
+  }
+  // What the runtime wrote on stderr before it failed.
+  std::string runtime_error() {
+    std::string msg;
+    char buf[4096];
+    ::fcntl(err[0], F_SETFL, O_NONBLOCK);
+    ssize_t n;
+    while ((n = ::read(err[0], buf, sizeof buf)) > 0 && msg.size() < 8192) msg.append(buf, static_cast<size_t>(n));
+    return msg;
+  }
+  // The runtime succeeded: the parent ends become the process's streams (nonblocking). A tty's
+  // output and input are its master, which the caller sets.
+  void adopt(int src[2], int* stdin_fd) {
+    if (tty) {
+      close_fd(&err[0]);
+      return;
+    }
+    src[0] = std::exchange(out[0], -1);
+    src[1] = std::exchange(err[0], -1);
+    set_nonblock(src[0]);
+    set_nonblock(src[1]);
+    if (in[1] >= 0) {
+      *stdin_fd = std::exchange(in[1], -1);
+      set_nonblock(*stdin_fd);
+    }
+  }
+
+ private:
+  static void close_fd(int* fd) {
+    if (*fd >= 0) ::close(*fd);
+    *fd = -1;
+  }
+};
+
 struct Client {
   int fd = -1;
   bool hello = false, in = false, out = false, err = false;
   bool closing = false;  // dropped once wbuf is sent
-  std::string exec;      // the exec this client started (its stream), if any
+  std::string exec;      // the exec this client started (its stream) or watches, if any
+  bool watch = false;    // an exec watcher (kExecWatch): only the exit, no output
   std::string rbuf, wbuf;
 };
 
@@ -286,14 +349,13 @@ class Io {
       exec_error(c, "bad exec id");
       return;
     }
-    int outp[2] = {-1, -1}, errp[2] = {-1, -1}, inp[2] = {-1, -1};
-    if (::pipe2(errp, O_CLOEXEC) < 0 || (!tty && ::pipe2(outp, O_CLOEXEC) < 0) || (!tty && in && ::pipe2(inp, O_CLOEXEC) < 0)) {
-      for (int fd : {outp[0], outp[1], errp[0], errp[1], inp[0], inp[1]})
-        if (fd >= 0) ::close(fd);
+    Stdio io;
+    if (!io.open(tty, in)) {
       exec_error(c, std::string("pipe: ") + std::strerror(errno));
       return;
     }
     std::string sock = "exec-" + e.tag + ".sock", pid_file = o_.state_dir + "/exec-" + e.tag + ".pid";
+    ::unlink((o_.state_dir + "/" + proto::exec_exit_file(e.tag)).c_str());
     int console = tty ? listen_in(o_.state_dir, sock.c_str()) : -1;
     // no --log: the runtime's errors come on its stderr, for the client
     std::vector<std::string> argv{o_.runtime};
@@ -301,34 +363,22 @@ class Io {
     argv.insert(argv.end(), {"exec", "--detach", "--pid-file", pid_file, "--process", pfile});
     if (tty) argv.insert(argv.end(), {"--console-socket", sock});  // relative to the state dir
     argv.push_back(o_.id);
-    int st = (tty && console < 0) ? -1
-                                  : run(argv, inp[0] >= 0 ? inp[0] : devnull, tty ? devnull : outp[1], errp[1],
-                                        o_.state_dir.c_str());
-    for (int fd : {outp[1], inp[0], errp[1]})
-      if (fd >= 0) ::close(fd);
-    auto cleanup = [&] {
-      for (int fd : {outp[0], errp[0], inp[1], console})
-        if (fd >= 0) ::close(fd);
+    int st = (tty && console < 0) ? -1 : io.run_runtime(argv, devnull, o_.state_dir);
+    if (st != 0) {
+      std::string err = io.runtime_error();
+      if (console >= 0) ::close(console);
       if (tty) ::unlink((o_.state_dir + "/" + sock).c_str());
       ::unlink(pid_file.c_str());
-    };
-    if (st != 0) {
-      std::string err;
-      char buf[4096];
-      ::fcntl(errp[0], F_SETFL, O_NONBLOCK);
-      ssize_t n;
-      while ((n = ::read(errp[0], buf, sizeof buf)) > 0 && err.size() < 8192) err.append(buf, static_cast<size_t>(n));
-      cleanup();
       exec_error(c, err.empty() ? "runtime exec failed" : err);
       return;
     }
     e.pid = static_cast<pid_t>(std::atol(slurp(pid_file).c_str()));
     ::unlink(pid_file.c_str());
+    io.adopt(e.src, &e.in);
     if (tty) {
       e.master = recv_console(console);
       ::close(console);
       ::unlink((o_.state_dir + "/" + sock).c_str());
-      ::close(errp[0]);
       if (e.master < 0) {
         if (e.pid > 0) ::kill(e.pid, SIGKILL);
         exec_error(c, "no pty master from the runtime's console socket");
@@ -337,20 +387,30 @@ class Io {
       set_nonblock(e.master);
       e.src[0] = e.master;
       e.in = in ? e.master : -1;
-    } else {
-      e.src[0] = outp[0];
-      e.src[1] = errp[0];
-      set_nonblock(outp[0]);
-      set_nonblock(errp[0]);
-      if (inp[1] >= 0) {
-        e.in = inp[1];
-        set_nonblock(inp[1]);
-      }
     }
     e.client = c.fd;
     c.exec = e.tag;
     execs.push_back(std::move(e));
     send_frame(c, proto::kExecStarted, std::to_string(execs.back().pid));
+  }
+
+  // A restarted berthd asks after an exec (proto::kExecWatch): running (the pid now, its exit
+  // later), ended (its recorded status), or unknown.
+  void watch_exec(Client& c, const std::string& tag) {
+    if (Exec* e = tag.empty() ? nullptr : exec_by_tag(tag); e && e->pid > 0) {
+      c.exec = tag;
+      c.watch = true;
+      send_frame(c, proto::kExecStarted, std::to_string(e->pid));
+      return;
+    }
+    std::string rec = tag.find('/') == std::string::npos ? slurp(o_.state_dir + "/" + proto::exec_exit_file(tag)) : "";
+    auto at = rec.find("\"ExitCode\":");
+    if (tag.empty() || at == std::string::npos) {
+      exec_error(c, "no such exec: " + tag);
+      return;
+    }
+    send_frame(c, proto::kExit, std::to_string(std::atoi(rec.c_str() + at + 11)));
+    c.closing = true;
   }
 
   void exec_error(Client& c, const std::string& msg) {
@@ -387,12 +447,16 @@ class Io {
     if (e.in_closing && e.inbuf.empty()) exec_close_stdin(e);
   }
 
-  // Ends an exec: its status to its client, fds closed. Returns true when it was removed.
+  // Ends an exec: its status into exec-<tag>.exit (before anyone is told: a berthd that is
+  // down reads it later), then to its client and watchers; fds closed.
   void finish_exec(Exec& e) {
-    if (Client* c = client_by_fd(e.client)) {
-      send_frame(*c, proto::kExit, std::to_string(e.status));
-      c->closing = true;
-    }
+    write_atomic(o_.state_dir + "/" + proto::exec_exit_file(e.tag),
+                 "{\"ExitCode\":" + std::to_string(e.status) + ",\"Pid\":" + std::to_string(e.pid) + "}\n");
+    for (auto& c : clients)
+      if (c.fd >= 0 && c.exec == e.tag) {
+        send_frame(c, proto::kExit, std::to_string(e.status));
+        c.closing = true;
+      }
     for (int fd : {e.src[0], e.src[1]})
       if (fd >= 0 && fd != e.master) ::close(fd);
     exec_close_stdin(e);
@@ -489,9 +553,12 @@ class Io {
         case proto::kExecStart:
           if (!c.hello && c.exec.empty()) start_exec(c, payload);
           break;
+        case proto::kExecWatch:
+          if (!c.hello && c.exec.empty()) watch_exec(c, payload);
+          break;
         case proto::kStdin:
           if (!c.exec.empty()) {
-            Exec* e = exec_by_tag(c.exec);
+            Exec* e = c.watch ? nullptr : exec_by_tag(c.exec);
             if (e && e->in >= 0 && !e->in_closing) e->inbuf += payload;
           } else if (stdin_fd >= 0 && !stdin_closing_) {
             stdin_buf_ += payload;
@@ -499,7 +566,7 @@ class Io {
           break;
         case proto::kCloseStdin:
           if (c.exec.empty()) stdin_closing_ = true;
-          else if (Exec* e = exec_by_tag(c.exec)) e->in_closing = true;
+          else if (Exec* e = exec_by_tag(c.exec); e && !c.watch) e->in_closing = true;
           break;
         case proto::kResize: {
           unsigned rows = 0, cols = 0;
@@ -609,9 +676,8 @@ int shim_main(Opts& o) {
 
   // The container's stdio for `create`: pipes, or (tty) a console socket the runtime sends the
   // pty master to. errp also catches the runtime's own error output.
-  int outp[2] = {-1, -1}, errp[2] = {-1, -1}, inp[2] = {-1, -1};
-  if (::pipe2(errp, O_CLOEXEC) < 0 || (!o.tty && ::pipe2(outp, O_CLOEXEC) < 0) ||
-      (!o.tty && o.open_stdin && ::pipe2(inp, O_CLOEXEC) < 0)) {
+  Stdio stdio;
+  if (!stdio.open(o.tty, o.open_stdin)) {
     ready(o, std::string("error pipe: ") + std::strerror(errno));
     return 1;
   }
@@ -644,10 +710,7 @@ int shim_main(Opts& o) {
     create.push_back("console.sock");  // relative to the runtime's cwd (the state dir)
   }
   create.push_back(o.id);
-  int st = run(create, inp[0] >= 0 ? inp[0] : devnull, o.tty ? devnull : outp[1], errp[1], o.state_dir.c_str());
-  if (outp[1] >= 0) ::close(outp[1]);
-  if (inp[0] >= 0) ::close(inp[0]);
-  ::close(errp[1]);
+  int st = stdio.run_runtime(create, devnull, o.state_dir);
   auto fail_create = [&](const std::string& msg) {
     ready(o, "error " + msg);
     runtime_delete(o, devnull);
@@ -655,18 +718,13 @@ int shim_main(Opts& o) {
   };
   if (st != 0) {
     // the runtime's stderr went into the error pipe: include it
-    std::string err;
-    char buf[4096];
-    ::fcntl(errp[0], F_SETFL, O_NONBLOCK);
-    ssize_t n;
-    while ((n = ::read(errp[0], buf, sizeof buf)) > 0 && err.size() < 8192) err.append(buf, static_cast<size_t>(n));
+    std::string err = stdio.runtime_error();
     ready(o, "error " + last_runtime_error(o, err.empty() ? "runtime create failed" : err));
     runtime_delete(o, devnull);
     return 1;
   }
+  stdio.adopt(io.src, &io.stdin_fd);
   if (o.tty) {
-    ::close(errp[0]);
-    errp[0] = -1;
     io.master = recv_console(console_listen);
     ::close(console_listen);
     ::unlink((o.state_dir + "/console.sock").c_str());
@@ -674,16 +732,8 @@ int shim_main(Opts& o) {
     set_nonblock(io.master);
     io.src[0] = io.master;
     io.stdin_fd = o.open_stdin ? io.master : -1;
-  } else {
-    io.src[0] = outp[0];
-    io.src[1] = errp[0];
-    set_nonblock(outp[0]);
-    set_nonblock(errp[0]);
-    if (inp[1] >= 0) {
-      io.stdin_fd = inp[1];
-      set_nonblock(inp[1]);
-    }
   }
+
   pid_t init = static_cast<pid_t>(std::atol(slurp(init_pid_file).c_str()));
   ready(o, "ok " + std::to_string(init));
 
