@@ -150,7 +150,6 @@ bool Manager::exists() const {
 Status Manager::create() {
   if (mode_ == Mode::V2) {
     // Enable the controllers in every ancestor's subtree_control.
-    auto avail = read_trim(unified_ + "/cgroup.controllers");
     std::string cur = unified_;
     auto parts = split(path_.substr(1), '/');
     for (std::size_t i = 0; i < parts.size(); ++i) {
@@ -161,12 +160,19 @@ Status Manager::create() {
       }
       if (!ctl.empty()) (void)write_value(cur, "cgroup.subtree_control", ctl);
       cur += "/" + parts[i];
-      if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) return fail_errno("mkdir cgroup", cur);
+      bool made = ::mkdir(cur.c_str(), 0755) == 0;
+      if (!made && errno != EEXIST) return fail_errno("mkdir cgroup", cur);
+      fresh_ = made;
     }
-    (void)avail;
     return ok();
   }
+  // mkdir straight away (no stat first); a directory we made ourselves is known to be empty,
+  // so callers can skip looking inside it (fresh()).
+  fresh_ = true;
+  std::vector<std::string> done;
   for (auto& [c, mp] : v1_) {
+    if (std::find(done.begin(), done.end(), mp) != done.end()) continue;  // co-mounted
+    done.push_back(mp);
     std::string d = mp + path_;
     if (c == "cpuset") {
       // Each new cpuset level must have cpus/mems before tasks can join.
@@ -174,9 +180,11 @@ Status Manager::create() {
       for (auto& part : split(path_.substr(1), '/')) {
         std::string parent = cur;
         cur += "/" + part;
-        if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) return fail_errno("mkdir cgroup", cur);
+        bool made = ::mkdir(cur.c_str(), 0755) == 0;
+        if (!made && errno != EEXIST) return fail_errno("mkdir cgroup", cur);
+        if (!made && cur == d) fresh_ = false;
         for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
-          if (read_trim(cur + "/" + f).empty()) {
+          if (made || read_trim(cur + "/" + f).empty()) {
             auto v = read_trim(parent + "/" + f);
             if (!v.empty()) TRY(write_value(cur, f, v));
           }
@@ -184,6 +192,12 @@ Status Manager::create() {
       }
       continue;
     }
+    if (::mkdir(d.c_str(), 0755) == 0) continue;
+    if (errno == EEXIST) {
+      fresh_ = false;
+      continue;
+    }
+    if (errno != ENOENT) return fail(Error::from_errno(errno, "mkdir cgroup", d).context("create cgroup " + c));
     auto st = mkdir_all(d, 0755);
     if (!st) return fail(std::move(st.error()).context("create cgroup " + c));
   }
@@ -194,14 +208,15 @@ Status Manager::create() {
 Status Manager::apply(pid_t pid) {
   std::string p = std::to_string(pid);
   if (mode_ == Mode::V2) return write_value(unified_ + path_, "cgroup.procs", p);
+  // A hierarchy without our directory is skipped (ENOENT from the write), no stat first.
+  std::vector<std::string> done;
   for (auto& [c, mp] : v1_) {
-    std::string d = mp + path_;
-    if (!path_exists(d)) continue;
-    auto st = write_value(d, "cgroup.procs", p);
-    if (!st) return fail(std::move(st.error()).context("join cgroup " + c));
+    if (std::find(done.begin(), done.end(), mp) != done.end()) continue;  // co-mounted
+    done.push_back(mp);
+    auto st = write_value(mp + path_, "cgroup.procs", p);
+    if (!st && !st.error().is(Errc::NotFound)) return fail(std::move(st.error()).context("join cgroup " + c));
   }
-  if (mode_ == Mode::Hybrid && path_exists(unified_ + path_))
-    (void)write_value(unified_ + path_, "cgroup.procs", p);
+  if (mode_ == Mode::Hybrid) (void)write_value(unified_ + path_, "cgroup.procs", p);
   return ok();
 }
 
@@ -644,6 +659,25 @@ Status Manager::destroy() {
   }
   if (mode_ == Mode::Hybrid) (void)rm_tree(unified_ + path_);
   return first;
+}
+
+bool Manager::remove_if_empty() {
+  bool all = true;
+  auto rm = [&](const std::string& d) {
+    if (::rmdir(d.c_str()) != 0 && errno != ENOENT) all = false;
+  };
+  if (mode_ == Mode::V2) {
+    rm(unified_ + path_);
+    return all;
+  }
+  std::vector<std::string> done;
+  for (auto& [c, mp] : v1_) {
+    if (std::find(done.begin(), done.end(), mp) != done.end()) continue;
+    done.push_back(mp);
+    rm(mp + path_);
+  }
+  if (mode_ == Mode::Hybrid && !unified_.empty()) rm(unified_ + path_);
+  return all;
 }
 
 }  // namespace berth::cgroups

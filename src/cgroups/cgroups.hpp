@@ -110,6 +110,9 @@ class Manager {
 
   // mkdir in every hierarchy (v1 cpuset gets cpus/mems from its parent; v2 enables controllers).
   Status create();
+  // After create(): every directory was made by it (none existed), so the cgroup is known to
+  // be empty and unfrozen below a root that cannot be frozen.
+  bool fresh() const { return fresh_; }
   // Moves pid into the cgroup in every hierarchy.
   Status apply(pid_t pid);
   // exec --cgroup: moves pid into sub-cgroups of this cgroup: sub[controller] in that v1
@@ -126,6 +129,10 @@ class Manager {
   Status kill_all(int sig) const;
   // rmdir in every hierarchy (retrying briefly while tasks exit); missing is fine.
   Status destroy();
+  // rmdir in every hierarchy without looking inside first (cheap when the container's
+  // processes are gone); false if any directory is still there (tasks or sub-cgroups left):
+  // then kill_all() and destroy().
+  bool remove_if_empty();
   bool exists() const;
   // The directory of a v1 controller (or the v2 dir); empty if not mounted.
   std::string dir(const std::string& controller) const;
@@ -136,6 +143,7 @@ class Manager {
 
  private:
   Mode mode_ = Mode::V1;
+  bool fresh_ = false;
   std::string path_;                            // normalized, leading "/"
   std::map<std::string, std::string> v1_;       // controller -> mount point
   std::string unified_;                         // cgroup2 mount (v2 root, or hybrid unified)

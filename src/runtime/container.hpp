@@ -38,6 +38,8 @@ Result<int> run(const Globals& g, const CreateOptions& o, bool detach, bool keep
 Status start(const Globals& g, const std::string& id);
 Status kill(const Globals& g, const std::string& id, int sig, bool all);
 Status destroy(const Globals& g, const std::string& id, bool force);
+// destroy for a state already loaded (or just made by run); known: its cgroup, if at hand.
+Status destroy_loaded(const Globals& g, const ContainerState& s, bool force, cgroups::Manager* known);
 Result<std::string> state(const Globals& g, const std::string& id);
 Status pause(const Globals& g, const std::string& id);
 Status resume(const Globals& g, const std::string& id);

@@ -115,6 +115,7 @@ struct Launched {
   std::string dir;
   Spec spec;
   UniqueFd console_master;  // foreground run with a terminal and no --console-socket
+  std::optional<cgroups::Manager> cgroup;
 };
 
 // with_fifo: `create` leaves the init blocked on exec.fifo until `start`; `run` starts at once
@@ -211,10 +212,15 @@ Result<Launched> launch(const Globals& g, const CreateOptions& o, bool foregroun
     auto m = TRYC(cgroups::Manager::open(cg_path), "cgroup");
     TRYC(m.create(), "cgroup");
     // A pre-existing frozen cgroup would freeze the init as soon as it joins (runc refuses too).
-    if (auto fz = m.freezer_state(); fz && *fz != cgroups::FreezerState::Thawed)
-      return fail(Errc::Conflict, "container's cgroup unexpectedly frozen");
-    if (auto ps = m.pids(); ps && !ps->empty())
-      log::warn("container's cgroup is not empty: {} process(es) found", ps->size());
+    // Directories create() made just now are empty, and a cgroup right below the root
+    // cannot inherit a frozen state: nothing to look at then.
+    bool checked = m.fresh() && cg_path.find('/', 1) == std::string::npos;
+    if (!checked) {
+      if (auto fz = m.freezer_state(); fz && *fz != cgroups::FreezerState::Thawed)
+        return fail(Errc::Conflict, "container's cgroup unexpectedly frozen");
+      if (auto ps = m.pids(); ps && !ps->empty())
+        log::warn("container's cgroup is not empty: {} process(es) found", ps->size());
+    }
     cleanup.cg = m;
     if (lx.resources) {
       cgroups::Resources r = *lx.resources;
@@ -343,6 +349,14 @@ Result<Launched> launch(const Globals& g, const CreateOptions& o, bool foregroun
   st.cgroups_path = cg_path;
   st.annotations = spec.annotations;
   if (!c.self_setup) TRY(send_msg(parent_sock.get(), 'G'));
+  // While the init sets itself up (mounts, devices, pivot_root) on the other CPU, write the
+  // state: the start time is fixed at clone, and readers tell a container still being set
+  // up from a ready one by its exec.fifo (create) or see it running (run) a moment early.
+  st.start_time = proc_start_time(pid);
+  st.created = now_rfc3339();
+  TRY(save_state(dir, st, *cfg_text));
+  st.config = std::move(*cfg_text);
+  L.cgroup = c.cgroup;
   for (;;) {
     int got_fd = -1;
     auto m = TRY(recv_msg(parent_sock.get(), &got_fd));
@@ -369,10 +383,6 @@ Result<Launched> launch(const Globals& g, const CreateOptions& o, bool foregroun
     return fail(Errc::Internal, "unexpected message from container init");
   }
   if (console_parent) L.console_master = TRY(receive_console(console_parent.get()));
-  st.start_time = proc_start_time(pid);
-  st.created = now_rfc3339();
-  TRY(save_state(dir, st));
-  TRY(write_file(dir + "/config.json", *cfg_text, 0600));
   if (!o.pid_file.empty()) {
     std::string pf = o.pid_file;
     if (pf[0] != '/') pf = std::string(::get_current_dir_name()) + "/" + pf;
@@ -436,7 +446,7 @@ Result<int> run(const Globals& g, const CreateOptions& o, bool detach, bool keep
   g_forward_pid = 0;
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   if (!keep) {
-    auto d = destroy(g, o.id, true);
+    auto d = destroy_loaded(g, L.st, true, L.cgroup ? &*L.cgroup : nullptr);
     if (!d) log::warn("delete {}: {}", o.id, d.error().message());
   }
   return code;

@@ -72,8 +72,7 @@ Result<int> exec(const Globals& g, const ExecOptions& o) {
   if (status == ContainerStatus::Stopped) return fail(Errc::Conflict, "cannot exec in a stopped container");
   if (status == ContainerStatus::Paused && !o.ignore_paused) return fail(Errc::Conflict, "cannot exec in a paused container");
   std::string dir = state_dir(g.root, o.id);
-  auto cfg = TRY(read_file(dir + "/config.json"));
-  auto spec = TRY(parse_spec(cfg));
+  auto spec = TRY(parse_spec(s.config));
   if (!spec.linux_) spec.linux_ = Linux{};
   if (o.process.args.empty()) return fail(Errc::InvalidArgument, "args must not be empty");
   if (o.process.terminal && o.console_socket.empty() && o.detach)

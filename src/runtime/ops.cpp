@@ -89,9 +89,8 @@ Status start(const Globals& g, const std::string& id) {
   char b = 0;
   if (::read(f.get(), &b, 1) != 1) return fail(Errc::Internal, "container init did not start");
   ::unlink(fifo.c_str());
-  auto cfg = read_file(dir + "/config.json");
-  if (cfg && cfg->find("\"poststart\"") != std::string::npos) {
-    auto spec = parse_spec(*cfg);
+  if (s.config.find("\"poststart\"") != std::string::npos) {
+    auto spec = parse_spec(s.config);
     if (spec && !spec->hooks.poststart.empty()) {
       auto h = run_hooks(spec->hooks.poststart, "poststart", state_json(s, ContainerStatus::Running, false));
       if (!h) {
@@ -131,14 +130,18 @@ Status destroy(const Globals& g, const std::string& id, bool force) {
     }
     return fail(std::move(sr.error()));
   }
-  auto& s = *sr;
+  return destroy_loaded(g, *sr, force, nullptr);
+}
+
+Status destroy_loaded(const Globals& g, const ContainerState& s, bool force, cgroups::Manager* known) {
+  const std::string& id = s.id;
   std::string dir = state_dir(g.root, id);
   auto lock = TRY(lock_dir(dir));
   auto status = current_status(g.root, s);
   if (status == ContainerStatus::Running || status == ContainerStatus::Paused) {
     if (!force) return fail(Errc::Conflict, "cannot delete container " + id + " that is not stopped: " + status_name(status));
   }
-  auto m = cgroup_of(s);
+  Result<cgroups::Manager> m = known ? Result<cgroups::Manager>(*known) : cgroup_of(s);
   if (status != ContainerStatus::Stopped) {
     if (m && m->exists()) {
       if (status == ContainerStatus::Paused) (void)m->freeze(false);
@@ -147,14 +150,14 @@ Status destroy(const Globals& g, const std::string& id, bool force) {
     ::kill(s.pid, SIGKILL);
     if (!wait_gone(s.pid, s.start_time, 10000)) return fail(Errc::Internal, "container init did not exit after SIGKILL");
   }
-  if (m) {
-    // Leftover processes (a shared pid namespace, or exec'd ones) die with the container.
+  // Usually every process is gone with the init: the directories just go. Otherwise leftover
+  // processes (a shared pid namespace, or exec'd ones) die with the container first.
+  if (m && !m->remove_if_empty()) {
     (void)m->kill_all(SIGKILL);
     TRYC(m->destroy(), "delete cgroup");
   }
-  auto cfg = read_file(dir + "/config.json");
-  if (cfg && cfg->find("\"poststop\"") != std::string::npos) {
-    auto spec = parse_spec(*cfg);
+  if (s.config.find("\"poststop\"") != std::string::npos) {
+    auto spec = parse_spec(s.config);
     if (spec && !spec->hooks.poststop.empty()) {
       auto h = run_hooks(spec->hooks.poststop, "poststop", state_json(s, ContainerStatus::Stopped, false));
       if (!h) log::warn("{}", h.error().message());
@@ -206,8 +209,8 @@ Result<cgroups::Stats> stats(const Globals& g, const std::string& id) {
 }
 
 Result<Process> container_process(const Globals& g, const std::string& id) {
-  auto cfg = TRY(read_file(state_dir(g.root, id) + "/config.json"));
-  auto spec = TRY(parse_spec(cfg));
+  auto s = TRY(load_state(g.root, id));
+  auto spec = TRY(parse_spec(s.config));
   if (!spec.process) return fail(Errc::InvalidArgument, "container has no process");
   return *spec.process;
 }

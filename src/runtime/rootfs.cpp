@@ -124,6 +124,25 @@ Result<UniqueFd> open_dest(const std::string& rootfs, int root_fd, const std::st
   auto r = open_in_root(root_fd, dest, O_PATH);
   if (r) return r;
   if (!r.error().is(Errc::NotFound)) return r;
+  // Usually only the last component is missing (/dev/pts in the fresh /dev tmpfs): make it in
+  // its parent, opened inside the rootfs. Anything in the way (a dangling symlink, a race)
+  // makes the mkdir or the no-follow open fail, and the full walk below decides.
+  std::string clean = clean_path("/" + dest), base = basename(clean);
+  if (clean != "/" && base != "." && base != "..") {
+    if (auto parent = open_in_root(root_fd, dirname(clean), O_PATH | O_DIRECTORY)) {
+      int pfd = parent->get(), made = -1;
+      if (!file) {
+        made = ::mkdirat(pfd, base.c_str(), 0755);
+      } else if (int fd = ::openat(pfd, base.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644); fd >= 0) {
+        ::close(fd);
+        made = 0;
+      }
+      if (made == 0) {
+        int fd = ::openat(pfd, base.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC | (file ? 0 : O_DIRECTORY));
+        if (fd >= 0) return UniqueFd(fd);
+      }
+    }
+  }
   // Resolve symlinks (inside the rootfs) first so that a dangling symlink's target is what
   // gets created -- inside the rootfs, never outside.
   auto joined = TRY(secure_join(rootfs, dest));
@@ -137,6 +156,29 @@ Result<UniqueFd> open_dest(const std::string& rootfs, int root_fd, const std::st
     if (fd >= 0) ::close(fd);
   }
   return open_in_root(root_fd, dest, O_PATH);
+}
+
+// One v1 hierarchy bound into the cgroup tmpfs we have just mounted (dir_fd, its root): the
+// tmpfs is ours alone, so a plain mkdirat + no-follow open is safe there, and the new mount
+// API clones, restricts and places the tree without resolving the target twice. false (and
+// nothing mounted) when that API is missing or refuses: the caller does it the classic way.
+bool bind_cgroup_v1(int dir_fd, const std::string& name, const std::string& source, unsigned long flags) {
+  if (::mkdirat(dir_fd, name.c_str(), 0755) != 0 && errno != EEXIST) return false;
+  UniqueFd target(::openat(dir_fd, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!target) return false;
+  UniqueFd tree(static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, source.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE)));
+  if (!tree) return false;
+  mount_attr attr{};
+  if (flags & MS_RDONLY) attr.attr_set |= MOUNT_ATTR_RDONLY;
+  if (flags & MS_NOSUID) attr.attr_set |= MOUNT_ATTR_NOSUID;
+  if (flags & MS_NODEV) attr.attr_set |= MOUNT_ATTR_NODEV;
+  if (flags & MS_NOEXEC) attr.attr_set |= MOUNT_ATTR_NOEXEC;
+  if (flags & (MS_RELATIME | MS_NOATIME | MS_STRICTATIME)) {
+    attr.attr_clr |= MOUNT_ATTR__ATIME;
+    attr.attr_set |= (flags & MS_NOATIME) ? MOUNT_ATTR_NOATIME : (flags & MS_STRICTATIME) ? MOUNT_ATTR_STRICTATIME : MOUNT_ATTR_RELATIME;
+  }
+  if (::syscall(SYS_mount_setattr, tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) != 0) return false;
+  return ::syscall(SYS_move_mount, tree.get(), "", target.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) == 0;
 }
 
 Status mount_cgroup(InitConfig& c, int root_fd, const Mount& m, const MountOpts& o) {
@@ -158,27 +200,29 @@ Status mount_cgroup(InitConfig& c, int root_fd, const Mount& m, const MountOpts&
   for (auto& [mp, ctrls] : by_mp) {
     std::string name = basename(mp);
     std::string sub = m.destination + "/" + name;
-    auto sfd = TRY(open_dest(c.rootfs, root_fd, sub, false));
-    if (c.new_cgroupns) {
-      std::string data = join(ctrls, ",");
-      if (data.rfind("name=", 0) == 0) {
-        data = "none," + data;
-      }
-      TRY(do_mount("cgroup", fdpath(sfd.get()), "cgroup", base | (o.flags & MS_RDONLY), data.c_str(), sub));
+    if (!c.new_cgroupns && bind_cgroup_v1(tfd.get(), name, mp + cg.path(), base | (o.flags & MS_RDONLY))) {
+      // done with the new mount API in the fresh tmpfs
     } else {
-      TRY(do_mount((mp + cg.path()).c_str(), fdpath(sfd.get()), nullptr, MS_BIND | MS_REC, nullptr, sub));
-      auto again = TRY(open_in_root(root_fd, sub, O_PATH));
-      TRY(do_mount(nullptr, fdpath(again.get()), nullptr, MS_BIND | MS_REMOUNT | base | (o.flags & MS_RDONLY), nullptr, sub));
+      auto sfd = TRY(open_dest(c.rootfs, root_fd, sub, false));
+      if (c.new_cgroupns) {
+        std::string data = join(ctrls, ",");
+        if (data.rfind("name=", 0) == 0) {
+          data = "none," + data;
+        }
+        TRY(do_mount("cgroup", fdpath(sfd.get()), "cgroup", base | (o.flags & MS_RDONLY), data.c_str(), sub));
+      } else {
+        TRY(do_mount((mp + cg.path()).c_str(), fdpath(sfd.get()), nullptr, MS_BIND | MS_REC, nullptr, sub));
+        auto again = TRY(open_in_root(root_fd, sub, O_PATH));
+        TRY(do_mount(nullptr, fdpath(again.get()), nullptr, MS_BIND | MS_REMOUNT | base | (o.flags & MS_RDONLY), nullptr, sub));
+      }
     }
     // "cpu,cpuacct" also reachable as "cpu" and "cpuacct".
     if (ctrls.size() > 1 || name != ctrls[0])
       for (auto& ctl : ctrls)
         if (ctl != name && ctl.find('=') == std::string::npos) (void)::symlinkat(name.c_str(), tfd.get(), ctl.c_str());
   }
-  if (o.flags & MS_RDONLY) {
-    auto again = TRY(open_in_root(root_fd, m.destination, O_PATH));
-    TRY(do_mount(nullptr, fdpath(again.get()), nullptr, MS_REMOUNT | MS_RDONLY | base, nullptr, m.destination));
-  }
+  // tfd is the tmpfs's root: remount it read-only through it.
+  if (o.flags & MS_RDONLY) TRY(do_mount(nullptr, fdpath(tfd.get()), nullptr, MS_REMOUNT | MS_RDONLY | base, nullptr, m.destination));
   return ok();
 }
 

@@ -63,14 +63,21 @@ Status write_pid_file(const std::string& path, pid_t pid) {
   return ok();
 }
 
-Status save_state(const std::string& dir, const ContainerState& s) {
+Status save_state(const std::string& dir, const ContainerState& s, std::string_view config) {
   json j = {{"id", s.id},           {"pid", s.pid},         {"start_time", s.start_time},
             {"bundle", s.bundle},   {"rootfs", s.rootfs},   {"created", s.created},
             {"owner", s.owner},     {"cgroups_path", s.cgroups_path},
             {"annotations", s.annotations}, {"ns_paths", s.ns_paths}};
   // Not fsynced: the state lives on tmpfs (/run) and is meaningless after a reboot, as runc's.
+  // The bundle's config.json (already parsed once, so valid JSON) goes in as "config": one
+  // file per container instead of two, as runc keeps its config inside state.json.
+  std::string text = j.dump();
+  if (!config.empty()) {
+    text.pop_back();
+    text.append(",\"config\":").append(config).push_back('}');
+  }
   std::string tmp = dir + "/state.json.tmp";
-  TRY(write_file(tmp, j.dump(), 0600));
+  TRY(write_file(tmp, text, 0600));
   if (::rename(tmp.c_str(), (dir + "/state.json").c_str()) != 0) return fail_errno("rename", tmp);
   return ok();
 }
@@ -95,6 +102,11 @@ Result<ContainerState> load_state(const std::string& root, const std::string& id
     s.cgroups_path = j.value("cgroups_path", "");
     if (j.contains("annotations")) s.annotations = j["annotations"].get<std::map<std::string, std::string>>();
     if (j.contains("ns_paths")) s.ns_paths = j["ns_paths"].get<std::vector<std::string>>();
+    if (auto it = j.find("config"); it != j.end()) {
+      s.config = it->dump();
+    } else if (auto cfg = read_file(state_dir(root, id) + "/config.json", 16 << 20)) {
+      s.config = std::move(*cfg);  // written beside the state by an older berth-runtime
+    }
     return s;
   } catch (const std::exception& e) {
     return fail(Errc::DataLoss, std::string("state.json of ") + id + ": " + e.what());
@@ -155,11 +167,25 @@ Result<UniqueFd> lock_dir(const std::string& dir) {
 std::string now_rfc3339() {
   timespec ts{};
   ::clock_gettime(CLOCK_REALTIME, &ts);
-  tm t{};
-  ::gmtime_r(&ts.tv_sec, &t);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", t.tm_year + 1900, t.tm_mon + 1,
-                t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec);
+  // UTC by hand (days -> civil date, Howard Hinnant's algorithm): gmtime_r would load the
+  // time zone files first, four syscalls per create for nothing.
+  long long secs = ts.tv_sec, days = secs / 86400, rem = secs % 86400;
+  if (rem < 0) {
+    rem += 86400;
+    --days;
+  }
+  days += 719468;
+  long long era = (days >= 0 ? days : days - 146096) / 146097;
+  long long doe = days - era * 146097;
+  long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  long long mp = (5 * doy + 2) / 153;
+  long long d = doy - (153 * mp + 2) / 5 + 1;
+  long long m = mp < 10 ? mp + 3 : mp - 9;
+  long long y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%09ldZ", y, m, d, rem / 3600,
+                rem / 60 % 60, rem % 60, ts.tv_nsec);
   return buf;
 }
 

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.hpp"
@@ -33,13 +34,16 @@ struct ContainerState {
   bool no_cgroup_ns_mount = false;
   std::map<std::string, std::string> annotations;
   std::vector<std::string> ns_paths;  // "type:/proc/<pid>/ns/<x>" of namespaces the init got
+  std::string config;  // the bundle's config.json as create read it (load_state fills it)
 };
 
 // Validates a container id like runc: [A-Za-z0-9_+.-]+, not "." or "..".
 Status validate_id(const std::string& id);
 std::string state_dir(const std::string& root, const std::string& id);
 
-Status save_state(const std::string& dir, const ContainerState& s);
+// config: the bundle's config.json text, kept inside state.json as "config" (empty: none).
+Status save_state(const std::string& dir, const ContainerState& s, std::string_view config = {});
+
 // --pid-file: written to a temporary name and renamed, so a reader sees the whole pid or no
 // file, never a partial one; not fsynced (see state.cpp).
 Status write_pid_file(const std::string& path, pid_t pid);
