@@ -377,9 +377,17 @@ Status Manager::set_v1(const Resources& r) {
   }
   if (!r.devices.empty()) {
     auto d = TRYC(need("devices"), "linux.resources.devices");
-    for (auto& dr : r.devices)
-      TRYC(write_value(d, dr.allow ? "devices.allow" : "devices.deny", device_rule_string(dr)),
-           "linux.resources.devices");
+    // One rule per write(2), through one open fd per file (the kernel parses each write).
+    UniqueFd allow, deny;
+    for (auto& dr : r.devices) {
+      UniqueFd& f = dr.allow ? allow : deny;
+      std::string p = d + (dr.allow ? "/devices.allow" : "/devices.deny");
+      if (!f) f = UniqueFd(::open(p.c_str(), O_WRONLY | O_CLOEXEC));
+      if (!f) return fail(Error::from_errno(errno, "open", p).context("linux.resources.devices"));
+      std::string rule = device_rule_string(dr);
+      if (::write(f.get(), rule.data(), rule.size()) < 0)
+        return fail(Error::from_errno(errno, "write " + rule + " to", p).context("linux.resources.devices"));
+    }
   }
   if (r.network.class_id) {
     auto d = TRYC(need("net_cls"), "linux.resources.network");

@@ -537,7 +537,14 @@ void Daemon::on_shim_exit(const std::string& id) {
     }());
   }
   plog.mark("exit-status");
-  (void)unmount_rootfs(*c);
+  // An AutoRemove container's rootfs is unmounted by the janitor after the removal has been
+  // answered (remove_garbage); the others' now, as they stop.
+  bool auto_removing;
+  {
+    std::lock_guard lk(mu);
+    auto_removing = c->host_config.value("AutoRemove", false);
+  }
+  if (!auto_removing) (void)unmount_rootfs(*c);
   plog.mark("unmount");
   stop_volumes(*c);
   net_->teardown(id);
@@ -702,6 +709,19 @@ Result<std::pair<std::string, std::vector<std::string>>> Daemon::create(const st
     registered = true;
   }
   emit("container", "create", c->id, {{"image", image}, {"name", name}}, image);
+  // `docker run` starts what it creates a few milliseconds later: make the container's
+  // writable layer now, in the background, while the client sets up its attach and wait
+  // requests. start() holds the container's op lock too, so it either finds the layer made
+  // or makes it itself (prepare_rootfs is idempotent); nothing is mounted before start.
+  std::thread([this, c] {
+    std::lock_guard op(c->op);
+    {
+      std::lock_guard lk(mu);
+      if (c->removed || c->state.status != "created" || c->rootfs_mounted) return;
+    }
+    if (auto st = images_->prepare_rootfs(c->image_id, c->id); !st)
+      log::debug("create {}: layer not made ahead of start: {}", c->id.substr(0, 12), st.error().message());
+  }).detach();
   return std::make_pair(c->id, warnings);
 }
 
@@ -1052,7 +1072,9 @@ Status Daemon::remove_locked(const std::shared_ptr<Container>& c) {
   }
   PhaseLog plog("remove " + c->id.substr(0, 12));
   net_->teardown(c->id);
-  (void)unmount_rootfs(*c);
+  // The rootfs (still mounted only for an AutoRemove container that just exited) is
+  // unmounted by the janitor before it deletes the layer: not on the way to the answer.
+  c->rootfs_mounted = false;
   plog.mark("net-unmount");
   release_volumes(*c, c->rm_volumes || c->host_config.value("AutoRemove", false));
   plog.mark("volumes");
@@ -1079,6 +1101,9 @@ Status Daemon::remove_locked(const std::shared_ptr<Container>& c) {
 }
 
 void Daemon::remove_garbage(const std::string& id) {
+  std::string rootfs = bundle_dir(id) + "/rootfs";
+  if (::umount2(rootfs.c_str(), MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+    log::warn("unmount {}: {}", rootfs, std::strerror(errno));
   (void)images_->remove_rootfs(id);
   (void)remove_all(bundle_dir(id));
   (void)remove_all(cfg_.data_root + "/containers/" + id);
