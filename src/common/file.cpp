@@ -76,13 +76,14 @@ Status fsync_dir(const std::string& dir) {
   return ok();
 }
 
-Status atomic_write_file(const std::string& path, std::string_view data, mode_t mode) {
+Status atomic_write_file(const std::string& path, std::string_view data, mode_t mode, Durability durability) {
+  const bool synced = durability == Durability::Synced;
   std::string tmp = path + ".tmp-" + random_hex(8);
   {
     auto fd = TRY(open_file(tmp, O_WRONLY | O_CREAT | O_EXCL, mode));
     auto w = write_all(fd.get(), data);
     if (w && ::fchmod(fd.get(), mode) < 0) w = fail_errno("fchmod", tmp);
-    if (w && ::fsync(fd.get()) < 0) w = fail_errno("fsync", tmp);
+    if (w && synced && ::fsync(fd.get()) < 0) w = fail_errno("fsync", tmp);
     if (!w) {
       ::unlink(tmp.c_str());
       return fail(std::move(w.error()).context(path));
@@ -93,7 +94,7 @@ Status atomic_write_file(const std::string& path, std::string_view data, mode_t 
     ::unlink(tmp.c_str());
     return fail(Error::from_errno(e, "rename", path));
   }
-  return fsync_dir(dirname(path));
+  return synced ? fsync_dir(dirname(path)) : ok();
 }
 
 Status write_file(const std::string& path, std::string_view data, mode_t mode) {

@@ -24,9 +24,17 @@ Status write_all(int fd, std::string_view data);
 // Loops until n bytes or EOF; returns bytes read.
 Result<std::size_t> read_full(int fd, void* buf, std::size_t n);
 
-// Crash-safe replace: write `path.tmp-XXXX`, fsync, rename over `path`, fsync the directory.
-// A reader sees either the old or the new content, never a mix.
-Status atomic_write_file(const std::string& path, std::string_view data, mode_t mode = 0644);
+// How far atomic_write_file goes before it returns.
+enum class Durability {
+  Synced,    // the file is fsynced before the rename and its directory after: on disk at return
+  Deferred,  // no fsync: the caller makes it durable later (the daemon's LazySync)
+};
+
+// Atomic replace: write `path.tmp-XXXX`, rename it over `path`; with Durability::Synced (crash-
+// safe) fsync the file before and the directory after. A reader sees either the old or the new
+// content, never a mix.
+Status atomic_write_file(const std::string& path, std::string_view data, mode_t mode = 0644,
+                         Durability durability = Durability::Synced);
 // Plain (non-atomic) write, truncating.
 Status write_file(const std::string& path, std::string_view data, mode_t mode = 0644);
 

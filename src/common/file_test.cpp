@@ -30,6 +30,22 @@ TEST(File, AtomicWriteReplacesAndLeavesNoTemp) {
   EXPECT_EQ(entries, 1);
 }
 
+TEST(File, DeferredAtomicWriteReplacesAlike) {
+  auto dir = TempDir::create("/tmp", "berth-test-file-");
+  ASSERT_TRUE(dir) << dir.error().message();
+  std::string p = dir->path() + "/record.json";
+  ASSERT_TRUE(atomic_write_file(p, "one", 0644, Durability::Deferred));
+  ASSERT_TRUE(atomic_write_file(p, "two", 0600, Durability::Deferred));
+  EXPECT_EQ(read_file(p).value_or(""), "two");
+  struct stat st {};
+  ASSERT_EQ(::stat(p.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(list_dir(dir->path()), std::vector<std::string>{"record.json"});
+  // a failed write leaves neither the target nor a temp file
+  EXPECT_FALSE(atomic_write_file(dir->path() + "/missing/x", "y", 0644, Durability::Deferred));
+  EXPECT_EQ(list_dir(dir->path()), std::vector<std::string>{"record.json"});
+}
+
 TEST(File, ReadFileHonoursLimit) {
   auto dir = TempDir::create("/tmp", "berth-test-file-");
   ASSERT_TRUE(dir);

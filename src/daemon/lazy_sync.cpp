@@ -2,10 +2,8 @@
 #include "daemon/lazy_sync.hpp"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 
 #include "common/file.hpp"
@@ -26,22 +24,7 @@ LazySync::~LazySync() {
 }
 
 Status LazySync::write(const std::string& path, std::string_view data, mode_t mode) {
-  static std::atomic<unsigned> seq{0};
-  std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(seq++);
-  {
-    auto fd = TRY(open_file(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode));
-    auto w = write_all(fd.get(), data);
-    if (w && ::fchmod(fd.get(), mode) < 0) w = fail_errno("fchmod", tmp);
-    if (!w) {
-      ::unlink(tmp.c_str());
-      return fail(std::move(w.error()).context(path));
-    }
-  }
-  if (::rename(tmp.c_str(), path.c_str()) < 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    return fail(Error::from_errno(e, "rename", path));
-  }
+  TRY(atomic_write_file(path, data, mode, Durability::Deferred));  // fsynced by loop() or flush()
   {
     std::lock_guard lk(mu_);
     dirty_.insert(path);
