@@ -11,42 +11,29 @@
 #   - cold build (`--no-cache`: every step runs, busybox is already loaded).
 #   bench/build.sh BUILD_DIR [runs] [cold-runs]
 # The dockerd peer (apt-get install docker.io) runs only inside this script, on its own socket,
-# data root, exec root and pid file (--iptables=false --bridge=none), and is stopped at the end.
+# data root, exec root and pid file (--iptables=false --bridge=none: bench/lib.sh), and is stopped
+# at the end. runs default to $BENCH_RUNS, then 30.
 # Never fails on a wall-clock number.
 set -euo pipefail
 BUILD=$(realpath "${1:?usage: bench/build.sh BUILD_DIR [runs] [cold-runs]}")
-RUNS=${2:-30}
+RUNS=${2:-${BENCH_RUNS:-30}}
 COLD=${3:-10}
 BIN=$BUILD/bin
 HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/lib.sh"
 IMG=$BUILD/test-images/busybox.tar
 for f in "$BIN/berthd" "$BIN/berth" "$IMG"; do [[ -e $f ]] || { echo "missing $f" >&2; exit 1; }; done
 command -v docker >/dev/null || { echo "docker CLI missing" >&2; exit 1; }
 WORK=$(mktemp -d /tmp/berth-test-bbench-XXXXXX)
-DK=$(mktemp -d /tmp/bt-bk-XXXXXX)  # dockerd's exec root: containerd's socket path must stay short
 export DOCKER_CONFIG=$WORK/dcfg BERTH_CONFIG=$WORK/bcfg DOCKER_BUILDKIT=0 DOCKER_CLI_HINTS=false
-RT=()
-[[ -z ${BERTH_BENCH_RUNTIME:-} && ! -x $BIN/berth-runtime ]] && command -v runc >/dev/null && BERTH_BENCH_RUNTIME=runc
-[[ -n ${BERTH_BENCH_RUNTIME:-} ]] && RT=(--add-runtime "b=$(command -v "$BERTH_BENCH_RUNTIME")" --default-runtime b)
-echo '{}' > "$WORK/none.json"
-"$BIN/berthd" -H "unix://$WORK/s" --data-root "$WORK/d" --exec-root "$WORK/e" --pidfile "$WORK/p" \
-  --config-file "$WORK/none.json" -G "" --bridge none --nft-table "berth-bench-b-$$" "${RT[@]}" >"$WORK/log" 2>&1 &
-DPID=$!
-PEER=""
 cleanup() {
-  kill "$DPID" 2>/dev/null || true; wait "$DPID" 2>/dev/null || true
-  if [[ -n $PEER ]]; then
-    kill "$PEER" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$PEER" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$PEER" 2>/dev/null || true
-  fi
-  grep -o "\($WORK\|$DK\)[^ ]*" /proc/mounts 2>/dev/null | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  bench_stop_daemons
   nft delete table inet "berth-bench-b-$$" 2>/dev/null || true
-  rm -rf "$WORK" "$DK"
+  rm -rf "$WORK"
 }
 trap cleanup EXIT
-for _ in $(seq 100); do [[ -S $WORK/s ]] && break; sleep 0.05; done
-B="DOCKER_HOST=unix://$WORK/s"
+bench_berthd "$WORK" "$BIN" -G "" --bridge none --nft-table "berth-bench-b-$$"
+B=$BERTHD_HOST
 env "$B" docker load -i "$IMG" >/dev/null
 
 # The reference context: a Dockerfile and 50 small files.
@@ -67,16 +54,9 @@ tar -C "$CTX" -cf "$WORK/ctx.tar" .
 
 peer=()
 PEERH=""
-if command -v dockerd >/dev/null; then
-  dockerd -H "unix://$DK/d.sock" --data-root "$WORK/dk-data" --exec-root "$DK/x" --pidfile "$DK/d.pid" \
-    --iptables=false --ip6tables=false --bridge=none --config-file "$WORK/none.json" >"$WORK/dockerd.log" 2>&1 &
-  PEER=$!
-  for _ in $(seq 300); do DOCKER_HOST=unix://$DK/d.sock docker info >/dev/null 2>&1 && break; sleep 0.1; done
-  if DOCKER_HOST=unix://$DK/d.sock docker load -i "$IMG" >/dev/null 2>&1; then
-    PEERH="DOCKER_HOST=unix://$DK/d.sock"
-  else
-    echo "dockerd did not come up: $(tail -3 "$WORK/dockerd.log")" >&2
-  fi
+if bench_dockerd; then
+  if env "$PEER_HOST" docker load -i "$IMG" >/dev/null 2>&1; then PEERH=$PEER_HOST
+  else echo "dockerd: docker load failed: $(tail -3 "$PEER_LOG")" >&2; fi
 fi
 
 # The image works on both sides (and the caches are warm).
@@ -91,16 +71,16 @@ fi
 python3 "$HERE/compare.py" --runs "$RUNS" --cpu --name "build: fully cached rebuild, docker CLI" \
   --a "$B docker build -q -t berth-test-bench $CTX" --a-label berthd "${peer[@]}"
 python3 "$HERE/compare.py" --runs "$RUNS" --cpu --name "build: fully cached rebuild, berth build vs docker CLI" \
-  --a "$BIN/berth -H unix://$WORK/s build -q -t berth-test-bench $CTX" --a-label berth "${peer[@]}"
+  --a "$BIN/berth -H unix://$BERTHD_SOCK build -q -t berth-test-bench $CTX" --a-label berth "${peer[@]}"
 # The daemon alone: POST /build with a prepared tar (dockerd: the same request, version=1).
 curl_build() {  # socket
   echo "curl -sf --unix-socket $1 -H 'Content-Type: application/x-tar' --data-binary @$WORK/ctx.tar" \
        "'http://d/v1.41/build?t=berth-test-bench&q=1&rm=1' -o /dev/null"
 }
 cpeer=()
-[[ -n $PEERH ]] && cpeer=(--b "$(curl_build "$DK/d.sock")" --b-label dockerd)
+[[ -n $PEERH ]] && cpeer=(--b "$(curl_build "$PEER_SOCK")" --b-label dockerd)
 python3 "$HERE/compare.py" --runs "$RUNS" --cpu --name "build: fully cached rebuild, POST /build (curl)" \
-  --a "$(curl_build "$WORK/s")" --a-label berthd "${cpeer[@]}"
+  --a "$(curl_build "$BERTHD_SOCK")" --a-label berthd "${cpeer[@]}"
 # The daemon's own CPU time per cached rebuild (utime+stime of berthd, of dockerd and its
 # containerd), which a loaded machine disturbs far less than wall time.
 proc_cpu_ms() {  # pid... -> total CPU ms of the processes
@@ -116,11 +96,11 @@ daemon_cpu() {  # label socket pid... -> ms per build
   b=$(proc_cpu_ms "$@")
   awk -v d=$((b - a)) -v n=$n 'BEGIN {printf "%.2f\n", d / n}'
 }
-bcpu=$(daemon_cpu berthd "$WORK/s" "$DPID")
+bcpu=$(daemon_cpu berthd "$BERTHD_SOCK" "$BERTHD_PID")
 echo "  berthd daemon CPU per cached rebuild: ${bcpu} ms"
 if [[ -n $PEERH ]]; then
-  pids=("$PEER" $(pgrep -P "$PEER" || true))
-  dcpu=$(daemon_cpu dockerd "$DK/d.sock" "${pids[@]}")
+  pids=("$PEER_PID" $(pgrep -P "$PEER_PID" || true))
+  dcpu=$(daemon_cpu dockerd "$PEER_SOCK" "${pids[@]}")
   echo "  dockerd daemon CPU per cached rebuild: ${dcpu} ms"
   echo "| build: fully cached rebuild, daemon CPU (POST /build) | $bcpu ms | $dcpu ms | $(awk -v a="$bcpu" -v b="$dcpu" 'BEGIN {printf "%.2fx", b / a}') |"
 else

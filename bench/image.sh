@@ -10,6 +10,7 @@
 set -euo pipefail
 BUILD=$(realpath "${1:-build}")
 HERE=$(cd "$(dirname "$0")/.." && pwd)
+source "$HERE/bench/lib.sh"
 TOOL=$BUILD/bin/berth-imagetool
 IMAGES=${BERTH_TEST_IMAGES:-$BUILD/test-images}
 [[ -x $TOOL ]] || { echo "bench/image.sh: $TOOL missing (build target berth-imagetool)" >&2; exit 1; }
@@ -18,13 +19,12 @@ IMAGES=${BERTH_TEST_IMAGES:-$BUILD/test-images}
 
 WORK=$(mktemp -d /tmp/berth-test-bench-XXXXXX)
 REG_PID=
-DPID=
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-${BENCH_RUNS:-3}}
 cleanup() {
   [[ -n $REG_PID ]] && kill "$REG_PID" 2>/dev/null
-  if [[ -n $DPID ]]; then kill "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null || true; fi
-  for m in $(awk -v w="$WORK" '$2 ~ "^"w {print $2}' /proc/mounts | sort -r); do umount -l "$m" 2>/dev/null || true; done
-  rm -rf "$WORK" "${XROOT:-}"
+  bench_stop_daemons
+  bench_umount_under "$WORK"
+  rm -rf "$WORK"
 }
 trap cleanup EXIT
 
@@ -70,21 +70,11 @@ fi
 REF=127.0.0.1:$PORT/berth-bench/debian:bookworm
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; }
 
-# dockerd: a private instance (own socket, data/exec root, pidfile; no iptables, no bridge)
-# started for this measurement only and stopped at the end.
+# dockerd: a private instance (bench/lib.sh: own socket, data/exec root, pidfile; no iptables,
+# no bridge) started for this measurement only and stopped at the end.
 DOCKER=
-if command -v dockerd > /dev/null && command -v docker > /dev/null; then
-  DD=$WORK/dockerd; XROOT=$(mktemp -d /tmp/bt-bx-XXXXXX)
-  mkdir -p "$DD"; echo "{}" > "$DD/daemon.json"
-  dockerd -H "unix://$XROOT/d.sock" --data-root "$DD/data" --exec-root "$XROOT/x" --pidfile "$XROOT/d.pid" \
-    --iptables=false --ip6tables=false --bridge=none --config-file "$DD/daemon.json" --storage-driver overlay2 \
-    > "$DD/log" 2>&1 &
-  DPID=$!
-  for _ in $(seq 150); do docker -H "unix://$XROOT/d.sock" info > /dev/null 2>&1 && break; sleep 0.2; done
-  if docker -H "unix://$XROOT/d.sock" info > /dev/null 2>&1; then DOCKER="docker -H unix://$XROOT/d.sock"
-  else echo "dockerd did not start (see $DD/log)"; tail -3 "$DD/log" || true; fi
-else
-  echo "dockerd not installed: berth only"
+if command -v docker > /dev/null && bench_dockerd --bridge=none --storage-driver overlay2; then
+  DOCKER="docker -H unix://$PEER_SOCK"
 fi
 
 # pull_rounds REF LABEL: RUNS rounds of cold pulls (berth on overlay2 and vfs, dockerd on overlay2).

@@ -3,46 +3,29 @@
 # Networking benchmarks (needs root):
 #   1. `docker run --rm busybox true` on the default bridge, docker CLI, median of N runs:
 #      berthd vs dockerd (dockerd only if installed; it runs briefly with its own socket,
-#      data/exec roots, pidfile and bridge, --iptables=false, and is stopped at the end).
+#      data/exec roots, pidfile and bridge, --iptables=false: bench/lib.sh, and is stopped at the
+#      end).
 #   2. one container publishing 1000 ports: berthd processes before/after and RSS delta.
 #   3. iperf3 throughput container -> host over the bridge vs a plain veth pair (client in the
 #      container's netns via nsenter, server on the host's side of the link).
-#   bench/network.sh BUILD_DIR [runs]
+#   bench/network.sh BUILD_DIR [runs]       (runs default to $BENCH_RUNS, then 20)
 # Everything it creates is named bt*/berth-bench-* and removed on exit.
 set -euo pipefail
 BUILD=$(realpath "${1:?usage: bench/network.sh BUILD_DIR [runs]}")
-RUNS=${2:-20}
+RUNS=${2:-${BENCH_RUNS:-20}}
 BIN=$BUILD/bin
+source "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 command -v docker >/dev/null || { echo "docker CLI missing" >&2; exit 1; }
 [[ $(id -u) == 0 ]] || { echo "bench/network.sh needs root" >&2; exit 1; }
 WORK=$(mktemp -d /tmp/berth-test-nbench-XXXXXX)
-DK=$(mktemp -d /tmp/bt-dk-XXXXXX)  # dockerd's exec root: containerd's socket path must stay short
 TAG=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 A=$((200 + 0x${TAG:0:2} % 50)); B=$((0x${TAG:2:2}))
 BR=bt$TAG; TABLE=berth-bench-$TAG
 DBR=btd$TAG; DNET="10.$A.$(( (B + 1) % 256 ))"   # dockerd's bridge
 VETH=btv$TAG; PNS=berth-bench-$TAG
-RT=()
-[[ -z ${BERTH_BENCH_RUNTIME:-} && ! -x $BIN/berth-runtime ]] && command -v runc >/dev/null && BERTH_BENCH_RUNTIME=runc
-[[ -n ${BERTH_BENCH_RUNTIME:-} ]] && RT=(--add-runtime "b=$(command -v "$BERTH_BENCH_RUNTIME")" --default-runtime b)
-echo '{}' > "$WORK/none.json"
-"$BIN/berthd" -H "unix://$WORK/s" --data-root "$WORK/d" --exec-root "$WORK/e" --pidfile "$WORK/p" \
-  --config-file "$WORK/none.json" -G "" --bridge "$BR" --bip "10.$A.$B.1/24" \
-  --default-address-pool "base=10.$A.0.0/16,size=24" --nft-table "$TABLE" "${RT[@]}" >"$WORK/log" 2>&1 &
-DPID=$!
-DOCKERD_PID=""
 FWD_POLICY=$(iptables -S FORWARD 2>/dev/null | awk '$1 == "-P" {print $3}')
 cleanup() {
-  DOCKER_HOST=unix://$WORK/s docker rm -f $(DOCKER_HOST=unix://$WORK/s docker ps -aq 2>/dev/null) >/dev/null 2>&1 || true
-  kill "$DPID" 2>/dev/null || true; wait "$DPID" 2>/dev/null || true
-  if [[ -n $DOCKERD_PID ]]; then
-    DOCKER_HOST=unix://$WORK/docker.sock docker rm -f $(DOCKER_HOST=unix://$WORK/docker.sock docker ps -aq 2>/dev/null) >/dev/null 2>&1 || true
-    kill "$DOCKERD_PID" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$DOCKERD_PID" 2>/dev/null || true
-    # containerd started by that dockerd (its pidfile lives under our exec root)
-    if [[ -f $DK/x/containerd/containerd.pid ]]; then kill "$(cat "$DK/x/containerd/containerd.pid")" 2>/dev/null || true; fi
-  fi
+  bench_stop_daemons
   # Restore what dockerd may change on the host: FORWARD policy, its chains, docker0.
   if [[ -n $FWD_POLICY ]] && [[ $(iptables -S FORWARD 2>/dev/null | awk '$1 == "-P" {print $3}') != "$FWD_POLICY" ]]; then
     iptables -P FORWARD "$FWD_POLICY" || true
@@ -52,12 +35,13 @@ cleanup() {
   ip netns del "$PNS" 2>/dev/null || true
   ip link del "$BR" 2>/dev/null || true
   nft delete table inet "$TABLE" 2>/dev/null || true
-  grep -o "\($WORK\|$DK\)[^ ]*" /proc/mounts 2>/dev/null | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-  rm -rf "$WORK" "$DK"
+  rm -rf "$WORK"
 }
 trap cleanup EXIT
-for _ in $(seq 100); do [[ -S $WORK/s ]] && break; sleep 0.05; done
-export DOCKER_HOST=unix://$WORK/s
+bench_berthd "$WORK" "$BIN" --bridge "$BR" --bip "10.$A.$B.1/24" \
+  --default-address-pool "base=10.$A.0.0/16,size=24" --nft-table "$TABLE"
+DPID=$BERTHD_PID
+export DOCKER_HOST=unix://$BERTHD_SOCK
 docker load -i "$BUILD/test-images/busybox.tar" >/dev/null
 
 median_ms() {  # command... -> median wall ms over RUNS
@@ -78,25 +62,16 @@ berth_none_ms=$(median_ms docker run --rm --network none busybox true)
 peer="n/a"; ratio=""; peer_note=""
 if command -v dockerd >/dev/null; then
   ip link add "$DBR" type bridge && ip addr add "$DNET.1/24" dev "$DBR" && ip link set "$DBR" up
-  dockerd -H "unix://$WORK/docker.sock" --data-root "$WORK/dd" --exec-root "$DK/x" --pidfile "$DK/d.pid" \
-    --bridge "$DBR" --iptables=false --ip6tables=false --config-file "$WORK/none.json" \
-    --containerd-namespace "$TABLE" --containerd-plugins-namespace "$TABLE-plugins" \
-    >"$WORK/dockerd.log" 2>&1 &
-  DOCKERD_PID=$!
-  for _ in $(seq 300); do DOCKER_HOST=unix://$WORK/docker.sock docker info >/dev/null 2>&1 && break; sleep 0.1; done
-  if DOCKER_HOST=unix://$WORK/docker.sock docker load -i "$BUILD/test-images/busybox.tar" >/dev/null 2>&1; then
-    DOCKER_HOST=unix://$WORK/docker.sock docker run --rm busybox true >/dev/null 2>&1 || true
-    peer_ms=$(DOCKER_HOST=unix://$WORK/docker.sock median_ms docker run --rm busybox true)
+  if bench_dockerd --bridge "$DBR" --containerd-namespace "$TABLE" --containerd-plugins-namespace "$TABLE-plugins" &&
+     env "$PEER_HOST" docker load -i "$BUILD/test-images/busybox.tar" >/dev/null 2>&1; then
+    env "$PEER_HOST" docker run --rm busybox true >/dev/null 2>&1 || true
+    peer_ms=$(DOCKER_HOST=unix://$PEER_SOCK median_ms docker run --rm busybox true)
     peer="${peer_ms} ms"; ratio=$(awk -v a="$peer_ms" -v b="$berth_ms" 'BEGIN {printf "%.1fx", a/b}')
-    peer_none_ms=$(DOCKER_HOST=unix://$WORK/docker.sock median_ms docker run --rm --network none busybox true)
+    peer_none_ms=$(DOCKER_HOST=unix://$PEER_SOCK median_ms docker run --rm --network none busybox true)
   else
-    peer_note="dockerd did not come up: $(tail -1 "$WORK/dockerd.log")"
+    peer_note="dockerd did not come up: $(tail -1 "$PEER_LOG")"
   fi
-  # stop it now: never leave dockerd running
-  kill "$DOCKERD_PID" 2>/dev/null || true
-  for _ in $(seq 150); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$DOCKERD_PID" 2>/dev/null || true
-  DOCKERD_PID=""
+  bench_stop_dockerd  # now: never leave dockerd running
   ip link del "$DBR" 2>/dev/null || true
 else
   peer_note="dockerd not installed"
