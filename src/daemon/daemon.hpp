@@ -221,6 +221,9 @@ class Daemon {
   void exec_gc();                    // REQUIRES: mu held
   // A restored running exec: asks its shim to report its end (kExecWatch) on the monitor.
   void watch_exec(const std::shared_ptr<ExecSession>& s);  // REQUIRES: mu held
+  // Hands a connection to the shim about s (after kExecStarted; pending: what was read after it)
+  // to the monitor, which reads its frames until kExit. REQUIRES: mu held.
+  void add_exec_watch(const std::shared_ptr<ExecSession>& s, UniqueFd conn, std::string pending);
   // Monitor: handles an event on fd if it is an exec watch (false if not).
   bool on_exec_watch(int fd);
   void schedule_restart(const std::shared_ptr<Container>& c, int delay_ms);

@@ -134,7 +134,8 @@ Status Daemon::exec_run(const std::shared_ptr<ExecSession>& s, int fd, std::stri
   };
   UniqueFd shim = shim_connect_raw(b);
   if (!shim) return fail_exec("container " + c->id + " has no running shim");
-  std::string flags = std::string(tty ? "t" : "") + (attach_in ? "i" : "");
+  // d: nobody reads the output (Detach): the shim drops it and sends only the exit
+  std::string flags = std::string(tty ? "t" : "") + (attach_in ? "i" : "") + (fd < 0 ? "d" : "");
   if (!write_all(shim.get(), proto::frame(proto::kExecStart, tag + "\n" + flags + "\n" + pfile)))
     return fail_exec("shim connection lost");
   // kExecStarted or kExecError
@@ -169,6 +170,12 @@ Status Daemon::exec_run(const std::shared_ptr<ExecSession>& s, int fd, std::stri
          return v;
        }(), " "),
        c->id, {{"execID", s->id}});
+  if (fd < 0) {
+    // no client: the monitor waits for the status, no thread stays with it
+    std::lock_guard lk(mu);
+    add_exec_watch(s, std::move(shim), std::move(from_shim));
+    return ok();
+  }
   DetachScanner scan(detach_keys);
   bool detached = false;
   auto send = [&](unsigned char kind, std::string_view data) {
@@ -223,32 +230,14 @@ Status Daemon::exec_run(const std::shared_ptr<ExecSession>& s, int fd, std::stri
       }
     }
   }
-  // -1: the shim ended without a status (it crashed); the exec's container is gone with it
-  auto finish = [this, s](int code) { exec_ended(s, code); };
   if (detached) {
-    // the process goes on (its output is dropped); a thread waits for its status
-    std::thread([shim = std::move(shim), rest = std::move(from_shim), finish]() mutable {
-      int code = -1;
-      char b2[32768];
-      for (;;) {
-        unsigned char kind;
-        std::string payload;
-        bool got = false;
-        while (proto::pop_frame(rest, &kind, &payload))
-          if (kind == proto::kExit) {
-            code = static_cast<int>(parse_int(payload).value_or(-1));
-            got = true;
-          }
-        if (got) break;
-        ssize_t n = ::read(shim.get(), b2, sizeof b2);
-        if (n <= 0) break;
-        rest.append(b2, static_cast<std::size_t>(n));
-      }
-      finish(code);
-    }).detach();
+    // the process goes on (its output is dropped); the monitor waits for its status
+    std::lock_guard lk(mu);
+    add_exec_watch(s, std::move(shim), std::move(from_shim));
     return ok();
   }
-  finish(code);
+  // -1: the shim ended without a status (it crashed); the exec's container is gone with it
+  exec_ended(s, code);
   return ok();
 }
 
@@ -260,10 +249,14 @@ void Daemon::watch_exec(const std::shared_ptr<ExecSession>& s) {
               s->container_id.substr(0, 12));
     return;
   }
+  add_exec_watch(s, std::move(conn), {});
+}
+
+void Daemon::add_exec_watch(const std::shared_ptr<ExecSession>& s, UniqueFd conn, std::string pending) {
   ::fcntl(conn.get(), F_SETFL, ::fcntl(conn.get(), F_GETFL) | O_NONBLOCK);
   int fd = conn.release();
   s->pty_master = fd;  // resizes of a tty exec go to the shim on this connection
-  exec_watches_[fd] = ExecWatch{s, {}};
+  exec_watches_[fd] = ExecWatch{s, std::move(pending)};
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.fd = fd;
@@ -282,9 +275,10 @@ bool Daemon::on_exec_watch(int fd) {
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return true;
     if (n > 0) it->second.buf.append(buf, static_cast<std::size_t>(n));
-    bool over = n <= 0, unknown = false;
+    bool over = false, unknown = false;
     unsigned char kind;
     std::string payload;
+    // frames first: the shim closes the connection right after kExit
     while (!over && proto::pop_frame(it->second.buf, &kind, &payload)) {
       if (kind == proto::kExit) {
         code = static_cast<int>(parse_int(payload).value_or(-1));
@@ -302,6 +296,7 @@ bool Daemon::on_exec_watch(int fd) {
         }
       }
     }
+    over = over || n <= 0;
     if (!over) return true;
     s = it->second.s;
     exec_watches_.erase(it);

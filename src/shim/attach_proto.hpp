@@ -13,7 +13,7 @@
 // at once, and sends kResize on it.
 //
 // Exec: a client whose first frame is kExecStart (payload "<tag>\n<flags>\n<process.json>",
-// flags: t = tty, i = stdin) makes the shim run `<runtime> exec --detach` with that process;
+// flags: t = tty, i = stdin, d = detached: no output, only kExit) makes the shim run `<runtime> exec --detach` with that process;
 // the exec is the shim's child from then on (subreaper), so it outlives berthd. The shim answers
 // kExecStarted (payload: pid) or kExecError (message, then closes); then the connection is the
 // exec's: kStdout/kStderr of the exec, kStdin/kCloseStdin/kResize to it, kExit (its status)

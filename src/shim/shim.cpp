@@ -345,6 +345,7 @@ class Io {
     e.tag = payload.substr(0, a);
     std::string flags = payload.substr(a + 1, b - a - 1), pfile = payload.substr(b + 1);
     bool tty = flags.find('t') != std::string::npos, in = flags.find('i') != std::string::npos;
+    bool detached = flags.find('d') != std::string::npos;  // the client wants the exit only
     if (e.tag.empty() || e.tag.find('/') != std::string::npos || exec_by_tag(e.tag)) {
       exec_error(c, "bad exec id");
       return;
@@ -388,8 +389,9 @@ class Io {
       e.src[0] = e.master;
       e.in = in ? e.master : -1;
     }
-    e.client = c.fd;
+    e.client = detached ? -1 : c.fd;  // -1: the output is dropped
     c.exec = e.tag;
+    c.watch = detached;
     execs.push_back(std::move(e));
     send_frame(c, proto::kExecStarted, std::to_string(execs.back().pid));
   }

@@ -185,16 +185,35 @@ TEST_F(ExecRestore, SurvivesSigtermWithLiveRestore) {
   std::string never = created["Id"];
   int pid = exec_json(runs, &st)["Pid"].get<int>();
   ASSERT_GT(pid, 0);
+  // a tty exec that reports its terminal size: resizes reach it after the restart too
+  auto tty = api("POST", "/containers/" + cid + "/exec", &st,
+                 json{{"Cmd", {"sh", "-c", "while :; do stty size > /tmp/sz.new && mv /tmp/sz.new /tmp/sz; sleep 0.05; done"}},
+                      {"Tty", true}}
+                     .dump());
+  ASSERT_EQ(st, 201) << tty.dump();
+  std::string tty_id = tty["Id"];
+  api("POST", "/exec/" + tty_id + "/start", &st, json{{"Detach", true}, {"Tty", true}}.dump());
+  ASSERT_EQ(st, 200);
+  for (int i = 0; i < 200 && !exec_json(tty_id, &st).value("Running", false); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
 
   EXPECT_EQ(d_->term(), 0);
   EXPECT_EQ(cmdline(pid), "sleep 1002") << "the exec died with berthd";
   ASSERT_TRUE(d_->start()) << d_->log();
 
-  EXPECT_EQ(exec_ids("berth-test-exs"), (std::vector<std::string>{runs, never}));
+  EXPECT_EQ(exec_ids("berth-test-exs"), (std::vector<std::string>{runs, never, tty_id}));
   auto r = exec_json(runs, &st);
   ASSERT_EQ(st, 200);
   EXPECT_TRUE(r["Running"].get<bool>());
   EXPECT_EQ(r["Pid"], pid);
+  api("POST", "/exec/" + tty_id + "/resize?h=33&w=101", &st);
+  EXPECT_EQ(st, 200);
+  std::string size_file = bundle(cid) + "/rootfs/tmp/sz", size;
+  for (int i = 0; i < 200 && size != "33 101"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    size = std::string(trim(read_file(size_file).value_or("")));
+  }
+  EXPECT_EQ(size, "33 101") << "the resize did not reach the restored tty exec";
 
   // the container stops: the running exec ends with it (its status is kept, as dockerd does for
   // an exec whose exit it saw), the never-started one is forgotten
@@ -205,6 +224,7 @@ TEST_F(ExecRestore, SurvivesSigtermWithLiveRestore) {
   EXPECT_EQ(r["ExitCode"], 137) << r.dump();
   exec_json(never, &st);
   EXPECT_EQ(st, 404);
+  EXPECT_EQ(wait_exec_end(tty_id)["ExitCode"], 137);
   EXPECT_TRUE(exec_ids("berth-test-exs").empty());
   // and the ended one is still there after another restart
   EXPECT_EQ(d_->term(), 0);
@@ -216,6 +236,39 @@ TEST_F(ExecRestore, SurvivesSigtermWithLiveRestore) {
   ASSERT_EQ(rm.status, 0) << rm.err;
   exec_json(runs, &st);
   EXPECT_EQ(st, 404);
+}
+
+// `docker exec -d`: berthd keeps no thread per exec; the monitor waits for their ends.
+TEST_F(ExecRestore, DetachedExecsKeepNoThread) {
+  if (IsSkipped() || HasFatalFailure()) return;
+  std::string cid = run_sleeper("berth-test-exd");
+  ASSERT_EQ(cid.size(), 64u);
+  std::string task_dir = "/proc/" + std::to_string(d_->pid()) + "/task";
+  auto threads = [&] { return Berthd::list_dir(task_dir).size(); };
+  auto settle = [&](std::size_t at_most) {
+    std::size_t n = threads();
+    for (int i = 0; i < 100 && n > at_most; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      n = threads();
+    }
+    return n;
+  };
+  std::size_t base = threads();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4; ++i) ids.push_back(exec_detached("berth-test-exd", {"sleep", "100" + std::to_string(i)}));
+  for (const auto& id : ids) {
+    int st = 0;
+    for (int i = 0; i < 200 && !exec_json(id, &st).value("Running", false); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  // connection threads end with their connections
+  EXPECT_LE(settle(base), base) << "threads: " << base << " before 4 detached execs";
+  // and their ends are still seen
+  int st = 0;
+  int pid = exec_json(ids[0], &st)["Pid"].get<int>();
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  EXPECT_EQ(wait_exec_end(ids[0])["ExitCode"], 137);
 }
 
 }  // namespace
