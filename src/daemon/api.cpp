@@ -805,8 +805,9 @@ void register_routes(Daemon& d, http::Router& r) {
       if ((*s)->running || (*s)->has_exit) return send_error(w, 409, "Error: Exec command " + (*s)->id + " is already running");
     }
     if (detach) {
-      auto sess = *s;
-      std::thread([&d, sess, tty] { (void)d.exec_run(sess, -1, {}, tty); }).detach();
+      // as dockerd: answered once the process runs (or failed to start); the monitor waits for it
+      auto st = d.exec_run(*s, -1, {}, tty);
+      if (!st) return send_error(w, st.error());
       return (void)w.send(200);
     }
     auto keys = parse_detach_keys((*s)->config.value("DetachKeys", "").empty() ? d.config().detach_keys

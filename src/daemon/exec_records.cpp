@@ -39,19 +39,6 @@ namespace berth::daemon {
 
 namespace {
 
-// Atomic replace without fsync (see the top of the file). REQUIRES: Daemon::mu held, so one
-// writer per record and the temp name is free.
-Status replace_file(const std::string& path, std::string_view data) {
-  std::string tmp = path + ".tmp";
-  TRY(write_file(tmp, data, 0600));
-  if (::rename(tmp.c_str(), path.c_str()) < 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    return fail(Error::from_errno(e, "rename", path));
-  }
-  return ok();
-}
-
 std::int64_t now_ns() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -143,7 +130,10 @@ void Daemon::save_exec(const ExecSession& s) {
   json j = exec_inspect_json(s);
   j["Config"] = s.config;
   j["Created"] = s.created_ns;
-  if (auto st = replace_file(exec_record_dir(s.container_id) + "/" + s.id + ".json", j.dump()); !st)
+  // atomic, no fsync (see the top of the file)
+  if (auto st = atomic_write_file(exec_record_dir(s.container_id) + "/" + s.id + ".json", j.dump(), 0600,
+                                  Durability::Deferred);
+      !st)
     log::warn("exec {}: record: {}", s.id.substr(0, 12), st.error().message());
 }
 
@@ -233,7 +223,7 @@ void Daemon::load_execs() {
     while (auto* e = ::readdir(d)) {
       std::string n = e->d_name;
       if (n.size() == 64 + 5 && n.ends_with(".json")) names.push_back(n);
-      else if (n.ends_with(".tmp")) ::unlink((dir + "/" + n).c_str());  // a write cut short
+      else if (n.find(".tmp-") != std::string::npos) ::unlink((dir + "/" + n).c_str());  // a write cut short
     }
     ::closedir(d);
     std::vector<std::shared_ptr<ExecSession>> loaded;

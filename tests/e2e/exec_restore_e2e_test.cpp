@@ -269,6 +269,10 @@ TEST_F(ExecRestore, DetachedExecsKeepNoThread) {
   ASSERT_GT(pid, 0);
   ASSERT_EQ(::kill(pid, SIGKILL), 0);
   EXPECT_EQ(wait_exec_end(ids[0])["ExitCode"], 137);
+  // as dockerd, `exec -d` answers once the process runs: a start failure is the command's error
+  auto bad = docker({"exec", "-d", "berth-test-exd", "/does/not/exist"});
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.err.find("exec failed"), std::string::npos) << bad.err;
 }
 
 }  // namespace
