@@ -115,23 +115,39 @@ Status Daemon::exec_run(const std::shared_ptr<ExecSession>& s, int fd, std::stri
                         const std::string& detach_keys) {
   namespace proto = shim::proto;
   auto c = TRY(find(s->container_id));
+  {
+    // claimed as dockerd does (Running from here on): a second start is a conflict
+    std::lock_guard lk(mu);
+    if (s->has_exit) return fail(Errc::Conflict, "exec command " + s->id + " has already run");
+    if (s->running) return fail(Errc::Conflict, "exec command " + s->id + " is already running");
+    if (c->state.status == "paused")
+      return fail(Errc::Conflict, "Container " + c->id + " is paused, unpause the container before exec");
+    if (c->state.status != "running") return fail(Errc::Conflict, "Container " + c->id + " is not running");
+    s->running = true;
+  }
+  // from here on a failure is the exec's end: dockerd's exit code 126 for an exec that could
+  // not start
+  auto fail_start = [&](Error e) -> Status {
+    std::lock_guard lk(mu);
+    record_exec_exit(*s, 126);
+    return fail(std::move(e));
+  };
+  auto fail_exec = [&](std::string msg) -> Status {
+    return fail_start(Error(Errc::Internal, "OCI runtime exec failed: " + std::string(trim(msg))));
+  };
   std::string b = bundle_dir(c->id);
-  json proc = TRY(exec_process(b, s->config, tty));
+  auto proc = exec_process(b, s->config, tty);
+  if (!proc) return fail_start(std::move(proc).error());
   const json& ec = s->config;
   std::string tag = s->id.substr(0, 12);
   std::string pfile = b + "/exec-" + tag + ".json";
   // read once by the runtime, rewritten for every exec: no fsync
-  TRY(write_file(pfile, proc.dump(), 0600));
+  if (auto w = write_file(pfile, proc->dump(), 0600); !w) return fail_start(std::move(w).error());
   struct Unlink {
     std::string f;
     ~Unlink() { ::unlink(f.c_str()); }
   } unlink_pfile{pfile};
   bool attach_in = ec.value("AttachStdin", false) && fd >= 0;
-  auto fail_exec = [&](std::string msg) -> Status {
-    std::lock_guard lk(mu);
-    record_exec_exit(*s, 126);  // dockerd's exit code for an exec that could not start
-    return fail(Errc::Internal, "OCI runtime exec failed: " + std::string(trim(msg)));
-  };
   UniqueFd shim = shim_connect_raw(b);
   if (!shim) return fail_exec("container " + c->id + " has no running shim");
   // d: nobody reads the output (Detach): the shim drops it and sends only the exit

@@ -238,8 +238,9 @@ TEST_F(ExecRestore, SurvivesSigtermWithLiveRestore) {
   EXPECT_EQ(st, 404);
 }
 
-// `docker exec -d`: berthd keeps no thread per exec; the monitor waits for their ends.
-TEST_F(ExecRestore, DetachedExecsKeepNoThread) {
+// `docker exec -d`: berthd keeps no thread per exec; the monitor waits for their ends. Start
+// failures end the exec (126), a second start is a conflict.
+TEST_F(ExecRestore, DetachedExecs) {
   if (IsSkipped() || HasFatalFailure()) return;
   std::string cid = run_sleeper("berth-test-exd");
   ASSERT_EQ(cid.size(), 64u);
@@ -273,6 +274,20 @@ TEST_F(ExecRestore, DetachedExecsKeepNoThread) {
   auto bad = docker({"exec", "-d", "berth-test-exd", "/does/not/exist"});
   EXPECT_NE(bad.status, 0);
   EXPECT_NE(bad.err.find("exec failed"), std::string::npos) << bad.err;
+  auto nouser = api("POST", "/containers/" + cid + "/exec", &st, json{{"Cmd", {"true"}}, {"User", "berth-no-such-user"}}.dump());
+  ASSERT_EQ(st, 201);
+  std::string nu = nouser["Id"];
+  auto start = api("POST", "/exec/" + nu + "/start", &st, json{{"Detach", true}}.dump());
+  EXPECT_GE(st, 400) << start.dump();
+  auto j = exec_json(nu, &st);
+  EXPECT_FALSE(j["Running"].get<bool>());
+  EXPECT_EQ(j["ExitCode"], 126);
+  api("POST", "/exec/" + nu + "/start", &st, json{{"Detach", true}}.dump());
+  EXPECT_EQ(st, 409);
+  api("POST", "/exec/" + ids[1] + "/start", &st, json{{"Detach", true}}.dump());
+  EXPECT_EQ(st, 409);  // running
+  api("POST", "/exec/" + ids[0] + "/start", &st, json{{"Detach", true}}.dump());
+  EXPECT_EQ(st, 409);  // ended
 }
 
 }  // namespace
