@@ -153,6 +153,8 @@ std::pair<std::string, std::string> parse_link(const std::string& v) {
   return {name, alias};
 }
 
+std::string build_name(const std::string& id) { return "build-" + id.substr(0, 12); }
+
 // ---------------------------------------------------------------------------------------------
 
 std::unique_ptr<Networking> Networking::open(const Config& cfg) {
@@ -556,6 +558,10 @@ void Networking::teardown(const std::string& id) {
   auto t1 = Clock::now();
   std::string path = netns_path(id);
   if (path_exists(path)) drop_netns(path);
+  {
+    std::lock_guard lk(build_mu_);
+    build_names_.erase(id);
+  }
   if (had) {
     auto ms = [](Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); };
     log::info("network: released {} in {:.1f} ms (endpoints {:.1f}, netns {:.1f})", id.substr(0, 12),
@@ -787,7 +793,12 @@ json Networking::network_json(const net::Network& n, bool with_containers,
   json containers = json::object();
   if (with_containers && nm_) {
     for (const auto& e : nm_->endpoints(n.id)) {
-      containers[e.container_id] = {{"Name", name_of ? name_of(e.container_id) : std::string()},
+      std::string name = name_of ? name_of(e.container_id) : std::string();
+      if (name.empty()) {  // a build step's sandbox (setup_build)
+        std::lock_guard lk(build_mu_);
+        if (auto it = build_names_.find(e.container_id); it != build_names_.end()) name = it->second;
+      }
+      containers[e.container_id] = {{"Name", name},
                                     {"EndpointID", endpoint_id(n.id, e.container_id)},
                                     {"MacAddress", net::mac_str(e.mac)},
                                     {"IPv4Address", e.ipv4 ? e.ipv4->str() : ""},
@@ -873,6 +884,10 @@ Result<NetSetup> Networking::setup_build(const std::string& id, const std::strin
   s.ifname = "eth0";
   s.aliases = {hostname};
   auto ep = TRY(nm_->connect(n->id, std::move(s)));
+  {
+    std::lock_guard lk(build_mu_);
+    build_names_[id] = build_name(id);
+  }
   net::HostsConfig h;
   h.hostname = hostname;
   if (ep.ipv4) h.addresses.push_back(ep.ipv4->addr);

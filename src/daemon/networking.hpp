@@ -13,6 +13,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -81,7 +82,8 @@ class Networking {
   // containers): a netns at netns_path(id) connected to `network` ("default"/"bridge": the
   // default bridge; or a user network's name or id), with the /etc/hosts and resolv.conf a
   // container on it gets. Without bridge networking the default is loopback only (empty
-  // netns_path). Undo with teardown(id).
+  // netns_path). Undo with teardown(id). Until then network inspect lists the step under `id`
+  // with the name build_name(id) (dockerd lists its build containers, which have generated names).
   Result<NetSetup> setup_build(const std::string& id, const std::string& network, const std::string& hostname,
                                const std::vector<std::string>& extra_hosts);
 
@@ -125,6 +127,12 @@ class Networking {
   std::unique_ptr<net::NetworkManager> nm_;
   std::string error_;
   std::mutex plan_mu_;
+  std::mutex build_mu_;                            // guards build_names_ (a leaf lock)
+  std::map<std::string, std::string> build_names_;  // build sandbox id -> its name in network inspect
 };
+
+// The name a build step's sandbox has in network inspect: "build-<first 12 of its id>", the id
+// the build output prints ("Running in <12>") and the runtime runs it under ("build-<id>").
+std::string build_name(const std::string& id);
 
 }  // namespace berth::daemon

@@ -495,6 +495,43 @@ TEST_F(BuildNetE2E, RunStepsGetTheBuildNetwork) {
   EXPECT_TRUE(released(1)) << bridge_ports();
 }
 
+// A RUN step on a network is listed by network inspect while it runs, as dockerd lists its build
+// containers (which have generated names): under the step's id, named build-<12 of the id>, the
+// id the build output prints ("Running in <12>"); gone when the step ends. The step waits until
+// the test has looked (it polls the httpd for go.txt).
+TEST_F(BuildNetE2E, RunStepIsNamedInNetworkInspect) {
+  ok({"run", "-d", "--name", "berth-test-bweb", "-v", www_->path() + ":/www:ro", "busybox", "httpd", "-f", "-p", "80",
+      "-h", "/www"});
+  std::string ip = ok({"inspect", "-f", "{{.NetworkSettings.IPAddress}}", "berth-test-bweb"});
+  ASSERT_FALSE(ip.empty());
+  std::string wait_go = "FROM busybox\nRUN i=0; until wget -q -O- http://" + ip +
+                        "/go.txt; do i=$((i+1)); [ $i -lt 1200 ] || exit 1; sleep 0.1; done\n";
+  RunResult b;
+  std::thread builder([&] { b = build({}, wait_go); });
+  auto steps = [&] {  // {id, name} of the bridge's entries that are not berth-test-bweb
+    std::vector<std::pair<std::string, std::string>> out;
+    auto j = nlohmann::json::parse(ok({"network", "inspect", "bridge", "-f", "{{json .Containers}}"}), nullptr, false);
+    if (j.is_object())
+      for (auto& [id, e] : j.items())
+        if (e.value("Name", "") != "berth-test-bweb") out.emplace_back(id, e.value("Name", ""));
+    return out;
+  };
+  std::vector<std::pair<std::string, std::string>> seen;
+  for (int i = 0; i < 1200 && seen.empty(); ++i) {
+    seen = steps();
+    if (seen.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(write_file(www_->sub("go.txt"), "released\n"));
+  builder.join();
+  EXPECT_EQ(b.status, 0) << b.out << b.err;
+  EXPECT_NE(b.out.find("released"), std::string::npos) << b.out;
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].second, "build-" + seen[0].first.substr(0, 12));
+  EXPECT_NE(b.out.find("Running in " + seen[0].first.substr(0, 12)), std::string::npos) << b.out;
+  EXPECT_TRUE(steps().empty());
+  EXPECT_TRUE(released(1)) << bridge_ports();
+}
+
 // COPY/ADD --link: the classic builder parses the flag (BuildKit's bool flag syntax) and copies
 // as without it.
 TEST_F(BuildNetE2E, CopyLinkIsAPlainCopy) {
