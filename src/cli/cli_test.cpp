@@ -172,11 +172,14 @@ TEST_F(FakeDaemon, StopPrintsNamesAndDaemonErrors) {
 }
 
 TEST_F(FakeDaemon, RunDetachedSendsDockerBody) {
-  auto r = run({"-H", host_, "run", "-d", "--name", "x", "busybox", "echo", "-n", "hi"});
+  auto r = run({"-H", host_, "run", "-d", "--name", "x", "--cap-add", "net_admin", "--cap-drop", "Cap_Chown",
+                "--cap-drop", "all", "busybox", "echo", "-n", "hi"});
   EXPECT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(r.out, "feedfeedfeedfeed\n");
   auto b = Json::parse(created_body_);
   EXPECT_EQ(b["Cmd"], Json::array({"echo", "-n", "hi"}));
+  EXPECT_EQ(b["HostConfig"]["CapAdd"], Json::array({"CAP_NET_ADMIN"}));  // as the docker CLI sends them
+  EXPECT_EQ(b["HostConfig"]["CapDrop"], Json::array({"CAP_CHOWN", "ALL"}));
   EXPECT_FALSE(b["AttachStdout"].get<bool>());
 }
 

@@ -371,8 +371,7 @@ Result<CreateRequest> build_create_request(const ParsedFlags& f, bool for_run) {
   h["ConsoleSize"] = Json::array({0, 0});
   std::vector<std::string> cap_add, cap_drop;
   auto norm_cap = [](const std::string& c) {
-    std::string u = c;
-    for (auto& ch : u) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    std::string u = to_upper(c);
     if (u == "ALL" || u.rfind("CAP_", 0) == 0) return u;
     return "CAP_" + u;
   };

@@ -698,9 +698,7 @@ class Exec {
     }
     if (fn == "upper") {
       TRY(need(1));
-      std::string s = as_string(a[0]);
-      for (auto& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-      return Json(s);
+      return Json(to_upper(as_string(a[0])));
     }
     if (fn == "title") {
       TRY(need(1));

@@ -27,9 +27,7 @@ constexpr int kMaxDepth = 125;  // as Docker: overlay's lowerdir stack limit
 
 
 std::string link_name(const std::string& id) {
-  std::string s = digest_of(id).hex().substr(0, 26);
-  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
+  return to_upper(digest_of(id).hex().substr(0, 26));
 }
 
 class Overlay2 : public Driver {
