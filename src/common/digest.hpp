@@ -3,6 +3,8 @@
 // x86 SHA extensions when present; no OpenSSL).
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -60,5 +62,9 @@ Result<Digest> digest_file(const std::string& path, DigestAlgo algo = DigestAlgo
 // Tests only: SHA-256 through the portable rounds even where the CPU has the SHA extensions,
 // so that both code paths are checked on machines that have them.
 void force_portable_sha256_for_tests(bool on);
+
+// SHA-1 (FIPS 180-4), one shot. Only for protocols that require it (the websocket handshake's
+// Sec-WebSocket-Accept, RFC 6455); never for content: it is broken for collision resistance.
+std::array<std::uint8_t, 20> sha1(std::string_view data);
 
 }  // namespace berth

@@ -81,5 +81,40 @@ TEST(Digest, ParseValidates) {
   EXPECT_FALSE(Digest::parse("sha256:../../etc/passwd"));
 }
 
+std::string sha1_hex(std::string_view s) {
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (std::uint8_t b : sha1(s)) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 15]);
+  }
+  return out;
+}
+
+TEST(Sha1, Fips180Vectors) {
+  EXPECT_EQ(sha1_hex(""), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+  EXPECT_EQ(sha1_hex("abc"), "a9993e364706816aba3e25717850c26c9cd0d89d");
+  EXPECT_EQ(sha1_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
+  EXPECT_EQ(sha1_hex("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqr"
+                     "lmnopqrsmnopqrstnopqrstu"),
+            "a49b2446a02c645bf419f995b67091253a04a259");
+  EXPECT_EQ(sha1_hex(std::string(1000000, 'a')), "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
+}
+
+// Lengths around the padding boundaries (one or two final blocks); values from Python's hashlib.
+TEST(Sha1, PaddingBoundaries) {
+  const std::pair<std::size_t, const char*> want[] = {
+      {55, "749bbefb28edc4638b28b2b9a9e03ab9a4032b90"},  {56, "a5b6e9c29d201c774753ff8e7fb64931656f5e63"},
+      {63, "d1a454409359fc372b4d22b3cea6488d6ba1be00"},  {64, "39a0d8b645ad85f1f976731ed112ac9455e28b78"},
+      {65, "d0c96e18890114a14716e9686528d2e3fdba8d9e"},  {119, "562ecf8a430f8e1056e3619bae33628e9a1d0a4e"},
+      {120, "353f6d2bf0e91aa91b74a2e0b3f297510f7d825f"}, {128, "0060f2a7e34b6e4d459f560197ef93243732a400"}};
+  for (auto [n, hex] : want) {
+    std::string d;
+    for (std::size_t i = 0; i < n; ++i) d.push_back(static_cast<char>((i * 31 + 7) & 0xff));
+    EXPECT_EQ(sha1_hex(d), hex) << n;
+  }
+}
+
 }  // namespace
 }  // namespace berth

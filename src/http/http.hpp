@@ -169,6 +169,9 @@ class ResponseWriter {
   // "Upgrade: tcp" and the reason "UPGRADED") and hands over the raw connection. The server
   // does not touch it afterwards. Not supported on TLS connections.
   Result<Hijacked> hijack(int status = 101);
+  // Hands over the raw connection without writing anything: the caller writes its own response
+  // (a websocket handshake answer). Not supported on TLS connections.
+  Result<Hijacked> hijack_raw();
 
   bool started() const { return started_; }
   int status() const { return status_; }

@@ -139,6 +139,18 @@ Result<Hijacked> ResponseWriter::hijack(int status) {
   return h;
 }
 
+Result<Hijacked> ResponseWriter::hijack_raw() {
+  if (io_->is_tls()) return fail(Errc::Unimplemented, "hijack over TLS is not supported");
+  if (started_) return fail(Errc::Internal, "response already started");
+  started_ = true;
+  finished_ = true;
+  hijacked_ = true;
+  Hijacked h;
+  h.pending = io_->take_buffered();
+  h.fd = io_->release_fd();
+  return h;
+}
+
 bool ResponseWriter::peer_closed() const {
   if (!io_ || io_->fd() < 0) return true;
   pollfd p{io_->fd(), POLLRDHUP, 0};
