@@ -18,7 +18,7 @@ PKGS=(
   # benchmarks (bench/network.sh)
   iperf3 jq
   # real clients for e2e tests
-  python3 python3-docker docker-compose skopeo
+  python3 python3-docker python3-websocket docker-compose skopeo
 )
 
 missing=()

@@ -600,9 +600,15 @@ void register_routes(Daemon& d, http::Router& r) {
     o.want_err = ao.err;
     o.follow = q.query_bool("stream");
     if (q.query_bool("logs")) {
-      LogOpts past = o;
-      past.follow = false;
-      stream_log(d, *c, past, tty, [&](std::string_view data) { return static_cast<bool>(write_all(fd, data)); }, {});
+      // with stream=1 attach_live replays once subscribed to live output (none lost in between)
+      ao.replay = [&] {
+        LogOpts past = o;
+        past.follow = false;
+        bool alive = true;
+        stream_log(d, *c, past, tty, [&](std::string_view data) { return alive = static_cast<bool>(write_all(fd, data)); }, {});
+        return alive;
+      };
+      if (!o.follow) (void)ao.replay();
     }
     if (!o.follow) return;
     bool detached = false;
@@ -632,6 +638,16 @@ void register_routes(Daemon& d, http::Router& r) {
                  return closed.load();
                });
     ::shutdown(fd, SHUT_WR);
+  });
+
+  r.add("GET", "/containers/{id}/attach/ws", [&d](http::Request& q, http::ResponseWriter& w) {
+    serve_attach_ws(d, q, w, [&d](const std::shared_ptr<Container>& c, bool out, bool err,
+                                  const std::function<bool(std::string_view)>& sink) {
+      LogOpts o;
+      o.want_out = out;
+      o.want_err = err;
+      stream_log(d, c, o, /*raw=*/true, sink, {});
+    });
   });
 
   r.add("GET", "/containers/{id}/logs", [&d](http::Request& q, http::ResponseWriter& w) {

@@ -16,6 +16,7 @@ namespace berth::test {
 
 struct DockerE2EOptions {
   bool bridge = false;  // berthd with bridge networking (needs nft)
+  std::vector<std::string> extra_args;  // more berthd flags (e.g. a second -H)
 };
 
 class DockerE2E : public ::testing::Test {
@@ -30,7 +31,7 @@ class DockerE2E : public ::testing::Test {
     REQUIRE_IMAGE("busybox");
     d_ = std::make_unique<Berthd>(name);
     if (opt.bridge) d_->enable_bridge();
-    ASSERT_TRUE(d_->start()) << d_->log();
+    ASSERT_TRUE(d_->start(opt.extra_args)) << d_->log();
     cfgdir_ = std::make_unique<Scratch>(name + "-dockercfg");
     auto l = docker({"load", "-i", images_dir() + "/busybox.tar"});
     ASSERT_EQ(l.status, 0) << l.err;
