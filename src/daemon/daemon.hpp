@@ -203,6 +203,7 @@ class Daemon {
   struct ExecWatch {
     std::shared_ptr<ExecSession> s;
     std::string buf;  // frames from the shim
+    bool was_running = false;  // the record said so when the watch began (else: created)
   };
   std::string exec_record_dir(const std::string& container_id) const;
   // Writes the record (atomic replace, no fsync: see exec_records.cpp). REQUIRES: mu held.

@@ -272,7 +272,7 @@ void Daemon::add_exec_watch(const std::shared_ptr<ExecSession>& s, UniqueFd conn
   ::fcntl(conn.get(), F_SETFL, ::fcntl(conn.get(), F_GETFL) | O_NONBLOCK);
   int fd = conn.release();
   s->pty_master = fd;  // resizes of a tty exec go to the shim on this connection
-  exec_watches_[fd] = ExecWatch{s, std::move(pending)};
+  exec_watches_[fd] = ExecWatch{s, std::move(pending), s->running};
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.fd = fd;
@@ -291,7 +291,7 @@ bool Daemon::on_exec_watch(int fd) {
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return true;
     if (n > 0) it->second.buf.append(buf, static_cast<std::size_t>(n));
-    bool over = false, unknown = false;
+    bool over = false, unknown = false, was_running = it->second.was_running;
     unsigned char kind;
     std::string payload;
     // frames first: the shim closes the connection right after kExit
@@ -322,7 +322,7 @@ bool Daemon::on_exec_watch(int fd) {
     if (!code) code = shim_exec_status(*s);
     // a record that says running but the shim does not know it: its status is lost (255, as a
     // container's); one that says created was never started
-    if (!code && unknown && s->running) code = 255;
+    if (!code && unknown && was_running) code = 255;
   }
   // without a status (the shim went away) the container's exit settles it
   if (code) exec_ended(s, *code);

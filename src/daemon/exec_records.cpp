@@ -52,6 +52,17 @@ std::string cmd_line(const json& cmd) {
   return join(v, " ");
 }
 
+// A field of the create request, or the default when absent or of another type (the record
+// is written from it on every change: it must not throw).
+std::string str_of(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+bool bool_of(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_boolean() && it->get<bool>();
+}
+
 bool container_running(const Container& c) {
   return c.state.status == "running" || c.state.status == "paused";
 }
@@ -68,9 +79,9 @@ Result<std::string> Daemon::exec_create(const std::string& ref, json body) {
     return fail(Errc::InvalidArgument, "No exec command specified");
   for (const auto& a : body["Cmd"])
     if (!a.is_string()) return fail(Errc::InvalidArgument, "Cmd: strings expected");
-  if (body.contains("DetachKeys") && body["DetachKeys"].is_string() && !body["DetachKeys"].get<std::string>().empty())
-    if (!parse_detach_keys(body["DetachKeys"].get<std::string>()))
-      return fail(Errc::InvalidArgument, "Invalid escape keys (" + body["DetachKeys"].get<std::string>() + ") provided");
+  for (auto it = body.begin(); it != body.end();) it = it->is_null() ? body.erase(it) : std::next(it);  // docker-py's nulls
+  if (auto k = str_of(body, "DetachKeys"); !k.empty() && !parse_detach_keys(k))
+    return fail(Errc::InvalidArgument, "Invalid escape keys (" + k + ") provided");
   auto s = std::make_shared<ExecSession>();
   {
     std::lock_guard lk(mu);
@@ -99,26 +110,26 @@ Result<std::shared_ptr<ExecSession>> Daemon::find_exec(const std::string& id) {
 json Daemon::exec_inspect_json(const ExecSession& e) const {
   const json& ec = e.config;
   const json& cmd = ec["Cmd"];
-  std::string user = ec.value("User", "");
+  std::string user = str_of(ec, "User");
   if (user.empty())
     if (auto it = containers_.find(e.container_id); it != containers_.end() && it->second->config.is_object())
-      user = it->second->config.value("User", "");
+      user = str_of(it->second->config, "User");
   // dockerd's DetachKeys is the []byte of the create request's keys: base64 in JSON
   std::string keys;
-  if (auto k = ec.value("DetachKeys", ""); !k.empty())
+  if (auto k = str_of(ec, "DetachKeys"); !k.empty())
     if (auto b = parse_detach_keys(k)) keys = base64_encode(*b);
-  json pc{{"tty", ec.value("Tty", false)},
+  json pc{{"tty", bool_of(ec, "Tty")},
           {"entrypoint", cmd[0]},
           {"arguments", json(std::vector<json>(cmd.begin() + 1, cmd.end()))},
-          {"privileged", ec.value("Privileged", false)},
+          {"privileged", bool_of(ec, "Privileged")},
           {"user", user}};
   return json{{"ID", e.id},
               {"Running", e.running},
               {"ExitCode", e.has_exit ? json(e.exit_code) : json(nullptr)},
               {"ProcessConfig", pc},
-              {"OpenStdin", ec.value("AttachStdin", false)},
-              {"OpenStderr", ec.value("AttachStderr", false)},
-              {"OpenStdout", ec.value("AttachStdout", false)},
+              {"OpenStdin", bool_of(ec, "AttachStdin")},
+              {"OpenStderr", bool_of(ec, "AttachStderr")},
+              {"OpenStdout", bool_of(ec, "AttachStdout")},
               {"CanRemove", e.can_remove},
               {"ContainerID", e.container_id},
               {"DetachKeys", keys},

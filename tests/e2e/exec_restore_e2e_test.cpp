@@ -288,6 +288,16 @@ TEST_F(ExecRestore, DetachedExecs) {
   EXPECT_EQ(st, 409);  // running
   api("POST", "/exec/" + ids[0] + "/start", &st, json{{"Detach", true}}.dump());
   EXPECT_EQ(st, 409);  // ended
+  // nulls (docker-py sends Env: null) are as absent
+  auto nulls = api("POST", "/containers/" + cid + "/exec", &st,
+                   R"({"Cmd":["true"],"User":null,"Env":null,"Tty":null,"DetachKeys":null,"WorkingDir":null})");
+  ASSERT_EQ(st, 201) << nulls.dump();
+  auto nj = exec_json(nulls["Id"], &st);
+  EXPECT_EQ(st, 200);
+  EXPECT_EQ(nj["ProcessConfig"]["tty"], false);
+  api("POST", "/exec/" + nulls["Id"].get<std::string>() + "/start", &st, json{{"Detach", true}}.dump());
+  EXPECT_EQ(st, 200);
+  EXPECT_EQ(wait_exec_end(nulls["Id"])["ExitCode"], 0);
 }
 
 }  // namespace
