@@ -576,6 +576,7 @@ void register_routes(Daemon& d, http::Router& r) {
   r.add("POST", "/containers/{id}/attach", [&d](http::Request& q, http::ResponseWriter& w) {
     auto c = d.find(q.param("id"));
     if (!c) return send_error(w, c.error());
+    if (auto st = attach_allowed(d, **c, q.param("id")); !st) return send_error(w, st.error());
     bool tty = (*c)->config.value("Tty", false);
     AttachOptions ao;
     ao.in = q.query_bool("stdin") && (*c)->config.value("OpenStdin", false);
@@ -591,10 +592,20 @@ void register_routes(Daemon& d, http::Router& r) {
     std::string ct = tty ? "application/vnd.docker.raw-stream"
                          : (req_version(q).at_least(1, 42) ? "application/vnd.docker.multiplexed-stream"
                                                            : "application/vnd.docker.raw-stream");
-    w.set_header("Content-Type", ct);
-    auto h = w.hijack(upgrade ? 101 : 200);
-    if (!h) return;
+    auto h = w.hijack_raw();
+    if (!h) return send_error(w, h.error());
     int fd = h->fd.get();
+    // dockerd's head, written by hand on the hijacked connection (no other headers), and only
+    // once the session is subscribed to the container's output (a client that starts the
+    // container as soon as it has the head loses nothing)
+    std::string head = upgrade ? "HTTP/1.1 101 UPGRADED\r\nContent-Type: " + ct + "\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+                               : "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\n";
+    bool headed = false;
+    auto send_head = [&]() -> bool {
+      if (!headed) headed = static_cast<bool>(write_all(fd, head));
+      return headed;
+    };
+    ao.subscribed = send_head;
     LogOpts o;
     o.want_out = ao.out;
     o.want_err = ao.err;
@@ -608,11 +619,15 @@ void register_routes(Daemon& d, http::Router& r) {
         stream_log(d, *c, past, tty, [&](std::string_view data) { return alive = static_cast<bool>(write_all(fd, data)); }, {});
         return alive;
       };
-      if (!o.follow) (void)ao.replay();
+      if (!o.follow && send_head()) (void)ao.replay();
     }
-    if (!o.follow) return;
+    if (!o.follow) {
+      (void)send_head();
+      return;
+    }
     bool detached = false;
     auto st = attach_live(d, *c, fd, std::move(h->pending), ao, &detached);
+    if (!send_head()) return;  // (the session ended before it was subscribed: the container went away)
     if (st || !st.error().is(Errc::Unavailable)) {
       ::shutdown(fd, SHUT_WR);
       return;

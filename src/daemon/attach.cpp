@@ -170,6 +170,15 @@ std::string StreamFraming::output(unsigned char stream, std::string_view data) {
   return proto::frame(stream, data);
 }
 
+Status attach_allowed(Daemon& d, const Container& c, const std::string& ref) {
+  std::lock_guard lk(d.mu);
+  if (c.state.status == "paused")
+    return fail(Errc::Conflict, "container " + ref + " is paused, unpause the container before attach");
+  if (c.state.status == "restarting")
+    return fail(Errc::Conflict, "container " + ref + " is restarting, wait until the container is running");
+  return ok();
+}
+
 Status attach_live(Daemon& d, const std::shared_ptr<Container>& c, int client, std::string pending,
                    const AttachOptions& o, bool* detached) {
   StreamFraming f(o.tty);
@@ -382,15 +391,12 @@ void serve_attach_ws(Daemon& d, http::Request& q, http::ResponseWriter& w, const
   auto found = d.find(q.param("id"));
   if (!found) return send_error(w, found.error());
   auto c = *found;
+  if (auto st = attach_allowed(d, *c, q.param("id")); !st) return send_error(w, st.error());
   AttachOptions ao;
   bool open_stdin = false;
   std::string log_driver;
   {
     std::lock_guard lk(d.mu);
-    if (c->state.status == "paused")
-      return send_error(w, 409, "container " + q.param("id") + " is paused, unpause the container before attach");
-    if (c->state.status == "restarting")
-      return send_error(w, 409, "container " + q.param("id") + " is restarting, wait until the container is running");
     ao.tty = c->config.value("Tty", false);
     open_stdin = c->config.value("OpenStdin", false);
     ao.close_stdin_on_eof = c->config.value("StdinOnce", false) && !ao.tty;

@@ -91,6 +91,10 @@ class StreamFraming final : public ClientFraming {
   bool raw_;
 };
 
+// dockerd's refusals (409) of an attach to a paused or restarting container; `ref` as the
+// client named it.
+Status attach_allowed(Daemon& d, const Container& c, const std::string& ref);
+
 // Runs one live attach session on a hijacked connection; returns when the container ended,
 // the client detached (*detached) or went away. Unavailable: the shim has no attach socket.
 // The client's end of input (EOF, websocket close): with stdin attached, StdinOnce without a tty

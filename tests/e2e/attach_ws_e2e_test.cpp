@@ -149,6 +149,42 @@ print(json.dumps({'data': data.decode('latin-1'), 'lines': sorted(data.decode().
   EXPECT_EQ(j["ops"], json::array({2}));
 }
 
+// The answer (101) comes once the session is subscribed: a client that starts the container as
+// soon as it has it never loses the first output, over websocket and over POST /attach.
+TEST_F(AttachWs, AttachThenStartAtOnceLosesNothing) {
+  auto j = py(R"PY(
+res = {'ws': 0, 'post': 0}
+for i in range(6):
+    for kind in ('ws', 'post'):
+        name = 'berth-test-ws-race-%s-%d' % (kind, i)
+        c = api.create_container('busybox', ['echo', 'first-%d' % i], name=name,
+                                 host_config=api.create_host_config(network_mode='none'))
+        if kind == 'ws':
+            ws = ws_connect('/v1.47/containers/%s/attach/ws?stream=1&stdout=1' % name)
+            api.start(c['Id'])
+            frames, code = until_close(ws)
+            data = b''.join(d for _, d in frames)
+        else:
+            sock = api.attach_socket(c['Id'], params={'stdout': 1, 'stream': 1})
+            raw = getattr(sock, '_sock', sock)
+            raw.settimeout(60)
+            api.start(c['Id'])
+            data = b''
+            while True:
+                chunk = raw.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            sock.close()
+        if ('first-%d\n' % i).encode() in data:
+            res[kind] += 1
+        api.remove_container(c['Id'], force=True)
+print(json.dumps(res))
+)PY");
+  EXPECT_EQ(j["ws"], 6) << j;
+  EXPECT_EQ(j["post"], 6) << j;
+}
+
 // logs=1&stream=0: the past output, one frame per log line, then the close; stdout= and
 // stderr= are honoured from API 1.42 and ignored before it; text frames before API 1.28.
 TEST_F(AttachWs, LogsReplayAndVersionRules) {
@@ -227,6 +263,20 @@ TEST_F(AttachWs, RefusalsBeforeAndAtTheHandshake) {
   EXPECT_EQ(ver->status, 400);
   EXPECT_EQ(ver->header("Sec-WebSocket-Version"), "13");
   EXPECT_EQ(docker({"rm", "-f", "berth-test-ws-plain"}).status, 0);
+
+  // paused: 409 on both attach endpoints (dockerd's ContainerAttach)
+  ASSERT_EQ(docker({"run", "-d", "--name", "berth-test-ws-paused", "--network", "none", "busybox", "sleep", "60"}).status, 0);
+  ASSERT_EQ(docker({"pause", "berth-test-ws-paused"}).status, 0);
+  auto paused = d_->client().request("GET", "/v1.47/containers/berth-test-ws-paused/attach/ws?stream=1");
+  ASSERT_TRUE(paused);
+  EXPECT_EQ(paused->status, 409);
+  EXPECT_EQ(json::parse(paused->body)["message"],
+            "container berth-test-ws-paused is paused, unpause the container before attach");
+  // (the docker CLI refuses on its own after an inspect; the API answers too)
+  auto post = d_->client().request("POST", "/v1.47/containers/berth-test-ws-paused/attach?stream=1&stdout=1");
+  ASSERT_TRUE(post);
+  EXPECT_EQ(post->status, 409);
+  EXPECT_EQ(docker({"rm", "-f", "berth-test-ws-paused"}).status, 0);
 }
 
 }  // namespace
