@@ -248,7 +248,8 @@ Status attach_live(Daemon& d, const std::shared_ptr<Container>& c, int client, s
   if (!shim) return fail(Errc::Unavailable, "no attach socket");
   d.emit("container", "attach", c->id);
 
-  DetachScanner scan(o.detach_keys);
+  // dockerd: detach keys only with a tty (copyEscapable); without one every byte is stdin
+  DetachScanner scan(o.tty ? o.detach_keys : std::string());
   bool client_in_open = true;
   std::string from_shim;
   char buf[32768];

@@ -185,6 +185,38 @@ print(json.dumps(res))
   EXPECT_EQ(j["post"], 6) << j;
 }
 
+// Detach keys work only with a tty, as in dockerd: without one ctrl-p ctrl-q reach the container;
+// with one they end the session (close 1000) and the container keeps running.
+TEST_F(AttachWs, DetachKeysOnlyWithTty) {
+  auto j = py(R"PY(
+out = {}
+for tty in (False, True):
+    name = 'berth-test-ws-det-%d' % tty
+    c = api.create_container('busybox', ['cat'], stdin_open=True, tty=tty, name=name,
+                             host_config=api.create_host_config(network_mode='none'))
+    api.start(c['Id'])
+    ws = ws_connect('/v1.47/containers/%s/attach/ws?stream=1&stdin=1&stdout=1' % name)
+    if not tty:
+        ws.send_binary(b'a\x10\x11b\n')
+        got = b''
+        while b'b\n' not in got:
+            op, data = ws.recv_data()
+            got += as_bytes(data)
+        ws.close()
+        out['raw'] = list(got)
+    else:
+        ws.send_binary(b'\x10\x11')
+        frames, code = until_close(ws)
+        out['close'] = code
+    out['running_%d' % tty] = api.inspect_container(c['Id'])['State']['Running']
+    api.remove_container(c['Id'], force=True)
+print(json.dumps(out))
+)PY");
+  EXPECT_EQ(j["raw"], json::array({'a', 0x10, 0x11, 'b', '\n'})) << j;
+  EXPECT_EQ(j["close"], 1000) << j;
+  EXPECT_EQ(j["running_1"], true) << j;
+}
+
 // logs=1&stream=0: the past output, one frame per log line, then the close; stdout= and
 // stderr= are honoured from API 1.42 and ignored before it; text frames before API 1.28.
 TEST_F(AttachWs, LogsReplayAndVersionRules) {
