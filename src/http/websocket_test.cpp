@@ -42,6 +42,9 @@ TEST(WebSocket, HandshakeAnswersAsXNetWebsocket) {
   q.headers.set("Upgrade", "WebSocket");
   q.headers.set("Connection", "keep-alive, Upgrade");
   EXPECT_EQ(server_handshake(q).status, 101);
+  // no Origin check (dockerd's websocket.Server has no Handshake hook)
+  q.headers.set("Origin", "http://elsewhere.example");
+  EXPECT_EQ(server_handshake(q).status, 101);
   // one subprotocol offered: echoed
   q.headers.set("Sec-WebSocket-Protocol", " chat ");
   EXPECT_NE(server_handshake(q).response.find("\r\nSec-WebSocket-Protocol: chat\r\n"), std::string::npos);
