@@ -17,6 +17,7 @@
 #include "common/path.hpp"
 #include "common/strings.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/lazy_sync.hpp"
 #include "storage/quota.hpp"
 #include "volume/volume.hpp"
 
@@ -230,7 +231,8 @@ Status write_mounts(const std::string& data_root, const std::string& id, const s
   json j = json::array();
   for (const auto& m : ms) j.push_back(to_json(m));
   TRY(mkdir_all(data_root + "/containers/" + id, 0710));
-  return atomic_write_file(mounts_file(data_root, id), j.dump(), 0600);
+  // Like the container record: atomic now, fsynced in the background (lazy_sync.hpp).
+  return write_record(mounts_file(data_root, id), j.dump(), 0600);
 }
 
 }  // namespace

@@ -882,8 +882,11 @@ Status Daemon::start_locked(const std::shared_ptr<Container>& c) {
                                    "--attach-fd", "4"};
   if (c->config.value("Tty", false)) argv.push_back("--tty");
   if (c->config.value("OpenStdin", false)) argv.push_back("--stdin");
-  auto pid = spawn_shim(argv, ready_w.get(), attach_listen->get());
+  // A spare shim started ahead takes the job when there is one; the next spare starts now.
+  std::optional<pid_t> spare = spare_.hand({argv.begin() + 1, argv.end()}, ready_w.get(), attach_listen->get());
+  auto pid = spare ? Result<pid_t>(*spare) : spawn_shim(argv, ready_w.get(), attach_listen->get());
   if (!pid) return fail_start(std::move(pid).error());
+  spare_.replenish(shim_path_);
   ready_w.reset();
   attach_listen->reset();
   std::string reply;

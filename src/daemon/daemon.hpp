@@ -34,6 +34,7 @@
 #include "common/unique_fd.hpp"
 #include "daemon/config.hpp"
 #include "daemon/images.hpp"
+#include "daemon/shim_spare.hpp"
 #include "http/http.hpp"
 #include "volume/volume.hpp"
 
@@ -252,6 +253,7 @@ class Daemon {
   std::deque<std::string> garbage_;  // removed containers whose files are still there (guarded by mu)
   bool stopping_ = false;
   std::string shim_path_;
+  SpareShim spare_;  // a shim started ahead of the next start (shim_spare.hpp)
   // Starts the cgroup-migration grace period when a container is created or started, so that
   // the runtime's move of its init does not wait for all of it (attach_primer.hpp).
   cgroups::AttachPrimer primer_;

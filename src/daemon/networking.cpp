@@ -17,6 +17,7 @@
 #include "common/log.hpp"
 #include "common/strings.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/lazy_sync.hpp"
 #include "network/etc_files.hpp"
 #include "network/manager.hpp"
 #include "network/netlink.hpp"
@@ -210,7 +211,8 @@ std::string Networking::pseudo_id(const std::string& name) const {
 
 Status Networking::save_plan(const std::string& id, const json& plan) {
   std::lock_guard lk(plan_mu_);
-  return atomic_write_file(plan_path(id), plan.dump(), 0600);
+  // Like the container record: atomic now, fsynced in the background (lazy_sync.hpp).
+  return write_record(plan_path(id), plan.dump(), 0600);
 }
 
 json Networking::load_plan(const std::string& id) const {

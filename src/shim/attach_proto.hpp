@@ -51,6 +51,15 @@ enum Kind : unsigned char {
   kExecWatch = 'W',
 };
 
+// A spare shim (`berth-shim --spare --id <kSparePlaceholderId>`, fd 3: a SOCK_SEQPACKET socket
+// to berthd) waits for one message: the arguments a shim is normally started with (argv
+// without argv[0], NUL-separated) and, as SCM_RIGHTS, the ready and attach fds. It then runs
+// as that container's shim, its command line showing the real id in the placeholder's place
+// (same length: container ids are 64 hex digits). EOF instead of a message: it exits.
+inline constexpr char kSparePlaceholderId[] =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+inline constexpr std::size_t kMaxSpareJob = 64 * 1024;
+
 // The file in the shim's state dir that holds an exec's status once it ended.
 inline std::string exec_exit_file(std::string_view tag) { return "exec-" + std::string(tag) + ".exit"; }
 

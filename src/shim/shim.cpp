@@ -40,6 +40,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -878,18 +879,18 @@ int shim_main(Opts& o) {
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  Opts o;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
+// The shim's arguments (argv without argv[0]); false after printing why they are wrong.
+bool parse_args(const std::vector<std::string>& args, Opts& o) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    bool bad = false;
     auto val = [&]() -> std::string {
-      if (i + 1 >= argc) {
+      if (i + 1 >= args.size()) {
         std::fprintf(stderr, "berth-shim: %s needs a value\n", a.c_str());
-        std::exit(2);
+        bad = true;
+        return {};
       }
-      return argv[++i];
+      return args[++i];
     };
     if (a == "--id") o.id = val();
     else if (a == "--bundle") o.bundle = val();
@@ -907,13 +908,73 @@ int main(int argc, char** argv) {
     else if (a == "--stdin") o.open_stdin = true;
     else {
       std::fprintf(stderr, "berth-shim: unknown argument %s\n", a.c_str());
-      return 2;
+      return false;
     }
+    if (bad) return false;
   }
   if (o.id.empty() || o.bundle.empty() || o.state_dir.empty()) {
     std::fprintf(stderr, "usage: berth-shim --id ID --bundle DIR --state-dir DIR [--runtime PATH] [--tty] [--stdin]\n");
-    return 2;
+    return false;
   }
+  return true;
+}
+
+// --spare: waits on fd 3 for the container to serve (see attach_proto.hpp) and returns its
+// arguments with the ready and attach fds placed on 3 and 4; nothing when berthd went away.
+std::optional<std::vector<std::string>> await_job(int argc, char** argv) {
+  constexpr int kChan = 3;
+  std::string buf(proto::kMaxSpareJob, '\0');
+  iovec iov{buf.data(), buf.size()};
+  alignas(cmsghdr) char ctl[CMSG_SPACE(2 * sizeof(int))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctl;
+  msg.msg_controllen = sizeof ctl;
+  ssize_t n;
+  do n = ::recvmsg(kChan, &msg, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
+  if (n <= 0) return std::nullopt;
+  int fds[2] = {-1, -1};
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(2 * sizeof(int)))
+      std::memcpy(fds, CMSG_DATA(c), sizeof fds);
+  if (fds[0] < 0 || fds[1] < 0 || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) return std::nullopt;
+  // Out of the way of 3 and 4 first (a received fd may have landed on 4), then into place.
+  int ready = ::fcntl(fds[0], F_DUPFD_CLOEXEC, 10), attach = ::fcntl(fds[1], F_DUPFD_CLOEXEC, 10);
+  ::close(fds[0]);
+  ::close(fds[1]);
+  ::close(kChan);
+  if (ready < 0 || attach < 0 || ::dup2(ready, 3) < 0 || ::dup2(attach, 4) < 0) return std::nullopt;
+  ::close(ready);
+  ::close(attach);
+  std::vector<std::string> args;
+  for (std::size_t at = 0; at < static_cast<std::size_t>(n);) {
+    std::size_t end = buf.find('\0', at);
+    if (end == std::string::npos || end > static_cast<std::size_t>(n)) end = static_cast<std::size_t>(n);
+    args.emplace_back(buf, at, end - at);
+    at = end + 1;
+  }
+  // The command line names the container from now on, as a shim started for it would
+  // (berthd recognizes its shims by it after a restart).
+  for (std::size_t i = 0; i + 1 < args.size(); ++i)
+    if (args[i] == "--id")
+      for (int k = 1; k < argc; ++k)
+        if (std::strcmp(argv[k], proto::kSparePlaceholderId) == 0 && args[i + 1].size() == std::strlen(argv[k]))
+          std::memcpy(argv[k], args[i + 1].data(), args[i + 1].size());
+  return args;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Opts o;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (argc >= 2 && std::strcmp(argv[1], "--spare") == 0) {
+    auto job = await_job(argc, argv);
+    if (!job) return 0;  // berthd closed the channel: not needed
+    args = std::move(*job);
+  }
+  if (!parse_args(args, o)) return 2;
   if (o.ready_fd >= 0) ::fcntl(o.ready_fd, F_SETFD, FD_CLOEXEC);
   if (o.attach_fd >= 0) ::fcntl(o.attach_fd, F_SETFD, FD_CLOEXEC);
   if (!o.foreground) {

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: Apache-2.0
+// A berth-shim started ahead of need (`berth-shim --spare`, see shim/attach_proto.hpp): a
+// container's start hands it the arguments and fds a new shim would get instead of starting
+// one, which takes one process start off `docker start` (an exec plus glibc's start-up, whose
+// CPU probing traps to the hypervisor here: 1-5 ms). One spare at a time, made after the first
+// start (an idle berthd that runs nothing has none); an unused spare exits when berthd closes
+// its channel or goes away.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace berth::daemon {
+
+class SpareShim {
+ public:
+  SpareShim();
+  ~SpareShim();  // closes the channel: the spare exits
+  SpareShim(const SpareShim&) = delete;
+  SpareShim& operator=(const SpareShim&) = delete;
+
+  // Gives args (a shim's argv without argv[0]) and the ready and attach fds to the spare,
+  // which becomes that container's shim; returns its pid (berthd's child, reaped like a
+  // spawned shim), or nothing when no live spare is at hand (then spawn one as usual).
+  std::optional<pid_t> hand(const std::vector<std::string>& args, int ready_fd, int attach_fd);
+  // Starts a new spare (in the background) unless one is ready.
+  void replenish(const std::string& shim_path);
+
+  struct State;
+
+ private:
+  std::shared_ptr<State> st_;
+};
+
+}  // namespace berth::daemon
