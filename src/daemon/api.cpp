@@ -25,6 +25,7 @@
 #include "daemon/attach.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/health.hpp"
+#include "daemon/inspect_render.hpp"
 #include "daemon/phase_log.hpp"
 #include "daemon/routes.hpp"
 #include "storage/driver.hpp"
@@ -269,7 +270,7 @@ json Daemon::inspect_json(const Container& c, bool /*size*/) {
   j["ProcessLabel"] = "";
   j["AppArmorProfile"] = "";
   j["ExecIDs"] = c.exec_ids.empty() ? json(nullptr) : json(c.exec_ids);
-  j["HostConfig"] = c.host_config;
+  j["HostConfig"] = inspect_host_config(c.host_config, c.runtime);
   j["HostConfig"]["Links"] = net_->links_view(c, [this](const std::string& ref) {  // mu is held
     for (const auto& [id, x] : containers_)
       if (x->name == (ref.rfind('/', 0) == 0 ? ref.substr(1) : ref) || id == ref) return x->name;
@@ -277,9 +278,7 @@ json Daemon::inspect_json(const Container& c, bool /*size*/) {
   });
   j["GraphDriver"] = graph_driver_json(*images_, c.id, bundle_dir(c.id) + "/rootfs");
   j["Mounts"] = mounts_json(c);
-  json cfg = c.config;
-  cfg["Image"] = c.image;
-  j["Config"] = cfg;
+  j["Config"] = inspect_config(c.config, c.image);
   j["NetworkSettings"] = net_->settings(c);
   return j;
 }

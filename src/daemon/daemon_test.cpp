@@ -7,6 +7,7 @@
 #include "daemon/api_version.hpp"
 #include "daemon/attach.hpp"
 #include "daemon/health.hpp"
+#include "daemon/inspect_render.hpp"
 #include "daemon/networking.hpp"
 #include "daemon/config.hpp"
 #include "daemon/container_volumes.hpp"
@@ -290,6 +291,82 @@ TEST(Health, MergeWithImage) {
   EXPECT_EQ(m["Retries"].get<int>(), 2);
   m = merge_healthcheck(json{{"Test", {"NONE"}}}, image);
   EXPECT_EQ(m["Test"], json({"NONE"}));
+}
+
+// GET /containers/{id}/json: Config and HostConfig with dockerd's field set (moby v27.5.1).
+TEST(InspectRender, ConfigEveryFieldAsDockerdMarshalsIt) {
+  json stored = {{"Cmd", {"true"}}, {"Env", json::array()}, {"Hostname", "abc"}, {"Labels", nullptr},
+                 {"ExposedPorts", json::object()}, {"StopSignal", ""}, {"Healthcheck", nullptr},
+                 {"NetworkDisabled", false}, {"MacAddress", ""}, {"StopTimeout", nullptr}, {"Shell", nullptr},
+                 {"ArgsEscaped", false}, {"Tty", nullptr}, {"Volumes", json::object()}, {"Bogus", 1},
+                 {"Entrypoint", {""}}};
+  json c = inspect_config(stored, "busybox");
+  json want = {{"Hostname", "abc"}, {"Domainname", ""}, {"User", ""}, {"AttachStdin", false},
+               {"AttachStdout", false}, {"AttachStderr", false}, {"Tty", false}, {"OpenStdin", false},
+               {"StdinOnce", false}, {"Env", nullptr}, {"Cmd", {"true"}}, {"Image", "busybox"},
+               {"Volumes", nullptr}, {"WorkingDir", ""}, {"Entrypoint", nullptr}, {"OnBuild", nullptr},
+               {"Labels", json::object()}};
+  EXPECT_EQ(c, want) << c.dump();
+  // values the client set are kept, omitempty fields included when set
+  json set = {{"Tty", true}, {"Env", {"A=1"}}, {"ExposedPorts", {{"80/tcp", json::object()}}}, {"StopSignal", "SIGINT"},
+              {"StopTimeout", 0}, {"Labels", {{"a", "b"}}}, {"Volumes", {{"/v", json::object()}}}, {"Healthcheck", {{"Test", {"NONE"}}}}};
+  json c2 = inspect_config(set, "img");
+  EXPECT_EQ(c2["Tty"], true);
+  EXPECT_EQ(c2["Env"], json({"A=1"}));
+  EXPECT_EQ(c2["ExposedPorts"], json({{"80/tcp", json::object()}}));
+  EXPECT_EQ(c2["StopSignal"], "SIGINT");
+  EXPECT_EQ(c2["StopTimeout"], 0);
+  EXPECT_EQ(c2["Labels"], json({{"a", "b"}}));
+  EXPECT_EQ(c2["Volumes"], json({{"/v", json::object()}}));
+  EXPECT_EQ(c2["Healthcheck"]["Test"], json({"NONE"}));
+}
+
+TEST(InspectRender, HostConfigEveryField) {
+  json h = inspect_host_config({{"NetworkMode", "bridge"}, {"LogConfig", {{"Type", "json-file"}, {"Config", json::object()}}},
+                                {"PidsLimit", 0}, {"Tmpfs", json::object()}, {"Unknown", true}},
+                               "runc");
+  EXPECT_EQ(h["NetworkMode"], "bridge");
+  EXPECT_EQ(h["LogConfig"], json({{"Type", "json-file"}, {"Config", json::object()}}));
+  EXPECT_EQ(h["RestartPolicy"], json({{"Name", "no"}, {"MaximumRetryCount", 0}}));
+  EXPECT_EQ(h["ConsoleSize"], json({0, 0}));
+  EXPECT_EQ(h["ShmSize"], 67108864);
+  EXPECT_EQ(h["IpcMode"], "private");
+  EXPECT_EQ(h["CgroupnsMode"], "private");
+  EXPECT_EQ(h["OomKillDisable"], false);
+  EXPECT_EQ(h["Runtime"], "runc");
+  EXPECT_TRUE(h["PidsLimit"].is_null());
+  EXPECT_EQ(h["MaskedPaths"], json(default_masked_paths()));
+  EXPECT_EQ(h["ReadonlyPaths"], json(default_readonly_paths()));
+  for (const char* k : {"Binds", "PortBindings", "VolumesFrom", "CapAdd", "CapDrop", "Dns", "DnsOptions", "DnsSearch",
+                        "ExtraHosts", "GroupAdd", "Links", "SecurityOpt", "BlkioWeightDevice", "BlkioDeviceReadBps",
+                        "BlkioDeviceWriteBps", "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps", "Devices",
+                        "DeviceCgroupRules", "DeviceRequests", "MemorySwappiness", "Ulimits"}) {
+    ASSERT_TRUE(h.contains(k)) << k;
+    EXPECT_TRUE(h[k].is_null()) << k;
+  }
+  for (const char* k : {"ContainerIDFile", "VolumeDriver", "Cgroup", "PidMode", "UTSMode", "UsernsMode", "Isolation",
+                        "CgroupParent", "CpusetCpus", "CpusetMems"})
+    EXPECT_EQ(h.value(k, json(1)), "") << k;
+  for (const char* k : {"AutoRemove", "Privileged", "PublishAllPorts", "ReadonlyRootfs"}) EXPECT_EQ(h.value(k, json(1)), false) << k;
+  for (const char* k : {"OomScoreAdj", "CpuShares", "Memory", "NanoCpus", "BlkioWeight", "CpuPeriod", "CpuQuota",
+                        "CpuRealtimePeriod", "CpuRealtimeRuntime", "MemoryReservation", "MemorySwap", "CpuCount",
+                        "CpuPercent", "IOMaximumIOps", "IOMaximumBandwidth"})
+    EXPECT_EQ(h.value(k, json(1)), 0) << k;
+  for (const char* k : {"Annotations", "StorageOpt", "Tmpfs", "Sysctls", "KernelMemory", "KernelMemoryTCP", "Mounts",
+                        "Init", "Unknown"})
+    EXPECT_FALSE(h.contains(k)) << k;
+  EXPECT_EQ(h.size(), 63u) << h.dump();
+  // privileged: no default masked paths; set values kept
+  json p = inspect_host_config({{"Privileged", true}, {"RestartPolicy", {{"Name", "always"}}}, {"ShmSize", 1024},
+                                {"Init", false}, {"PidsLimit", 10}},
+                               "");
+  EXPECT_TRUE(p["MaskedPaths"].is_null());
+  EXPECT_TRUE(p["ReadonlyPaths"].is_null());
+  EXPECT_EQ(p["RestartPolicy"], json({{"Name", "always"}, {"MaximumRetryCount", 0}}));
+  EXPECT_EQ(p["ShmSize"], 1024);
+  EXPECT_EQ(p["Init"], false);
+  EXPECT_EQ(p["PidsLimit"], 10);
+  EXPECT_FALSE(p.contains("Runtime"));
 }
 
 }  // namespace

@@ -76,6 +76,16 @@ T hc(const json& h, const char* key, T def) {
 
 }  // namespace
 
+std::vector<std::string> default_masked_paths() {
+  return {"/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+          "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+          "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap"};
+}
+
+std::vector<std::string> default_readonly_paths() {
+  return {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+}
+
 std::vector<std::string> default_capabilities() {
   return {"CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",     "CAP_FOWNER",           "CAP_MKNOD",
           "CAP_NET_RAW", "CAP_SETGID",      "CAP_SETUID",     "CAP_SETFCAP",          "CAP_SETPCAP",
@@ -488,10 +498,8 @@ Result<std::string> generate_spec(const SpecInput& in, std::vector<std::string>*
     if (!in.cgroups_path.empty()) lin["cgroupsPath"] = in.cgroups_path;
     if (h.contains("Sysctls") && h["Sysctls"].is_object() && !h["Sysctls"].empty()) lin["sysctl"] = h["Sysctls"];
     if (!privileged) {
-      lin["maskedPaths"] = {"/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
-                            "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-                            "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap"};
-      lin["readonlyPaths"] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+      lin["maskedPaths"] = default_masked_paths();
+      lin["readonlyPaths"] = default_readonly_paths();
     }
     if (seccomp_mode == "default") lin["seccomp"] = TRY(default_seccomp(caps));
     else if (seccomp_mode == "custom") lin["seccomp"] = TRY(convert_seccomp(seccomp_profile, caps));

@@ -50,6 +50,10 @@ Result<nlohmann::json> default_seccomp(const std::vector<std::string>& caps);
 Result<nlohmann::json> convert_seccomp(const std::string& profile, const std::vector<std::string>& caps);
 
 std::vector<std::string> default_capabilities();
+// linux.maskedPaths / linux.readonlyPaths of an unprivileged container (moby's defaults; what
+// inspect shows as HostConfig.MaskedPaths / ReadonlyPaths when the client set none).
+std::vector<std::string> default_masked_paths();
+std::vector<std::string> default_readonly_paths();
 // Applies CapAdd/CapDrop ("ALL", with or without CAP_ prefix) to the default set.
 Result<std::vector<std::string>> effective_capabilities(const nlohmann::json& host_config);
 

@@ -124,5 +124,37 @@ print("ok")
   EXPECT_EQ(trim(r.out), "ok");
 }
 
+// docker-py's low-level logs() inspects first and reads Config.Tty: on a container created
+// with a minimal body (Image and Cmd only, as raw API clients do) it must be there.
+TEST_F(DockerCli, DockerPyLogsOfMinimalContainer) {
+  if (run({"python3", "-c", "import docker"}, {}, 20).status != 0) GTEST_SKIP() << "python3-docker missing";
+  auto c = d_->client();
+  auto cr = c.request("POST", "/v1.47/containers/create?name=berth-test-pylogs",
+                      R"({"Image":"busybox","Cmd":["sh","-c","echo out-line; echo err-line >&2"]})",
+                      {{"Content-Type", "application/json"}});
+  ASSERT_TRUE(cr);
+  ASSERT_EQ(cr->status, 201) << cr->body;
+  std::string id = nlohmann::json::parse(cr->body).value("Id", "");
+  auto st = c.request("POST", "/v1.47/containers/" + id + "/start");
+  ASSERT_TRUE(st);
+  ASSERT_EQ(st->status, 204) << st->body;
+  std::string script = R"PY(
+import sys, docker
+api = docker.APIClient(base_url=sys.argv[1], version="1.47")
+assert api.wait(sys.argv[2])["StatusCode"] == 0
+out = api.logs(sys.argv[2])
+assert out == b"out-line\nerr-line\n" or out == b"err-line\nout-line\n", out
+assert api.logs(sys.argv[2], stderr=False) == b"out-line\n"
+ct = docker.DockerClient(base_url=sys.argv[1]).containers.get(sys.argv[2])
+assert ct.attrs["Config"]["Tty"] is False and ct.attrs["Config"]["OpenStdin"] is False
+assert b"out-line\n" in ct.logs()
+ct.remove()
+print("ok")
+)PY";
+  auto r = run({"python3", "-c", script, d_->host(), id}, {}, 120);
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(trim(r.out), "ok");
+}
+
 }  // namespace
 }  // namespace berth::test

@@ -183,6 +183,90 @@ TEST_F(DaemonTest, ContainerLifecycle) {
   EXPECT_EQ(st, 204);
 }
 
+// Inspect renders Config and HostConfig with every field dockerd's structs marshal (moby
+// v27.5.1, API 1.47), whatever the create body left out; clients index them (docker-py's
+// logs() reads Config.Tty). The record is rendered, not rewritten: after a restart the same.
+TEST_F(DaemonTest, InspectOfMinimalCreateHasDockerdFields) {
+  REQUIRE_IMAGE("busybox");
+  ASSERT_TRUE(d_->load_busybox());
+  int st = 0;
+  auto cr = call("POST", "/v1.47/containers/create?name=berth-test-min", R"({"Image":"busybox","Cmd":["true"]})", &st);
+  ASSERT_EQ(st, 201) << cr.dump();
+  std::string id = cr.value("Id", "");
+  ASSERT_EQ(id.size(), 64u);
+  auto check = [&](const json& ins) {
+    json want_cfg = {{"Hostname", id.substr(0, 12)}, {"Domainname", ""}, {"User", ""}, {"AttachStdin", false},
+                     {"AttachStdout", false}, {"AttachStderr", false}, {"Tty", false}, {"OpenStdin", false},
+                     {"StdinOnce", false}, {"Env", {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}},
+                     {"Cmd", {"true"}}, {"Image", "busybox"}, {"Volumes", nullptr}, {"WorkingDir", ""},
+                     {"Entrypoint", nullptr}, {"OnBuild", nullptr}, {"Labels", json::object()}};
+    EXPECT_EQ(ins["Config"], want_cfg) << ins["Config"].dump();
+    const json& h = ins["HostConfig"];
+    json want_hc = json::object();
+    for (const char* k : {"Binds", "PortBindings", "VolumesFrom", "CapAdd", "CapDrop", "Dns", "DnsOptions", "DnsSearch",
+                          "ExtraHosts", "GroupAdd", "Links", "SecurityOpt", "BlkioWeightDevice", "BlkioDeviceReadBps",
+                          "BlkioDeviceWriteBps", "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps", "Devices",
+                          "DeviceCgroupRules", "DeviceRequests", "MemorySwappiness", "PidsLimit", "Ulimits"})
+      want_hc[k] = nullptr;
+    for (const char* k : {"ContainerIDFile", "VolumeDriver", "Cgroup", "PidMode", "UTSMode", "UsernsMode", "Isolation",
+                          "CgroupParent", "CpusetCpus", "CpusetMems"})
+      want_hc[k] = "";
+    for (const char* k : {"AutoRemove", "Privileged", "PublishAllPorts", "ReadonlyRootfs", "OomKillDisable"}) want_hc[k] = false;
+    for (const char* k : {"OomScoreAdj", "CpuShares", "Memory", "NanoCpus", "BlkioWeight", "CpuPeriod", "CpuQuota",
+                          "CpuRealtimePeriod", "CpuRealtimeRuntime", "MemoryReservation", "MemorySwap", "CpuCount",
+                          "CpuPercent", "IOMaximumIOps", "IOMaximumBandwidth"})
+      want_hc[k] = 0;
+    want_hc["LogConfig"] = {{"Type", "json-file"}, {"Config", json::object()}};
+    want_hc["NetworkMode"] = "bridge";
+    want_hc["RestartPolicy"] = {{"Name", "no"}, {"MaximumRetryCount", 0}};
+    want_hc["ConsoleSize"] = {0, 0};
+    want_hc["CgroupnsMode"] = "private";
+    want_hc["IpcMode"] = "private";
+    want_hc["ShmSize"] = 67108864;
+    want_hc["Runtime"] = h.value("Runtime", "");
+    want_hc["MaskedPaths"] = {"/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+                              "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+                              "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap"};
+    want_hc["ReadonlyPaths"] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+    EXPECT_EQ(want_hc.size(), 63u);
+    EXPECT_FALSE(h.value("Runtime", "").empty());
+    EXPECT_EQ(h, want_hc) << h.dump();
+  };
+  auto ins = call("GET", "/v1.47/containers/" + id + "/json", {}, &st);
+  ASSERT_EQ(st, 200);
+  check(ins);
+  // the stored record is the create body as sent (nothing was written back)
+  auto rec = json::parse(read_file(d_->data_root() + "/containers/" + id + "/config.v2.json").value_or("{}"));
+  EXPECT_FALSE(rec["Config"].contains("Tty")) << rec["Config"].dump();
+  d_->kill9();
+  ASSERT_TRUE(d_->start()) << d_->log();
+  auto again = call("GET", "/v1.47/containers/berth-test-min/json", {}, &st);
+  ASSERT_EQ(st, 200);
+  check(again);
+  EXPECT_EQ(again["Config"], ins["Config"]);
+  EXPECT_EQ(again["HostConfig"], ins["HostConfig"]);
+  // what the client set is shown as set
+  auto cr2 = call("POST", "/v1.47/containers/create",
+                  json{{"Image", "busybox"}, {"Cmd", {"true"}}, {"Tty", true}, {"Env", {"A=1"}}, {"StopSignal", "SIGINT"},
+                       {"Labels", {{"l", "v"}}}, {"HostConfig", {{"NetworkMode", "none"}, {"CapAdd", {"NET_ADMIN"}},
+                                                                 {"RestartPolicy", {{"Name", "on-failure"}, {"MaximumRetryCount", 2}}}}}}
+                      .dump(),
+                  &st);
+  ASSERT_EQ(st, 201) << cr2.dump();
+  auto i2 = call("GET", "/v1.47/containers/" + cr2.value("Id", "") + "/json", {}, &st);
+  EXPECT_EQ(i2["Config"]["Tty"], true);
+  EXPECT_EQ(i2["Config"]["Env"], json({"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "A=1"}));
+  EXPECT_EQ(i2["Config"]["StopSignal"], "SIGINT");
+  EXPECT_EQ(i2["Config"]["Labels"], json({{"l", "v"}}));
+  EXPECT_EQ(i2["HostConfig"]["NetworkMode"], "none");
+  EXPECT_EQ(i2["HostConfig"]["CapAdd"], json({"NET_ADMIN"}));
+  EXPECT_EQ(i2["HostConfig"]["RestartPolicy"], json({{"Name", "on-failure"}, {"MaximumRetryCount", 2}}));
+  for (const auto& x : {id, cr2.value("Id", "")}) {
+    call("DELETE", "/v1.47/containers/" + x, {}, &st);
+    EXPECT_EQ(st, 204);
+  }
+}
+
 TEST_F(DaemonTest, KillNineDaemonLiveRestore) {
   REQUIRE_RUNTIME();
   REQUIRE_IMAGE("busybox");
