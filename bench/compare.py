@@ -6,18 +6,61 @@
       --a "berth-runtime run ..." --b "runc run ..." [--setup CMD] [--teardown CMD]
 
 Each run executes A then B (alternating which goes first) so that machine noise hits both.
---setup/--teardown run around every single timed command and are not timed. Commands run via
-/bin/sh. A command that fails aborts the benchmark with its output. --cpu also reports the CPU
-time (user+sys of the command and its children, /bin/sh included for both sides), which a loaded
-machine disturbs far less than wall-clock time. Prints one summary line that
+--setup/--teardown run around every single timed command and are not timed. A plain command
+(words, leading VAR=value assignments, steps joined by " && ") is exec'd directly, like
+`hyperfine -N`: a shell's start-up (about 1 ms here, mostly glibc probing the CPU) is neither
+side's work. Anything else runs via /bin/sh. A command that fails aborts the benchmark with
+its output. --cpu also reports the CPU time (user+sys of the command and its children), which a
+loaded machine disturbs far less than wall-clock time. Prints one summary line that
 bench/run-all.sh collects into docs/benchmarks.md format. Never fails on a wall-clock number.
 """
 import argparse
+import os
 import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+
+
+SHELL_CHARS = set("|;&<>()$`\\\"'*?[]#~{}\n")
+
+
+def direct_steps(cmd):
+    """[(argv, env)] to exec one after the other for a plain command, or None (needs a shell)."""
+    steps = []
+    for part in cmd.split(" && "):
+        if any(c in SHELL_CHARS for c in part):
+            return None
+        words = part.split()
+        env = {}
+        while words and "=" in words[0]:
+            k, v = words[0].split("=", 1)
+            if not k.isidentifier():
+                break
+            env[k] = v
+            words.pop(0)
+        if not words:
+            return None
+        steps.append((words, dict(os.environ, **env) if env else None))
+    return steps
+
+
+def run_cmd(cmd):
+    steps = direct_steps(cmd)
+    if steps is None:
+        return subprocess.run(cmd, shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # Output to a file, not a pipe: a step may leave a process holding it (`runtime create`
+    # leaves the container's init waiting for `start`), and a pipe would wait for that.
+    with tempfile.TemporaryFile() as out:
+        for argv, env in steps:
+            p = subprocess.run(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+            if p.returncode != 0:
+                break
+        out.seek(0)
+        p.stdout = out.read()
+    return p
 
 
 def timed(cmd, setup, teardown):
@@ -25,7 +68,7 @@ def timed(cmd, setup, teardown):
         subprocess.run(setup, shell=True, check=True, stdout=subprocess.DEVNULL)
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    p = subprocess.run(cmd, shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    p = run_cmd(cmd)
     dt = time.perf_counter() - t0
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     timed.cpu_ms = (r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) * 1000.0
