@@ -124,6 +124,16 @@ Status ResponseWriter::send_file(int status, int fd, std::uint64_t offset, std::
   return io_->send_file(fd, offset, length);
 }
 
+namespace {
+// The connection and the bytes read ahead of the hand-over, for a hijacking handler.
+Hijacked take_connection(detail::ConnIO& io) {
+  Hijacked h;
+  h.pending = io.take_buffered();
+  h.fd = io.release_fd();
+  return h;
+}
+}  // namespace
+
 Result<Hijacked> ResponseWriter::hijack(int status) {
   if (io_->is_tls()) return fail(Errc::Unimplemented, "hijack over TLS is not supported");
   if (status == 101) {
@@ -131,24 +141,15 @@ Result<Hijacked> ResponseWriter::hijack(int status) {
     headers_.set("Upgrade", "tcp");
   }
   TRY(write_head(status, status == 101 ? "UPGRADED" : "", std::nullopt, false));
-  finished_ = true;
-  hijacked_ = true;
-  Hijacked h;
-  h.pending = io_->take_buffered();
-  h.fd = io_->release_fd();
-  return h;
+  finished_ = hijacked_ = true;
+  return take_connection(*io_);
 }
 
 Result<Hijacked> ResponseWriter::hijack_raw() {
   if (io_->is_tls()) return fail(Errc::Unimplemented, "hijack over TLS is not supported");
   if (started_) return fail(Errc::Internal, "response already started");
-  started_ = true;
-  finished_ = true;
-  hijacked_ = true;
-  Hijacked h;
-  h.pending = io_->take_buffered();
-  h.fd = io_->release_fd();
-  return h;
+  started_ = finished_ = hijacked_ = true;
+  return take_connection(*io_);
 }
 
 bool ResponseWriter::peer_closed() const {
