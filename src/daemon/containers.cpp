@@ -713,14 +713,25 @@ Result<std::pair<std::string, std::vector<std::string>>> Daemon::create(const st
   // writable layer now, in the background, while the client sets up its attach and wait
   // requests. start() holds the container's op lock too, so it either finds the layer made
   // or makes it itself (prepare_rootfs is idempotent); nothing is mounted before start.
+  {
+    std::lock_guard lk(mu);
+    ++layers_in_flight_;  // shutdown() waits for these before the daemon goes
+  }
   std::thread([this, c] {
-    std::lock_guard op(c->op);
     {
-      std::lock_guard lk(mu);
-      if (c->removed || c->state.status != "created" || c->rootfs_mounted) return;
+      std::lock_guard op(c->op);
+      bool skip;
+      {
+        std::lock_guard lk(mu);
+        skip = stopping_ || c->removed || c->state.status != "created" || c->rootfs_mounted;
+      }
+      if (!skip)
+        if (auto st = images_->prepare_rootfs(c->image_id, c->id); !st)
+          log::debug("create {}: layer not made ahead of start: {}", c->id.substr(0, 12), st.error().message());
     }
-    if (auto st = images_->prepare_rootfs(c->image_id, c->id); !st)
-      log::debug("create {}: layer not made ahead of start: {}", c->id.substr(0, 12), st.error().message());
+    std::lock_guard lk(mu);
+    --layers_in_flight_;
+    cv.notify_all();
   }).detach();
   return std::make_pair(c->id, warnings);
 }
@@ -1365,6 +1376,10 @@ void Daemon::shutdown() {
   if (wake_) {
     std::uint64_t one = 1;
     (void)!::write(wake_.get(), &one, sizeof one);
+  }
+  {
+    std::unique_lock lk(mu);
+    cv.wait_for(lk, std::chrono::seconds(10), [&] { return layers_in_flight_ == 0; });
   }
   if (monitor_.joinable()) monitor_.join();
   if (janitor_.joinable()) janitor_.join();

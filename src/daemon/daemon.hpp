@@ -252,6 +252,7 @@ class Daemon {
   std::thread janitor_;
   std::deque<std::string> garbage_;  // removed containers whose files are still there (guarded by mu)
   bool stopping_ = false;
+  int layers_in_flight_ = 0;  // rw layers being made after create (guarded by mu; shutdown waits)
   std::string shim_path_;
   SpareShim spare_;  // a shim started ahead of the next start (shim_spare.hpp)
   // Starts the cgroup-migration grace period when a container is created or started, so that
