@@ -563,7 +563,9 @@ class Io {
           if (!c.exec.empty()) {
             Exec* e = c.watch ? nullptr : exec_by_tag(c.exec);
             if (e && e->in >= 0 && !e->in_closing) e->inbuf += payload;
-          } else if (stdin_fd >= 0 && !stdin_closing_) {
+          } else if ((stdin_fd >= 0 || (o_.open_stdin && !stdin_closed_)) && !stdin_closing_) {
+            // Also before the container's stdin exists: an early attacher's input is taken in
+            // with its hello, before the runtime runs, and written once the pipe is ours.
             stdin_buf_ += payload;
           }
           break;
@@ -614,6 +616,7 @@ class Io {
     // a tty's input is the master, which carries the output too: keep it
     if (stdin_fd >= 0 && stdin_fd != master) ::close(stdin_fd);
     stdin_fd = -1;
+    stdin_closed_ = true;
   }
 
   bool lagging() const {
@@ -656,6 +659,7 @@ class Io {
   berth::shim::LogWriter& log_;
   std::string stdin_buf_;
   bool stdin_closing_ = false;
+  bool stdin_closed_ = false;  // the container's stdin was closed (no more input taken)
 };
 
 int shim_main(Opts& o) {
