@@ -6,6 +6,8 @@
 #include <sys/utsname.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -52,6 +54,24 @@ const std::vector<std::string>& all_capabilities() {
   return caps;
 }
 
+// What `--privileged` and `--cap-add ALL` give: the capabilities this berthd may hand on (its
+// bounding set), as dockerd's GetAllCapabilities. One outside it (a sandbox may have dropped
+// CAP_SYS_RESOURCE, as here) would make the runtime's capset fail with EPERM.
+const std::vector<std::string>& available_capabilities() {
+  static const std::vector<std::string> caps = [] {
+    std::uint64_t bounding = ~std::uint64_t{0};
+    if (auto st = read_file("/proc/self/status", 1 << 16))
+      for (auto& line : split(*st, '\n'))
+        if (line.rfind("CapBnd:", 0) == 0) bounding = std::strtoull(std::string(trim(line.substr(7))).c_str(), nullptr, 16);
+    std::vector<std::string> out;
+    const auto& all = all_capabilities();  // in the kernel's order: index = capability number
+    for (std::size_t i = 0; i < all.size(); ++i)
+      if ((bounding >> i) & 1) out.push_back(all[i]);
+    return out;
+  }();
+  return caps;
+}
+
 std::string host_seccomp_arch() {
 #if defined(__x86_64__)
   return "SCMP_ARCH_X86_64";
@@ -93,7 +113,7 @@ std::vector<std::string> default_capabilities() {
 }
 
 Result<std::vector<std::string>> effective_capabilities(const json& h) {
-  if (hc<bool>(h, "Privileged", false)) return all_capabilities();
+  if (hc<bool>(h, "Privileged", false)) return available_capabilities();
   std::vector<std::string> caps = default_capabilities();
   auto known = [](const std::string& c) {
     const auto& all = all_capabilities();
@@ -111,7 +131,7 @@ Result<std::vector<std::string>> effective_capabilities(const json& h) {
     std::string c = norm_cap(a);
     if (!known(c)) return fail(Errc::InvalidArgument, "unknown capability: \"" + a + "\"");
     if (c == "ALL") {
-      caps = all_capabilities();
+      caps = available_capabilities();
       continue;
     }
     if (std::find(caps.begin(), caps.end(), c) == caps.end()) caps.push_back(c);
@@ -498,8 +518,18 @@ Result<std::string> generate_spec(const SpecInput& in, std::vector<std::string>*
     if (!in.cgroups_path.empty()) lin["cgroupsPath"] = in.cgroups_path;
     if (h.contains("Sysctls") && h["Sysctls"].is_object() && !h["Sysctls"].empty()) lin["sysctl"] = h["Sysctls"];
     if (!privileged) {
-      lin["maskedPaths"] = default_masked_paths();
-      lin["readonlyPaths"] = default_readonly_paths();
+      // HostConfig's lists when the client set them (the docker CLI sends empty ones for
+      // `--security-opt systempaths=unconfined`), dockerd's defaults otherwise.
+      auto paths = [&](const char* key, std::vector<std::string> dflt) -> json {
+        if (!h.contains(key) || h[key].is_null()) return dflt;
+        if (!h[key].is_array()) throw std::invalid_argument(std::string(key) + " must be a list of paths");
+        for (const auto& p : h[key])
+          if (!p.is_string() || p.get<std::string>().empty() || p.get<std::string>()[0] != '/')
+            throw std::invalid_argument(std::string(key) + ": not an absolute path: " + p.dump());
+        return h[key];
+      };
+      lin["maskedPaths"] = paths("MaskedPaths", default_masked_paths());
+      lin["readonlyPaths"] = paths("ReadonlyPaths", default_readonly_paths());
     }
     if (seccomp_mode == "default") lin["seccomp"] = TRY(default_seccomp(caps));
     else if (seccomp_mode == "custom") lin["seccomp"] = TRY(convert_seccomp(seccomp_profile, caps));

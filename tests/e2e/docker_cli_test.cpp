@@ -81,6 +81,31 @@ TEST_F(DockerCli, DetachedLogsExecInspectStopRm) {
   EXPECT_NE(gone.err.find("No such"), std::string::npos) << gone.err;
 }
 
+TEST_F(DockerCli, SystemPathsConfinement) {
+  // Masked paths are bind mounts over /proc/keys & co., read-only paths remounts of /proc/sys & co.
+  const std::vector<std::string> probe = {"busybox", "sh", "-c",
+                                          "grep -c ' /proc/keys ' /proc/self/mountinfo; grep -c ' /proc/sys ' /proc/self/mountinfo; true"};
+  auto run = [&](std::vector<std::string> opts) {
+    std::vector<std::string> a = {"run", "--rm", "--network", "none"};
+    a.insert(a.end(), opts.begin(), opts.end());
+    a.insert(a.end(), probe.begin(), probe.end());
+    return docker(a);
+  };
+  auto d = run({});
+  ASSERT_EQ(d.status, 0) << d.err;
+  EXPECT_EQ(d.out, "1\n1\n");
+  auto u = run({"--security-opt", "systempaths=unconfined"});
+  ASSERT_EQ(u.status, 0) << u.err;
+  EXPECT_EQ(u.out, "0\n0\n");
+  // Privileged (and --cap-add ALL) get the capabilities berthd itself has: a sandbox without
+  // CAP_SYS_RESOURCE in its bounding set made capset fail for these.
+  auto p = run({"--privileged"});
+  ASSERT_EQ(p.status, 0) << p.err;
+  EXPECT_EQ(p.out, "0\n0\n");
+  auto all = docker({"run", "--rm", "--network", "none", "--cap-add", "ALL", "busybox", "true"});
+  EXPECT_EQ(all.status, 0) << all.err;
+}
+
 TEST_F(DockerCli, KillWaitRenamePause) {
   auto r = docker({"run", "-d", "--name", "berth-test-k", "--network", "none", "busybox", "sleep", "1000"});
   ASSERT_EQ(r.status, 0) << r.err;
