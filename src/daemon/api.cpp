@@ -739,6 +739,7 @@ void register_routes(Daemon& d, http::Router& r) {
                                std::to_string((*body)["NanoCpus"].get<std::int64_t>() / 10000)});
     if (body->contains("CpusetCpus") && (*body)["CpusetCpus"].is_string() && !(*body)["CpusetCpus"].get<std::string>().empty())
       args.insert(args.end(), {"--cpuset-cpus", (*body)["CpusetCpus"].get<std::string>()});
+    d.drop_prepared(*c);  // a container made ahead of its start has the old limits
     bool running;
     {
       std::lock_guard lk(d.mu);

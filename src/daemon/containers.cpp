@@ -26,6 +26,7 @@
 #include "common/log.hpp"
 #include "common/strings.hpp"
 #include "daemon/attach.hpp"
+#include "daemon/container_volumes.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/health.hpp"
 #include "daemon/lazy_sync.hpp"
@@ -121,6 +122,42 @@ Result<pid_t> spawn_shim(const std::vector<std::string>& argv, int ready_fd, int
   if (int e = ::posix_spawn(&pid, a[0], &fa, &attr, a.data(), environ); e != 0)
     return fail(Error::from_errno(e, "spawn", argv[0]));
   return pid;
+}
+
+// A prepared container (PreparedTask) is dropped by its shim when not started within this.
+constexpr int kPreparedTtlMs = 10000;
+// At most this many at a time (a loop of `docker create` does not pile up processes).
+constexpr int kMaxPrepared = 16;
+
+// One line from the shim's ready socket (trimmed), or what came before EOF / the timeout.
+std::string read_reply_line(int fd, int timeout_ms) {
+  std::string reply;
+  char buf[4096];
+  pollfd p{fd, POLLIN, 0};
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    if (left <= 0) break;
+    if (::poll(&p, 1, static_cast<int>(left)) <= 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    reply.append(buf, static_cast<std::size_t>(n));
+    if (reply.find('\n') != std::string::npos) break;
+  }
+  return std::string(trim(reply));
+}
+
+// The shim's "error <msg>" (or nothing) as the start's error, with dockerd's wording.
+Error shim_error(const std::string& reply) {
+  std::string msg = reply.rfind("error ", 0) == 0 ? reply.substr(6) : (reply.empty() ? "shim failed" : reply);
+  Errc code = Errc::Internal;
+  if (msg.find("no such file") != std::string::npos || msg.find("not found") != std::string::npos ||
+      msg.find("permission denied") != std::string::npos)
+    code = Errc::InvalidArgument;
+  return Error(code, "failed to create task for container: OCI runtime create failed: " + msg);
 }
 
 // berth-init (for --init): next to berthd, else on PATH.
@@ -432,6 +469,12 @@ Status Daemon::load_containers() {
 
 // Re-adopts a container after a daemon (re)start.
 void Daemon::restore(const std::shared_ptr<Container>& c) {
+  if (c->state.status == "created") {
+    // made ahead of a start that did not come (a PreparedTask; its shim dropped the container
+    // when we went): its rootfs may still be mounted
+    ::umount2((bundle_dir(c->id) + "/rootfs").c_str(), MNT_DETACH);
+    return;
+  }
   if (c->state.status != "running" && c->state.status != "paused" && c->state.status != "restarting") return;
   std::string b = bundle_dir(c->id);
   auto pid_s = read_file(b + "/shim.pid");
@@ -709,10 +752,11 @@ Result<std::pair<std::string, std::vector<std::string>>> Daemon::create(const st
     registered = true;
   }
   emit("container", "create", c->id, {{"image", image}, {"name", name}}, image);
-  // `docker run` starts what it creates a few milliseconds later: make the container's
-  // writable layer now, in the background, while the client sets up its attach and wait
-  // requests. start() holds the container's op lock too, so it either finds the layer made
-  // or makes it itself (prepare_rootfs is idempotent); nothing is mounted before start.
+  // `docker run` starts what it creates a few milliseconds later: make the container now, in
+  // the background, while the client sets up its attach and wait requests — the whole of it
+  // up to its start when may_prepare (a PreparedTask), else its writable layer. start() holds
+  // the container's op lock too, so it either finds that done or does it itself
+  // (prepare_rootfs is idempotent).
   {
     std::lock_guard lk(mu);
     ++layers_in_flight_;  // shutdown() waits for these before the daemon goes
@@ -725,7 +769,8 @@ Result<std::pair<std::string, std::vector<std::string>>> Daemon::create(const st
         std::lock_guard lk(mu);
         skip = stopping_ || c->removed || c->state.status != "created" || c->rootfs_mounted;
       }
-      if (!skip)
+      if (!skip && may_prepare(*c)) prepare(c);
+      else if (!skip)
         if (auto st = images_->prepare_rootfs(c->image_id, c->id); !st)
           log::debug("create {}: layer not made ahead of start: {}", c->id.substr(0, 12), st.error().message());
     }
@@ -749,16 +794,9 @@ Status Daemon::start(const std::string& ref) {
 }
 
 Status Daemon::start_locked(const std::shared_ptr<Container>& c) {
-  std::string b = bundle_dir(c->id);
-  std::string dd = cfg_.data_root + "/containers/" + c->id;
   PhaseLog plog("start " + c->id.substr(0, 12));
   primer_.prime();
-  TRY(mkdir_all(b + "/rootfs", 0755));
-  TRY(mkdir_all(dd, 0710));
   auto fail_start = [&](Error e) -> Status {
-    (void)unmount_rootfs(*c);
-    stop_volumes(*c);
-    net_->teardown(c->id);
     bool auto_remove = false;
     {
       std::lock_guard lk(mu);
@@ -777,17 +815,65 @@ Status Daemon::start_locked(const std::shared_ptr<Container>& c) {
     if (auto_remove) std::thread([this, c] { (void)remove_locked(c); }).detach();
     return fail(std::move(e));
   };
+  std::optional<Launched> l;
+  if (c->prepared) {
+    auto r = start_prepared(c);
+    plog.mark("prepared-start");
+    if (r) l = std::move(*r);
+    else if (!r.error().is(Errc::Unavailable)) return fail_start(std::move(r).error());
+    else log::debug("start {}: the prepared container is gone, starting anew", c->id.substr(0, 12));
+  }
+  if (!l) {
+    auto r = launch(c, false, plog);
+    if (!r) return fail_start(std::move(r).error());
+    l = std::move(*r);
+  }
+  {
+    std::lock_guard lk(mu);
+    c->state.status = "running";
+    c->state.pid = l->init_pid;
+    c->state.error.clear();
+    c->state.exit_code = 0;
+    c->state.started_at = rfc3339_now();
+    c->state.finished_at = "0001-01-01T00:00:00Z";
+    c->shim_pid = l->shim_pid;
+    c->start_gen++;
+    (void)save(*c);
+    plog.mark("save");
+    if (l->monitor) watch_fd(c->id, l->monitor.release());
+    else if (l->shim_pid > 0) watch_shim(c->id, l->shim_pid);
+    else std::thread([this, id = c->id] { on_shim_exit(id); }).detach();
+  }
+  cv.notify_all();
+  notify_state_change();
+  emit("container", "start", c->id);
+  health_start(*this, c);
+  return ok();
+}
+
+Result<Daemon::Launched> Daemon::launch(const std::shared_ptr<Container>& c, bool create_only, PhaseLog& plog) {
+  std::string b = bundle_dir(c->id);
+  std::string dd = cfg_.data_root + "/containers/" + c->id;
+  TRY(mkdir_all(b + "/rootfs", 0755));
+  TRY(mkdir_all(dd, 0710));
+  // what was set up for the container is undone when it does not come up
+  bool launched = false;
+  auto undo = defer([&] {
+    if (launched) return;
+    (void)unmount_rootfs(*c);
+    stop_volumes(*c);
+    net_->teardown(c->id);
+  });
   if (!c->rootfs_mounted) {
-    auto mounts = images_->prepare_rootfs(c->image_id, c->id);
-    if (!mounts) return fail_start(std::move(mounts).error());
+    auto mounts = TRY(images_->prepare_rootfs(c->image_id, c->id));
     plog.mark("prepare-rootfs");
-    for (const auto& m : *mounts) {
+    for (const auto& m : mounts) {
       std::string data = join(m.options, ",");
       unsigned long flags = 0;
       if (m.type == "bind") flags = MS_BIND | MS_REC;
       if (::mount(m.source.c_str(), (b + "/rootfs").c_str(), m.type.c_str(), flags,
                   m.type == "bind" ? nullptr : data.c_str()) < 0)
-        return fail_start(Error::from_errno(errno, "mount rootfs", b + "/rootfs"));
+        return fail(Error::from_errno(errno, "mount rootfs", b + "/rootfs"));
     }
     c->rootfs_mounted = true;
     plog.mark("mount");
@@ -803,31 +889,24 @@ Status Daemon::start_locked(const std::shared_ptr<Container>& c) {
   // --network container:<x> shares that container's hostname and /etc files, as dockerd does.
   std::string etc_dir = dd;
   if (std::string m = c->host_config.value("NetworkMode", ""); m.rfind("container:", 0) == 0) {
-    auto other = find(m.substr(10));
-    if (!other) return fail_start(std::move(other).error());
+    auto other = TRY(find(m.substr(10)));
     std::lock_guard lk(mu);
-    hostname = (*other)->config.value("Hostname", "");
-    etc_dir = cfg_.data_root + "/containers/" + (*other)->id;
+    hostname = other->config.value("Hostname", "");
+    etc_dir = cfg_.data_root + "/containers/" + other->id;
   }
-  auto netns = net_->setup(*c, hostname);  // networking.cpp: netns, veths, addresses, ports
-  if (!netns) return fail_start(std::move(netns).error());
+  auto netns = TRY(net_->setup(*c, hostname));  // networking.cpp: netns, veths, addresses, ports
   plog.mark("net");
   if (etc_dir == dd) {
-    if (auto st = replace_file(dd + "/hostname", hostname + "\n"); !st) return fail_start(st.error());
-    if (auto st = replace_file(dd + "/hosts", !netns->hosts.empty() ? netns->hosts
-                                                   : hosts_file(hostname, c->host_config, host_net) +
-                                                       (host_net ? "" : "127.0.0.1\t" + hostname + "\n"));
-        !st)
-      return fail_start(st.error());
-    if (auto st = replace_file(dd + "/resolv.conf", !netns->resolv.empty() ? netns->resolv : resolv_file(c->host_config));
-        !st)
-      return fail_start(st.error());
+    TRY(replace_file(dd + "/hostname", hostname + "\n"));
+    TRY(replace_file(dd + "/hosts", !netns.hosts.empty() ? netns.hosts
+                                                         : hosts_file(hostname, c->host_config, host_net) +
+                                                               (host_net ? "" : "127.0.0.1\t" + hostname + "\n")));
+    TRY(replace_file(dd + "/resolv.conf", !netns.resolv.empty() ? netns.resolv : resolv_file(c->host_config)));
   }
   std::vector<std::string> group_add;
   if (c->host_config.contains("GroupAdd") && c->host_config["GroupAdd"].is_array())
     for (const auto& g : c->host_config["GroupAdd"]) group_add.push_back(g.get<std::string>());
-  auto user = resolve_user(b + "/rootfs", c->config.value("User", ""), group_add);
-  if (!user) return fail_start(std::move(user).error());
+  auto user = TRY(resolve_user(b + "/rootfs", c->config.value("User", ""), group_add));
   plog.mark("etc-files");
   SpecInput in;
   in.id = c->id;
@@ -838,38 +917,41 @@ Status Daemon::start_locked(const std::shared_ptr<Container>& c) {
   in.hosts_path = etc_dir + "/hosts";
   in.hostname_path = etc_dir + "/hostname";
   in.resolv_path = etc_dir + "/resolv.conf";
-  in.user = *user;
+  in.user = user;
   in.cgroups_path = "/berth/" + c->id;
   if (c->host_config.value("Init", false)) {
     in.init_path = init_path();
-    if (in.init_path.empty()) return fail_start(Error(Errc::InvalidArgument, "berth-init not found: --init is not available"));
+    if (in.init_path.empty()) return fail(Errc::InvalidArgument, "berth-init not found: --init is not available");
   }
-  in.netns_path = netns->netns_path;
-  in.link_env = netns->env;
+  in.netns_path = netns.netns_path;
+  in.link_env = netns.env;
   in.container_pid = [this](const std::string& r) { return container_init_pid(r); };
-  auto user_mounts = start_volumes(*c, b + "/rootfs");
-  if (!user_mounts) return fail_start(std::move(user_mounts).error());
-  in.user_mounts = &*user_mounts;
+  auto user_mounts = TRY(start_volumes(*c, b + "/rootfs"));
+  in.user_mounts = &user_mounts;
   plog.mark("volumes");
   std::vector<std::string> warnings;
-  auto spec = generate_spec(in, &warnings);
-  if (!spec) return fail_start(std::move(spec).error());
-  if (auto st = replace_file(b + "/config.json", *spec, 0600); !st) return fail_start(st.error());
+  auto spec = TRY(generate_spec(in, &warnings));
+  TRY(replace_file(b + "/config.json", spec, 0600));
   ::unlink((b + "/exit.json").c_str());
   ::unlink((b + "/runtime.log").c_str());
   plog.mark("spec");
   wait_previous_shim(b, c->id);
   // The attach socket is made here: the sessions waiting for the start and the exit monitor
   // connect before the shim exists (queued in the backlog), the shim takes them in before the
-  // container runs. No round trip between runtime create and start is needed for that.
-  auto attach_listen = listen_attach_socket(b);
-  if (!attach_listen) return fail_start(std::move(attach_listen).error());
-  auto unlink_attach = defer([&] { ::unlink((b + "/" + shim::proto::kAttachSocket).c_str()); });
-  connect_early_attachers(c->id, b);
-  UniqueFd monitor = shim_connect(b, "m");
+  // container runs. No round trip between runtime create and start is needed for that. (A
+  // prepared container's are connected when it is started: start_prepared.)
+  auto attach_listen = TRY(listen_attach_socket(b));
+  auto unlink_attach = defer([&] {
+    if (!launched) ::unlink((b + "/" + shim::proto::kAttachSocket).c_str());
+  });
+  Launched l;
+  if (!create_only) {
+    connect_early_attachers(c->id, b);
+    l.monitor = shim_connect(b, "m");
+  }
   plog.mark("attach");
   int rp[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, rp) < 0) return fail_start(Error::from_errno(errno, "socketpair"));
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, rp) < 0) return fail(Error::from_errno(errno, "socketpair"));
   UniqueFd ready_r(rp[0]), ready_w(rp[1]);
   std::string rt = cfg_.runtime_path(c->runtime);
   TRY(mkdir_all(runtime_root(rt), 0700));
@@ -893,71 +975,114 @@ Status Daemon::start_locked(const std::shared_ptr<Container>& c) {
                                    "--attach-fd", "4"};
   if (c->config.value("Tty", false)) argv.push_back("--tty");
   if (c->config.value("OpenStdin", false)) argv.push_back("--stdin");
+  if (create_only) {
+    argv.insert(argv.end(), {"--create-only", "--create-ttl-ms", std::to_string(kPreparedTtlMs)});
+    // berth-runtime's start is the opening of its exec fifo: the shim does it without a process
+    if (basename(rt) == "berth-runtime") argv.insert(argv.end(), {"--exec-fifo", runtime_root(rt) + "/" + c->id + "/exec.fifo"});
+  }
   // A spare shim started ahead takes the job when there is one; the next spare starts now.
-  std::optional<pid_t> spare = spare_.hand({argv.begin() + 1, argv.end()}, ready_w.get(), attach_listen->get());
-  auto pid = spare ? Result<pid_t>(*spare) : spawn_shim(argv, ready_w.get(), attach_listen->get());
-  if (!pid) return fail_start(std::move(pid).error());
+  std::optional<pid_t> spare = spare_.hand({argv.begin() + 1, argv.end()}, ready_w.get(), attach_listen.get());
+  auto pid = spare ? Result<pid_t>(*spare) : spawn_shim(argv, ready_w.get(), attach_listen.get());
+  if (!pid) return fail(std::move(pid).error());
   spare_.replenish(shim_path_);
   ready_w.reset();
-  attach_listen->reset();
-  std::string reply;
-  {
-    char buf[4096];
-    pollfd p{ready_r.get(), POLLIN, 0};
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    for (;;) {
-      int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
-      if (left <= 0) break;
-      if (::poll(&p, 1, left) <= 0) {
-        if (errno == EINTR) continue;
-        break;
-      }
-      ssize_t n = ::read(ready_r.get(), buf, sizeof buf);
-      if (n <= 0) break;
-      reply.append(buf, static_cast<std::size_t>(n));
-      if (reply.find('\n') != std::string::npos) break;
-    }
-    ready_r.reset();
-  }
-  plog.mark("shim-started");
+  attach_listen.reset();
+  std::string reply = read_reply_line(ready_r.get(), 60000);
+  plog.mark(create_only ? "shim-created" : "shim-started");
   int st = 0;
   while (::waitpid(*pid, &st, 0) < 0 && errno == EINTR) {}
   if (WIFEXITED(st) && WEXITSTATUS(st) == 127 && reply.empty())
-    return fail_start(Error(Errc::Internal, "failed to execute shim " + shim_path_));
-  reply = std::string(trim(reply));
-  if (reply.rfind("ok ", 0) != 0) {
-    std::string msg = reply.rfind("error ", 0) == 0 ? reply.substr(6) : (reply.empty() ? "shim failed" : reply);
-    Errc code = Errc::Internal;
-    if (msg.find("no such file") != std::string::npos || msg.find("not found") != std::string::npos ||
-        msg.find("permission denied") != std::string::npos)
-      code = Errc::InvalidArgument;
-    return fail_start(Error(code, "failed to create task for container: OCI runtime create failed: " + msg));
-  }
-  int init_pid = static_cast<int>(parse_int(reply.substr(3)).value_or(0));
+    return fail(Errc::Internal, "failed to execute shim " + shim_path_);
+  const char* want = create_only ? "created " : "ok ";
+  if (reply.rfind(want, 0) != 0) return fail(shim_error(reply));
+  l.init_pid = static_cast<int>(parse_int(reply.substr(std::strlen(want))).value_or(0));
   auto sp = read_file(b + "/shim.pid");
-  int shim_pid = sp ? static_cast<int>(parse_int(trim(*sp)).value_or(0)) : 0;
-  {
-    std::lock_guard lk(mu);
-    c->state.status = "running";
-    c->state.pid = init_pid;
-    c->state.error.clear();
-    c->state.exit_code = 0;
-    c->state.started_at = rfc3339_now();
-    c->state.finished_at = "0001-01-01T00:00:00Z";
-    c->shim_pid = shim_pid;
-    c->start_gen++;
-    (void)save(*c);
-    plog.mark("save");
-    unlink_attach.cancel();
-    if (monitor) watch_fd(c->id, monitor.release());
-    else if (shim_pid > 0) watch_shim(c->id, shim_pid);
-    else std::thread([this, id = c->id] { on_shim_exit(id); }).detach();
+  l.shim_pid = sp ? static_cast<int>(parse_int(trim(*sp)).value_or(0)) : 0;
+  if (create_only) l.ready = std::move(ready_r);
+  launched = true;
+  return l;
+}
+
+Result<Daemon::Launched> Daemon::start_prepared(const std::shared_ptr<Container>& c) {
+  PreparedTask p = std::move(*c->prepared);
+  c->prepared.reset();
+  --prepared_n_;
+  // Gone already (its TTL passed, its init died): nothing was connected to it yet.
+  pollfd pf{p.ready.get(), POLLIN, 0};
+  if (::poll(&pf, 1, 0) != 0) {
+    discard_prepared(*c, std::move(p));
+    return fail(Errc::Unavailable, "the prepared container is gone");
   }
-  cv.notify_all();
-  notify_state_change();
-  emit("container", "start", c->id);
-  health_start(*this, c);
-  return ok();
+  std::string b = bundle_dir(c->id);
+  connect_early_attachers(c->id, b);
+  Launched l;
+  l.monitor = shim_connect(b, "m");
+  l.shim_pid = p.shim_pid;
+  std::string reply;
+  if (write_all(p.ready.get(), "s\n")) reply = read_reply_line(p.ready.get(), 60000);
+  if (reply.rfind("ok ", 0) != 0) {
+    Error e = shim_error(reply);
+    discard_prepared(*c, std::move(p));
+    return fail(std::move(e));
+  }
+  l.init_pid = static_cast<int>(parse_int(reply.substr(3)).value_or(0));
+  return l;
+}
+
+void Daemon::discard_prepared(Container& c, PreparedTask p) {
+  UniqueFd shim(pidfd_open(p.shim_pid));
+  p.ready.reset();  // EOF: the shim deletes the container and exits
+  if (shim) {
+    pollfd x{shim.get(), POLLIN, 0};
+    (void)::poll(&x, 1, 10000);
+  }
+  ::unlink((bundle_dir(c.id) + "/" + shim::proto::kAttachSocket).c_str());
+  (void)unmount_rootfs(c);
+  stop_volumes(c);
+  net_->teardown(c.id);
+}
+
+void Daemon::drop_prepared_locked(Container& c) {
+  if (!c.prepared) return;
+  PreparedTask p = std::move(*c.prepared);
+  c.prepared.reset();
+  --prepared_n_;
+  discard_prepared(c, std::move(p));
+}
+
+void Daemon::drop_prepared(const std::shared_ptr<Container>& c) {
+  std::lock_guard op(c->op);
+  drop_prepared_locked(*c);
+}
+
+// Made ahead only where nothing the start depends on can change in between but through the
+// API (which drops it): no network endpoint to set up (none, host), no other container's
+// namespaces, no volumes (copy-up and driver mounts happen at start).
+bool Daemon::may_prepare(const Container& c) {
+  if (prepared_n_.load() >= kMaxPrepared) return false;
+  std::string nm = c.host_config.value("NetworkMode", "");
+  if (nm != "none" && nm != "host") return false;
+  for (const char* k : {"IpcMode", "PidMode", "UTSMode", "UsernsMode", "CgroupnsMode"}) {
+    auto it = c.host_config.find(k);
+    if (it != c.host_config.end() && it->is_string() && it->get<std::string>().rfind("container:", 0) == 0) return false;
+  }
+  auto mps = mount_points(c);
+  if (!mps) return false;
+  for (const auto& m : *mps)
+    if (m.type != "bind" && m.type != "tmpfs") return false;
+  return true;
+}
+
+void Daemon::prepare(const std::shared_ptr<Container>& c) {
+  PhaseLog plog("prepare " + c->id.substr(0, 12));
+  ++prepared_n_;
+  auto r = launch(c, true, plog);
+  if (!r) {
+    --prepared_n_;
+    log::debug("create {}: not made ahead of its start: {}", c->id.substr(0, 12), r.error().message());
+    return;
+  }
+  c->prepared = PreparedTask{std::move(r->ready), r->shim_pid};
 }
 
 Status Daemon::kill(const std::string& ref, const std::string& signal) {
@@ -1198,6 +1323,7 @@ Status Daemon::remove(const std::string& ref, bool force, bool volumes) {
     }
   }
   std::lock_guard op(c->op);
+  drop_prepared_locked(*c);
   return remove_locked(c);
 }
 
@@ -1381,6 +1507,12 @@ void Daemon::shutdown() {
     std::unique_lock lk(mu);
     cv.wait_for(lk, std::chrono::seconds(10), [&] { return layers_in_flight_ == 0; });
   }
+  // containers made ahead of a start that will not come now: their shims drop them
+  if (prepared_n_.load() > 0)
+    for (auto& c : all()) {
+      std::unique_lock op(c->op, std::try_to_lock);
+      if (op.owns_lock()) drop_prepared_locked(*c);
+    }
   if (monitor_.joinable()) monitor_.join();
   if (janitor_.joinable()) janitor_.join();
   flush_records();

@@ -16,6 +16,7 @@
 // watched through their shim again (or their status is read from exec-<tag>.exit).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -71,6 +72,15 @@ struct ExecSession {
   int pty_master = -1;  // while it runs: the shim connection its resizes go to
 };
 
+// A container made ahead of its start: right after the API create (docker run starts what it
+// creates within milliseconds) the runtime creates it through a shim in --create-only mode; its
+// init waits for the start. Starting it is then one message to the shim. The shim drops it by
+// itself when berthd closes `ready`, goes away, or does not start it within its TTL.
+struct PreparedTask {
+  UniqueFd ready;  // the shim's ready socket: "s\n" starts the container
+  int shim_pid = 0;
+};
+
 struct Container {
   std::string id, name, created, image, image_id;
   json config, host_config;
@@ -85,6 +95,7 @@ struct Container {
   bool rootfs_mounted = false;
   std::vector<std::string> exec_ids;
   bool rm_volumes = false;  // remove anonymous volumes with the container (rm -v, --rm)
+  std::optional<PreparedTask> prepared;  // guarded by op
   std::mutex op;  // serializes start/stop/remove of this container
 };
 
@@ -107,6 +118,7 @@ int http_status(const Error& e);
 std::string rfc3339_now();
 
 class Networking;
+class PhaseLog;
 
 class Daemon {
  public:
@@ -129,6 +141,10 @@ class Daemon {
   Status remove(const std::string& ref, bool force, bool volumes);
   Status pause(const std::string& ref, bool pause);
   Status rename(const std::string& ref, const std::string& new_name);
+  // A change that the container's start must see (update, a copy into it, network connect) drops
+  // the container made ahead of the start, if any; the start then makes it anew.
+  void drop_prepared(const std::shared_ptr<Container>& c);  // takes c->op
+  void drop_prepared_locked(Container& c);                  // REQUIRES: c.op held
   // Blocks until the condition; returns the exit code. cancelled(): abort (client gone).
   Result<int> wait(const std::string& ref, const std::string& condition, const std::function<bool()>& cancelled);
   json inspect_json(const Container& c, bool size);
@@ -189,6 +205,20 @@ class Daemon {
   void restore(const std::shared_ptr<Container>& c);
   Status save(const Container& c);
   Status start_locked(const std::shared_ptr<Container>& c);
+  // A shim running the container (or, create_only, holding it created): what a start does
+  // before the container runs. On failure what it set up is undone. REQUIRES: c->op held.
+  struct Launched {
+    UniqueFd ready;    // create_only: the shim's ready socket (PreparedTask::ready)
+    UniqueFd monitor;  // the exit monitor's connection to the shim
+    int shim_pid = 0, init_pid = 0;
+  };
+  Result<Launched> launch(const std::shared_ptr<Container>& c, bool create_only, PhaseLog& plog);
+  // Starts the prepared container. Errc::Unavailable: it was gone before anything was
+  // connected to it (the caller starts the container anew). REQUIRES: c->op held.
+  Result<Launched> start_prepared(const std::shared_ptr<Container>& c);
+  bool may_prepare(const Container& c);
+  void prepare(const std::shared_ptr<Container>& c);  // REQUIRES: c->op held
+  void discard_prepared(Container& c, PreparedTask p);
   void on_shim_exit(const std::string& id);
   void monitor_loop();
   void watch_shim(const std::string& id, int shim_pid);
@@ -253,6 +283,7 @@ class Daemon {
   std::deque<std::string> garbage_;  // removed containers whose files are still there (guarded by mu)
   bool stopping_ = false;
   int layers_in_flight_ = 0;  // rw layers being made after create (guarded by mu; shutdown waits)
+  std::atomic<int> prepared_n_{0};  // containers holding a PreparedTask
   std::string shim_path_;
   SpareShim spare_;  // a shim started ahead of the next start (shim_spare.hpp)
   // Starts the cgroup-migration grace period when a container is created or started, so that

@@ -78,6 +78,9 @@ class RootfsView {
  public:
   static Result<std::unique_ptr<RootfsView>> open(Daemon& d, const std::shared_ptr<Container>& c) {
     auto v = std::unique_ptr<RootfsView>(new RootfsView());
+    // a copy into a container made ahead of its start would come after its user and mounts
+    // were resolved: the start makes it anew
+    d.drop_prepared(c);
     bool mounted;
     {
       std::lock_guard lk(d.mu);

@@ -159,6 +159,7 @@ Status Daemon::network_connect(const std::string& network, const std::string& re
   if (network == "host" || network == "none")
     return fail(Errc::PermissionDenied, "container cannot be disconnected from host network or connected to host network");
   std::lock_guard op(c->op);
+  drop_prepared_locked(*c);
   bool running;
   {
     std::lock_guard lk(mu);
@@ -184,6 +185,7 @@ Status Daemon::network_disconnect(const std::string& network, const std::string&
   if (network == "host" || network == "none")
     return fail(Errc::PermissionDenied, "container cannot be disconnected from host network or connected to host network");
   std::lock_guard op((*c)->op);
+  drop_prepared_locked(**c);
   bool running;
   {
     std::lock_guard lk(mu);

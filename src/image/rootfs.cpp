@@ -31,8 +31,12 @@ std::vector<Mount> convert(const std::vector<storage::Mount>& in) {
 Result<std::vector<Mount>> ServiceImpl::prepare_rootfs(const std::string& image_id,
                                                        const std::string& cid, std::uint64_t size_limit) {
   std::lock_guard lk(mu_);
-  if (auto m = container_meta(cid); m) return convert(TRY(driver_->mounts(m->layer)));
-  else if (!m.error().is(Errc::NotFound)) return fail(std::move(m.error()));
+  if (auto m = container_meta(cid); m) {
+    if (driver_->exists(m->layer)) return convert(TRY(driver_->mounts(m->layer)));
+    // (the record without its layer: both are written without fsync, see below) made anew
+  } else if (!m.error().is(Errc::NotFound)) {
+    return fail(std::move(m.error()));
+  }
   Digest id = TRY(resolve_id(image_id));
   auto cfg = TRY(image_config(id));
   auto chains = chain_ids(cfg.diff_ids);
@@ -48,7 +52,9 @@ Result<std::vector<Mount>> ServiceImpl::prepare_rootfs(const std::string& image_
       return fail(std::move(s.error()));
     }
   json j = {{"image", id.str()}, {"layer", layer}};
-  if (auto s = atomic_write_file(meta_dir() + "/containers/" + cid + ".json", j.dump(), 0600); !s) {
+  // Not synced, like the layer itself: made right before the container's start, and made anew
+  // at the next start when a host crash lost either.
+  if (auto s = atomic_write_file(meta_dir() + "/containers/" + cid + ".json", j.dump(), 0600, Durability::Deferred); !s) {
     (void)driver_->remove(layer);
     return fail(std::move(s.error()));
   }

@@ -11,6 +11,10 @@
 //     │                             │ <runtime> --console-socket
 //     │                             │ <runtime> run --detach --bundle B --pid-file P <id>
 //     │ ◄──── "ok <pid>\n" | "error <msg>\n" on the ready fd, then close
+//     │   (--create-only: `<runtime> create` instead; "created <pid>\n", the ready fd stays open;
+//     │   berthd sends "s\n" when the container is to start, the shim takes in the queued clients,
+//     │   starts it and answers as above. EOF, the init's death or the TTL before that: the
+//     │   shim deletes the container and exits without an exit.json.)
 //     │                             │ copies output into the log (json-file/local/none) and to
 //     │                             │ attach clients; stdin and resizes from them (attach_proto)
 //     │                             │ reaps; on init exit: drains output, writes
@@ -61,6 +65,12 @@ struct Opts {
   int attach_fd = -1;  // the listening attach socket, made by berthd
   bool foreground = false;
   bool tty = false, open_stdin = false;
+  // --create-only: the runtime creates the container; its start waits for "s\n" on the ready fd
+  // (see await_start). --exec-fifo: the start opens the runtime's exec fifo itself (berth-runtime
+  // and runc keep it at <root>/<id>/exec.fifo), else it runs `<runtime> start`.
+  bool create_only = false;
+  int create_ttl_ms = 10000;
+  std::string exec_fifo;
 };
 
 void ready(Opts& o, const std::string& msg, bool close_it = true) {
@@ -149,15 +159,28 @@ void runtime_delete(const Opts& o, int devnull) {
 
 std::string last_runtime_error(const Opts& o, const std::string& fallback) {
   std::string log = slurp(o.state_dir + "/runtime.log");
-  // the runc-style log is JSON lines; report the last "msg"
-  std::string msg;
-  size_t pos = 0;
-  while ((pos = log.find("\"msg\":\"", pos)) != std::string::npos) {
-    pos += 7;
-    size_t e = pos;
-    while (e < log.size() && log[e] != '"') e += (log[e] == '\\') ? 2 : 1;
-    msg = log.substr(pos, e - pos);
-  }
+  // runc-style logs: JSON lines ("msg":"…") or logfmt (msg="…"); report the last message
+  auto last_msg = [](const std::string& text) {
+    std::string msg;
+    for (const char* key : {"\"msg\":\"", "msg=\""}) {
+      size_t pos = 0, klen = std::strlen(key);
+      while ((pos = text.find(key, pos)) != std::string::npos) {
+        pos += klen;
+        std::string m;
+        size_t e = pos;
+        for (; e < text.size() && text[e] != '"'; ++e) {
+          if (text[e] == '\\' && e + 1 < text.size()) ++e;  // \" and \\ stand for themselves
+          m += text[e];
+        }
+        msg = m;
+        pos = e;
+      }
+      if (!msg.empty()) break;
+    }
+    return msg;
+  };
+  std::string msg = last_msg(log);
+  if (msg.empty()) msg = last_msg(fallback);
   if (msg.empty()) {
     // plain text log: last non-empty line
     size_t end = log.find_last_not_of("\n");
@@ -662,6 +685,71 @@ class Io {
   bool stdin_closed_ = false;  // the container's stdin was closed (no more input taken)
 };
 
+// --create-only: waits for berthd's "s\n" on the ready fd. False when the container is not to
+// start: berthd closed the fd (it went away, or the prepared container is not wanted), the init
+// died, we were told to stop, or the TTL passed.
+bool await_start(Opts& o, int sfd, pid_t init) {
+  long long until = now_ms() + o.create_ttl_ms;
+  for (;;) {
+    long long left = until - now_ms();
+    if (left <= 0) return false;
+    pollfd p[2] = {{o.ready_fd, POLLIN, 0}, {sfd, POLLIN, 0}};
+    int r = ::poll(p, 2, static_cast<int>(left));
+    if (r < 0 && errno != EINTR) return false;
+    if (r <= 0) continue;
+    if (p[1].revents & POLLIN) {
+      signalfd_siginfo si;
+      while (::read(sfd, &si, sizeof si) == sizeof si)
+        if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT || si.ssi_signo == SIGHUP) return false;
+      int ws;
+      pid_t w;
+      while ((w = ::waitpid(-1, &ws, WNOHANG)) > 0)
+        if (w == init) return false;
+    }
+    if (p[0].revents) {
+      char c = 0;
+      ssize_t n;
+      do n = ::read(o.ready_fd, &c, 1); while (n < 0 && errno == EINTR);
+      return n == 1 && c == 's';
+    }
+  }
+}
+
+// Starts a created container: its exec fifo, or `<runtime> start`. The error, or "".
+std::string start_created(const Opts& o, pid_t init, int devnull) {
+  if (o.exec_fifo.empty()) {
+    auto a = runtime_argv(o);
+    a.push_back("start");
+    a.push_back(o.id);
+    int st = run(a, devnull, devnull, devnull);
+    if (st == 0) return {};
+    return last_runtime_error(o, "runtime start failed");
+  }
+  // as the runtime's start: the init opens the fifo for writing, writes a byte and execs
+  int fd = ::open(o.exec_fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return std::string("open exec fifo: ") + std::strerror(errno);
+  std::string err;
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    int r = ::poll(&p, 1, 100);
+    if (r > 0 && (p.revents & POLLIN)) break;
+    if (r < 0 && errno != EINTR) {
+      err = std::string("poll exec fifo: ") + std::strerror(errno);
+      break;
+    }
+    int ws;
+    if (::waitpid(init, &ws, WNOHANG) == init) {
+      err = "the container's init ended before its start";
+      break;
+    }
+  }
+  char b = 0;
+  if (err.empty() && ::read(fd, &b, 1) != 1) err = "container init did not start";
+  ::close(fd);
+  if (err.empty()) ::unlink(o.exec_fifo.c_str());
+  return err;
+}
+
 int shim_main(Opts& o) {
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   ::mkdir(o.state_dir.c_str(), 0711);
@@ -703,7 +791,9 @@ int shim_main(Opts& o) {
   auto create = runtime_argv(o);
   std::string init_pid_file = o.state_dir + "/init.pid";
   ::unlink(init_pid_file.c_str());
-  for (const char* s : {"run", "--detach", "--bundle"}) create.push_back(s);
+  if (o.create_only) create.push_back("create");
+  else for (const char* s : {"run", "--detach"}) create.push_back(s);
+  create.push_back("--bundle");
   create.push_back(o.bundle);
   create.push_back("--pid-file");
   create.push_back(init_pid_file);
@@ -742,6 +832,18 @@ int shim_main(Opts& o) {
   }
 
   pid_t init = static_cast<pid_t>(std::atol(slurp(init_pid_file).c_str()));
+  if (o.create_only) {
+    ready(o, "created " + std::to_string(init), false);
+    if (!await_start(o, sfd, init)) {
+      runtime_delete(o, devnull);
+      ::unlink((o.state_dir + "/shim.pid").c_str());
+      return 0;
+    }
+    // the clients berthd connected before it sent the start see all of the output
+    io.accept_clients();
+    std::string err = start_created(o, init, devnull);
+    if (!err.empty()) return fail_create(err);
+  }
   ready(o, "ok " + std::to_string(init));
 
   int exit_status = -1;
@@ -910,6 +1012,9 @@ bool parse_args(const std::vector<std::string>& args, Opts& o) {
     else if (a == "--foreground") o.foreground = true;
     else if (a == "--tty") o.tty = true;
     else if (a == "--stdin") o.open_stdin = true;
+    else if (a == "--create-only") o.create_only = true;
+    else if (a == "--create-ttl-ms") o.create_ttl_ms = std::atoi(val().c_str());
+    else if (a == "--exec-fifo") o.exec_fifo = val();
     else {
       std::fprintf(stderr, "berth-shim: unknown argument %s\n", a.c_str());
       return false;

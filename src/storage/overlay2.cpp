@@ -106,7 +106,9 @@ class Overlay2 : public Driver {
 
   Status create_rw(const std::string& id, const std::string& parent) override {
     std::string tmp = TRY(stage(id, parent));
-    return finish(id, tmp);
+    // A container's layer is not synced (as dockerd's): it is made right before the container
+    // runs, and one lost in a host crash is made anew at the next start.
+    return finish(id, tmp, false);
   }
 
   bool exists(const std::string& id) const override {
@@ -200,19 +202,19 @@ class Overlay2 : public Driver {
     return tmp;
   }
 
-  Status finish(const std::string& id, const std::string& tmp) {
+  Status finish(const std::string& id, const std::string& tmp, bool sync = true) {
     std::string dir = home_ + "/" + id;
     std::string link = home_ + "/l/" + link_name(id);
     ::unlink(link.c_str());
     if (::symlink(("../" + id + "/diff").c_str(), link.c_str()) != 0)
       return fail_errno("symlink", link);
-    (void)fsync_dir(tmp);
+    if (sync) (void)fsync_dir(tmp);
     if (::rename(tmp.c_str(), dir.c_str()) != 0) {
       int e = errno;
       (void)remove_all(tmp);
       return fail(Error::from_errno(e, "rename", dir));
     }
-    return fsync_dir(home_);
+    return sync ? fsync_dir(home_) : ok();
   }
 
   // Link names of all ancestors, nearest first.
