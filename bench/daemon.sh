@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # berthd vs dockerd: `docker run --rm --network none busybox true` with the real docker CLI,
 # interleaved runs (bench/compare.py: min/median/max, ratio of medians), plus idle RSS of berthd,
-# RSS of one berth-shim, and what 100 running containers cost (berthd + shims, RSS and PSS).
+# RSS of one berth-shim, and what 100 running containers cost (berthd + shims, RSS and PSS); and
+# the docker CLI's own floor for the command (bench/stub_engine.py: a server that answers at once).
 #   bench/daemon.sh BUILD_DIR [runs] [containers]
 # The dockerd peer (apt-get install docker.io) runs only inside this script, on its own socket,
 # data root, exec root and pid file (--iptables=false --bridge=none: bench/lib.sh), and is stopped
@@ -17,7 +18,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
 command -v docker >/dev/null || { echo "docker CLI missing" >&2; exit 1; }
 WORK=$(mktemp -d /tmp/berth-test-dbench-XXXXXX)
+STUB_PID=""
 cleanup() {
+  [[ -n $STUB_PID ]] && kill "$STUB_PID" 2>/dev/null || true
   bench_stop_daemons
   nft delete table inet "berth-bench-d-$$" 2>/dev/null || true
   rm -rf "$WORK"
@@ -40,6 +43,16 @@ fi
 python3 "$HERE/compare.py" --runs "$RUNS" --name "docker run --rm --network none busybox true" \
   --a "$B docker run --rm --network none busybox true" --a-label berthd "${peer_cmd[@]}"
 bench_stop_dockerd
+
+# The docker CLI's own floor: the same command against a stub that answers every request at
+# once and runs nothing (bench/stub_engine.py). berthd's share is the difference.
+python3 "$HERE/stub_engine.py" "$WORK/stub.sock" &
+STUB_PID=$!
+for _ in $(seq 100); do [[ -S $WORK/stub.sock ]] && break; sleep 0.05; done
+python3 "$HERE/compare.py" --runs "$RUNS" --name "docker run --rm --network none busybox true (CLI floor)" \
+  --a "$B docker run --rm --network none busybox true" --a-label berthd \
+  --b "DOCKER_HOST=unix://$WORK/stub.sock docker run --rm --network none busybox true" --b-label "stub (answers at once)"
+kill "$STUB_PID" 2>/dev/null || true
 
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 pss_kb() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup"; }
