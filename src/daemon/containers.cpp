@@ -129,6 +129,10 @@ constexpr int kPreparedTtlMs = 10000;
 // At most this many at a time (a loop of `docker create` does not pile up processes).
 constexpr int kMaxPrepared = 16;
 
+std::int64_t monotonic_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 // One line from the shim's ready socket (trimmed), or what came before EOF / the timeout.
 std::string read_reply_line(int fd, int timeout_ms) {
   std::string reply;
@@ -1007,9 +1011,10 @@ Result<Daemon::Launched> Daemon::start_prepared(const std::shared_ptr<Container>
   PreparedTask p = std::move(*c->prepared);
   c->prepared.reset();
   --prepared_n_;
-  // Gone already (its TTL passed, its init died): nothing was connected to it yet.
+  // Gone already (its TTL passed, its init died), or about to go: nothing was connected to it
+  // yet, and a start racing the shim's TTL would leave the attach sessions on a dead socket.
   pollfd pf{p.ready.get(), POLLIN, 0};
-  if (::poll(&pf, 1, 0) != 0) {
+  if (monotonic_ms() - p.made_ms > kPreparedTtlMs - 1000 || ::poll(&pf, 1, 0) != 0) {
     discard_prepared(*c, std::move(p));
     return fail(Errc::Unavailable, "the prepared container is gone");
   }
@@ -1082,7 +1087,7 @@ void Daemon::prepare(const std::shared_ptr<Container>& c) {
     log::debug("create {}: not made ahead of its start: {}", c->id.substr(0, 12), r.error().message());
     return;
   }
-  c->prepared = PreparedTask{std::move(r->ready), r->shim_pid};
+  c->prepared = PreparedTask{std::move(r->ready), r->shim_pid, monotonic_ms()};
 }
 
 Status Daemon::kill(const std::string& ref, const std::string& signal) {

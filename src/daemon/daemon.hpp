@@ -79,6 +79,7 @@ struct ExecSession {
 struct PreparedTask {
   UniqueFd ready;  // the shim's ready socket: "s\n" starts the container
   int shim_pid = 0;
+  std::int64_t made_ms = 0;  // CLOCK_MONOTONIC (the shim's TTL runs from about then)
 };
 
 struct Container {
