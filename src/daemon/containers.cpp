@@ -985,16 +985,18 @@ Result<Daemon::Launched> Daemon::launch(const std::shared_ptr<Container>& c, boo
     if (basename(rt) == "berth-runtime") argv.insert(argv.end(), {"--exec-fifo", runtime_root(rt) + "/" + c->id + "/exec.fifo"});
   }
   // A spare shim started ahead takes the job when there is one; the next spare starts now.
-  std::optional<pid_t> spare = spare_.hand({argv.begin() + 1, argv.end()}, ready_w.get(), attach_listen.get());
-  auto pid = spare ? Result<pid_t>(*spare) : spawn_shim(argv, ready_w.get(), attach_listen.get());
+  // (a spare is daemonized already: no process of ours to reap)
+  bool spare = spare_.hand({argv.begin() + 1, argv.end()}, ready_w.get(), attach_listen.get());
+  auto pid = spare ? Result<pid_t>(0) : spawn_shim(argv, ready_w.get(), attach_listen.get());
   if (!pid) return fail(std::move(pid).error());
-  spare_.replenish(shim_path_);
+  spare_.replenish(shim_path_, cfg_.runtime_path(cfg_.default_runtime));
   ready_w.reset();
   attach_listen.reset();
   std::string reply = read_reply_line(ready_r.get(), 60000);
   plog.mark(create_only ? "shim-created" : "shim-started");
   int st = 0;
-  while (::waitpid(*pid, &st, 0) < 0 && errno == EINTR) {}
+  if (*pid > 0)
+    while (::waitpid(*pid, &st, 0) < 0 && errno == EINTR) {}
   if (WIFEXITED(st) && WEXITSTATUS(st) == 127 && reply.empty())
     return fail(Errc::Internal, "failed to execute shim " + shim_path_);
   const char* want = create_only ? "created " : "ok ";

@@ -2,6 +2,7 @@
 #include "daemon/shim_spare.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
@@ -22,24 +23,17 @@ namespace berth::daemon {
 
 struct SpareShim::State {
   std::mutex mu;
-  pid_t pid = -1;
-  UniqueFd chan;  // our end of the spare's job socket
+  UniqueFd chan;  // our end of the spare's job socket (the spare exits when it closes)
   bool spawning = false;
 
-  void discard() {  // mu held
-    chan.reset();
-    if (pid > 0) {
-      ::kill(pid, SIGKILL);
-      while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {}
-    }
-    pid = -1;
-  }
+  void discard() { chan.reset(); }  // mu held
 };
 
 namespace {
 
-// posix_spawn of `shim --spare --id <placeholder>` with the child's end of the channel on fd 3.
-pid_t spawn_spare(const std::string& shim, int child_end) {
+// posix_spawn of `shim --spare --id <placeholder> [--runtime-ahead R]` with the child's end of
+// the channel on fd 3; the child daemonizes at once (its first process exits, reaped here).
+bool spawn_spare(const std::string& shim, const std::string& runtime_ahead, int child_end) {
   UniqueFd c(::fcntl(child_end, F_DUPFD_CLOEXEC, 5));  // above 3, so the dup2 cannot clobber it
   if (!c) return -1;
   posix_spawn_file_actions_t fa;
@@ -52,17 +46,24 @@ pid_t spawn_spare(const std::string& shim, int child_end) {
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
   std::string id = shim::proto::kSparePlaceholderId;
-  char* argv[] = {const_cast<char*>(shim.c_str()), const_cast<char*>("--spare"), const_cast<char*>("--id"),
-                  id.data(), nullptr};
+  std::vector<char*> argv = {const_cast<char*>(shim.c_str()), const_cast<char*>("--spare"), const_cast<char*>("--id"),
+                             id.data()};
+  if (!runtime_ahead.empty()) {
+    argv.push_back(const_cast<char*>("--runtime-ahead"));
+    argv.push_back(const_cast<char*>(runtime_ahead.c_str()));
+  }
+  argv.push_back(nullptr);
   pid_t pid = -1;
-  int e = ::posix_spawn(&pid, shim.c_str(), &fa, &attr, argv, environ);
+  int e = ::posix_spawn(&pid, shim.c_str(), &fa, &attr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   if (e != 0) {
     log::debug("spare shim {}: {}", shim, std::strerror(e));
-    return -1;
+    return false;
   }
-  return pid;
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+  return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
 }  // namespace
@@ -74,13 +75,13 @@ SpareShim::~SpareShim() {
   st_->discard();
 }
 
-std::optional<pid_t> SpareShim::hand(const std::vector<std::string>& args, int ready_fd, int attach_fd) {
+bool SpareShim::hand(const std::vector<std::string>& args, int ready_fd, int attach_fd) {
   std::lock_guard lk(st_->mu);
-  if (st_->pid <= 0 || !st_->chan) return std::nullopt;
-  if (::waitpid(st_->pid, nullptr, WNOHANG) == st_->pid) {  // died meanwhile (reaped now)
-    st_->pid = -1;
+  if (!st_->chan) return false;
+  pollfd p{st_->chan.get(), 0, 0};
+  if (::poll(&p, 1, 0) != 0) {  // the spare died meanwhile
     st_->chan.reset();
-    return std::nullopt;
+    return false;
   }
   std::string job;
   for (const auto& a : args) {
@@ -88,7 +89,7 @@ std::optional<pid_t> SpareShim::hand(const std::vector<std::string>& args, int r
     job.push_back('\0');
   }
   if (!job.empty()) job.pop_back();
-  if (job.size() > shim::proto::kMaxSpareJob) return std::nullopt;
+  if (job.size() > shim::proto::kMaxSpareJob) return false;
   iovec iov{job.data(), job.size()};
   alignas(cmsghdr) char ctl[CMSG_SPACE(2 * sizeof(int))] = {};
   msghdr msg{};
@@ -106,36 +107,33 @@ std::optional<pid_t> SpareShim::hand(const std::vector<std::string>& args, int r
   do n = ::sendmsg(st_->chan.get(), &msg, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
   if (n != static_cast<ssize_t>(job.size())) {
     st_->discard();
-    return std::nullopt;
+    return false;
   }
-  pid_t pid = st_->pid;
-  st_->pid = -1;
   st_->chan.reset();  // the message stays queued for the spare
-  return pid;
+  return true;
 }
 
-void SpareShim::replenish(const std::string& shim_path) {
+void SpareShim::replenish(const std::string& shim_path, const std::string& runtime_path) {
   {
     std::lock_guard lk(st_->mu);
-    if (st_->pid > 0 || st_->spawning) return;
+    if (st_->chan || st_->spawning) return;
     st_->spawning = true;
   }
+  // Only berth-runtime takes its command line from a spare (--await-command).
+  std::string ahead = runtime_path.size() >= 13 && runtime_path.ends_with("berth-runtime") ? runtime_path : "";
   // Off the caller's path: the spawn itself is cheap (vfork), but not free.
-  std::thread([st = st_, shim_path] {
+  std::thread([st = st_, shim_path, ahead] {
     int sp[2];
-    pid_t pid = -1;
+    bool ok = false;
     UniqueFd ours, theirs;
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == 0) {
       ours = UniqueFd(sp[0]);
       theirs = UniqueFd(sp[1]);
-      pid = spawn_spare(shim_path, theirs.get());
+      ok = spawn_spare(shim_path, ahead, theirs.get());
     }
     std::lock_guard lk(st->mu);
     st->spawning = false;
-    if (pid > 0) {
-      st->pid = pid;
-      st->chan = std::move(ours);
-    }
+    if (ok) st->chan = std::move(ours);
   }).detach();
 }
 

@@ -4,7 +4,8 @@
 // one, which takes one process start off `docker start` (an exec plus glibc's start-up, whose
 // CPU probing traps to the hypervisor here: 1-5 ms). One spare at a time, made after the first
 // start (an idle berthd that runs nothing has none); an unused spare exits when berthd closes
-// its channel or goes away.
+// its channel or goes away. The spare daemonizes at once and, for berth-runtime, starts the
+// runtime too (waiting for its command line): a container's create pays neither process start.
 #pragma once
 
 #include <sys/types.h>
@@ -24,11 +25,12 @@ class SpareShim {
   SpareShim& operator=(const SpareShim&) = delete;
 
   // Gives args (a shim's argv without argv[0]) and the ready and attach fds to the spare,
-  // which becomes that container's shim; returns its pid (berthd's child, reaped like a
-  // spawned shim), or nothing when no live spare is at hand (then spawn one as usual).
-  std::optional<pid_t> hand(const std::vector<std::string>& args, int ready_fd, int attach_fd);
-  // Starts a new spare (in the background) unless one is ready.
-  void replenish(const std::string& shim_path);
+  // which becomes that container's shim (daemonized already: nothing to reap); false when no
+  // live spare is at hand (then spawn one as usual).
+  bool hand(const std::vector<std::string>& args, int ready_fd, int attach_fd);
+  // Starts a new spare (in the background) unless one is ready. With berth-runtime as
+  // runtime_path the spare starts it ahead too (`--runtime-ahead`, shim/attach_proto.hpp).
+  void replenish(const std::string& shim_path, const std::string& runtime_path);
 
   struct State;
 

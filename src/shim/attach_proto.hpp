@@ -56,6 +56,11 @@ enum Kind : unsigned char {
 // without argv[0], NUL-separated) and, as SCM_RIGHTS, the ready and attach fds. It then runs
 // as that container's shim, its command line showing the real id in the placeholder's place
 // (same length: container ids are 64 hex digits). EOF instead of a message: it exits.
+// The spare daemonizes at once (berthd reaps its first process right away), and with
+// `--runtime-ahead <berth-runtime>` starts `<berth-runtime> --await-command` as its child: the
+// container's first runtime command (create or run) goes to that process (its working
+// directory, command line and stdio fds in one SOCK_SEQPACKET message on the runtime's fd 3)
+// when the job names that runtime; otherwise it is let go (EOF) and the runtime is started.
 inline constexpr char kSparePlaceholderId[] =
     "0000000000000000000000000000000000000000000000000000000000000000";
 inline constexpr std::size_t kMaxSpareJob = 64 * 1024;

@@ -71,6 +71,11 @@ struct Opts {
   bool create_only = false;
   int create_ttl_ms = 10000;
   std::string exec_fifo;
+  // A spare's runtime started ahead (`<ahead_path> --await-command`, our child): the first
+  // runtime command goes to it when it is the same binary (run_first).
+  std::string ahead_path;
+  int ahead_chan = -1;
+  pid_t ahead_pid = -1;
 };
 
 void ready(Opts& o, const std::string& msg, bool close_it = true) {
@@ -136,6 +141,75 @@ int run(const std::vector<std::string>& argv, int in, int out, int err, const ch
     if (errno != EINTR) return -1;
   }
   return st;
+}
+
+// Hands cwd, argv and the stdio fds to the runtime started ahead (see runtime/cli/await_command.cpp).
+bool send_command(int chan, const std::string& cwd, const std::vector<std::string>& argv, int in, int out, int err) {
+  std::string m = cwd;
+  for (const auto& a : argv) {
+    m.push_back('\0');
+    m += a;
+  }
+  iovec iov{m.data(), m.size()};
+  alignas(cmsghdr) char ctl[CMSG_SPACE(3 * sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctl;
+  msg.msg_controllen = sizeof ctl;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(3 * sizeof(int));
+  int fds[3] = {in, out, err};
+  std::memcpy(CMSG_DATA(c), fds, sizeof fds);
+  ssize_t n;
+  do n = ::sendmsg(chan, &msg, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
+  return n == static_cast<ssize_t>(m.size());
+}
+
+// run(), through the runtime started ahead when there is one of that binary (else it is let go).
+int run_first(Opts& o, const std::vector<std::string>& argv, int in, int out, int err, const char* cwd) {
+  if (o.ahead_pid > 0) {
+    pid_t pid = std::exchange(o.ahead_pid, -1);
+    int chan = std::exchange(o.ahead_chan, -1);
+    bool sent = argv[0] == o.ahead_path && send_command(chan, cwd ? cwd : "/", argv, in, out, err);
+    ::close(chan);  // not sent: it sees EOF and exits
+    int st = 0;
+    while (::waitpid(pid, &st, 0) < 0) {
+      if (errno != EINTR) return -1;
+    }
+    if (sent) return st;
+  }
+  return run(argv, in, out, err, cwd);
+}
+
+// `<path> --await-command` with a SOCK_SEQPACKET channel on its fd 3; ours is close-on-exec.
+void start_runtime_ahead(Opts& o, const std::string& path) {
+  int sp[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) return;
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::dup2(sp[1], 3) < 0) ::_exit(127);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    char* a[] = {const_cast<char*>(path.c_str()), const_cast<char*>("--await-command"), nullptr};
+    ::execv(a[0], a);
+    ::_exit(127);
+  }
+  ::close(sp[1]);
+  int ours = pid > 0 ? ::fcntl(sp[0], F_DUPFD_CLOEXEC, 10) : -1;  // clear of 3 and 4 (await_job)
+  ::close(sp[0]);
+  if (pid < 0) return;
+  if (ours < 0) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    return;
+  }
+  o.ahead_path = path;
+  o.ahead_chan = ours;
+  o.ahead_pid = pid;
 }
 
 std::vector<std::string> runtime_argv(const Opts& o, const std::string& log = {}) {
@@ -265,8 +339,8 @@ struct Stdio {
            (tty || !with_stdin || ::pipe2(in, O_CLOEXEC) == 0);
   }
   // Runs the runtime with the child's ends (in the state dir), then closes them.
-  int run_runtime(const std::vector<std::string>& argv, int devnull, const std::string& cwd) {
-    int st = run(argv, in[0] >= 0 ? in[0] : devnull, tty ? devnull : out[1], err[1], cwd.c_str());
+  int run_runtime(Opts& o, const std::vector<std::string>& argv, int devnull, const std::string& cwd) {
+    int st = run_first(o, argv, in[0] >= 0 ? in[0] : devnull, tty ? devnull : out[1], err[1], cwd.c_str());
     for (int* fd : {&out[1], &in[0], &err[1]}) close_fd(fd);
     return st;
   }
@@ -388,7 +462,7 @@ class Io {
     argv.insert(argv.end(), {"exec", "--detach", "--pid-file", pid_file, "--process", pfile});
     if (tty) argv.insert(argv.end(), {"--console-socket", sock});  // relative to the state dir
     argv.push_back(o_.id);
-    int st = (tty && console < 0) ? -1 : io.run_runtime(argv, devnull, o_.state_dir);
+    int st = (tty && console < 0) ? -1 : io.run_runtime(o_, argv, devnull, o_.state_dir);
     if (st != 0) {
       std::string err = io.runtime_error();
       if (console >= 0) ::close(console);
@@ -807,7 +881,7 @@ int shim_main(Opts& o) {
     create.push_back("console.sock");  // relative to the runtime's cwd (the state dir)
   }
   create.push_back(o.id);
-  int st = stdio.run_runtime(create, devnull, o.state_dir);
+  int st = stdio.run_runtime(o, create, devnull, o.state_dir);
   auto fail_create = [&](const std::string& msg) {
     ready(o, "error " + msg);
     runtime_delete(o, devnull);
@@ -1073,32 +1147,43 @@ std::optional<std::vector<std::string>> await_job(int argc, char** argv) {
   return args;
 }
 
+// Forks; the parent returns true (it exits, its caller reaps it), the child lives on reparented,
+// in a session of its own, with /dev/null as stdio.
+bool daemonize_parent() {
+  pid_t pid = ::fork();
+  if (pid < 0) std::exit(1);
+  if (pid > 0) return true;
+  ::setsid();
+  int null = ::open("/dev/null", O_RDWR);
+  if (null >= 0) {
+    ::dup2(null, 0);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    if (null > 2) ::close(null);
+  }
+  return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Opts o;
   std::vector<std::string> args(argv + 1, argv + argc);
   if (argc >= 2 && std::strcmp(argv[1], "--spare") == 0) {
+    // A spare is daemonized at once and starts the runtime it will most likely run
+    // (--runtime-ahead): neither process start is then paid by the container's start.
+    if (daemonize_parent()) return 0;
+    for (int i = 2; i + 1 < argc; ++i)
+      if (std::strcmp(argv[i], "--runtime-ahead") == 0) start_runtime_ahead(o, argv[i + 1]);
     auto job = await_job(argc, argv);
-    if (!job) return 0;  // berthd closed the channel: not needed
+    if (!job) return 0;  // berthd closed the channel: not needed (the runtime sees EOF too)
     args = std::move(*job);
+    o.foreground = true;  // daemonized already
   }
   if (!parse_args(args, o)) return 2;
   if (o.ready_fd >= 0) ::fcntl(o.ready_fd, F_SETFD, FD_CLOEXEC);
   if (o.attach_fd >= 0) ::fcntl(o.attach_fd, F_SETFD, FD_CLOEXEC);
-  if (!o.foreground) {
-    pid_t pid = ::fork();
-    if (pid < 0) return 1;
-    if (pid > 0) return 0;  // the caller reaps us; the shim lives on, reparented
-    ::setsid();
-    int null = ::open("/dev/null", O_RDWR);
-    if (null >= 0) {
-      ::dup2(null, 0);
-      ::dup2(null, 1);
-      ::dup2(null, 2);
-      if (null > 2) ::close(null);
-    }
-  }
+  if (!o.foreground && daemonize_parent()) return 0;  // the caller reaps us; the shim lives on
   if (::chdir("/") < 0) return 1;
   return shim_main(o);
 }

@@ -57,6 +57,9 @@ int cmd_pause(const Globals&, const std::vector<std::string>&);
 int cmd_resume(const Globals&, const std::vector<std::string>&);
 int cmd_ps(const Globals&, const std::vector<std::string>&);
 int cmd_update(const Globals&, const std::vector<std::string>&);
+// `--await-command` (await_command.cpp): the command line (argv[0] first) a spare shim sends on
+// fd 3, with stdio and working directory in place; nothing when none came.
+std::optional<std::vector<std::string>> await_command();
 int cmd_events(const Globals&, const std::vector<std::string>&);
 int cmd_features(const Globals&, const std::vector<std::string>&);
 int cmd_checkpoint(const Globals&, const std::vector<std::string>&);

@@ -76,6 +76,11 @@ int main(int argc, char** argv) {
   log::set_tag("berth-runtime");
   log::set_level(log::Level::Warn);
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (argc == 2 && std::strcmp(argv[1], "--await-command") == 0) {
+    auto cmd = await_command();
+    if (!cmd || cmd->empty()) return 0;
+    args.assign(cmd->begin() + 1, cmd->end());
+  }
   Args global({{{"root"}}, {{"log"}}, {{"log-format"}}, {{"debug"}, false}, {{"systemd-cgroup"}, false},
                {{"criu"}}, {{"rootless"}}, {{"help", "h"}, false}, {{"version", "v"}, false}});
   if (auto st = global.parse(args); !st) return report(st.error());
