@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -206,7 +208,19 @@ Result<json> convert_seccomp(const std::string& profile, const std::vector<std::
 }
 
 Result<json> default_seccomp(const std::vector<std::string>& caps) {
-  return convert_seccomp(kSeccompDefaultJson, caps);
+  // The profile is the same for every container with the same capabilities: parsed and
+  // filtered once per capability set (a parse of the 30 kB profile is most of a spec's cost).
+  static std::mutex mu;
+  static std::map<std::string, json> cache;
+  std::string key = join(caps, ",");
+  {
+    std::lock_guard lk(mu);
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+  }
+  auto j = TRY(convert_seccomp(kSeccompDefaultJson, caps));
+  std::lock_guard lk(mu);
+  if (cache.size() < 64) cache.emplace(key, j);
+  return j;
 }
 
 static Result<std::vector<std::vector<std::string>>> read_colon_file(const std::string& path) {
