@@ -5,7 +5,9 @@
   bench/compare.py --runs 50 --name "runtime run true" \
       --a "berth-runtime run ..." --b "runc run ..." [--setup CMD] [--teardown CMD]
 
-Each run executes A then B (alternating which goes first) so that machine noise hits both.
+Each run executes A then B (alternating which goes first) so that machine noise hits both; with
+--block K, blocks of K back-to-back runs alternate instead (so that what one side still does
+after its command returned is not billed to the other side's next run).
 --setup/--teardown run around every single timed command and are not timed. A plain command
 (words, leading VAR=value assignments, steps joined by " && ") is exec'd directly, like
 `hyperfine -N`: a shell's start-up (about 1 ms here, mostly glibc probing the CPU) is neither
@@ -91,6 +93,11 @@ def main():
     ap.add_argument("--setup")
     ap.add_argument("--teardown")
     ap.add_argument("--cpu", action="store_true", help="also report CPU time (user+sys)")
+    ap.add_argument("--block", type=int, default=0,
+                    help="alternate blocks of this many back-to-back runs instead of single runs; "
+                         "the first run of a block is not counted (the other side's work after its "
+                         "last run, e.g. a daemon's cleanup of the container it removed, may still "
+                         "be going on)")
     args = ap.parse_args()
 
     for _ in range(args.warmup):
@@ -98,17 +105,31 @@ def main():
         if args.b:
             timed(args.b, args.setup, args.teardown)
     a, b, ca, cb = [], [], [], []
-    for i in range(args.runs):
-        order = [(args.a, a, ca), (args.b, b, cb)] if i % 2 == 0 else [(args.b, b, cb), (args.a, a, ca)]
-        for cmd, out, cpu in order:
-            if cmd:
-                out.append(timed(cmd, args.setup, args.teardown))
-                cpu.append(timed.cpu_ms)
+    if args.block > 0:
+        i = 0
+        while len(a) < args.runs or (args.b and len(b) < args.runs):
+            order = [(args.a, a, ca), (args.b, b, cb)] if i % 2 == 0 else [(args.b, b, cb), (args.a, a, ca)]
+            i += 1
+            for cmd, out, cpu in order:
+                if not cmd:
+                    continue
+                timed(cmd, args.setup, args.teardown)  # not counted: see --block
+                for _ in range(min(args.block, args.runs - len(out))):
+                    out.append(timed(cmd, args.setup, args.teardown))
+                    cpu.append(timed.cpu_ms)
+    else:
+        for i in range(args.runs):
+            order = [(args.a, a, ca), (args.b, b, cb)] if i % 2 == 0 else [(args.b, b, cb), (args.a, a, ca)]
+            for cmd, out, cpu in order:
+                if cmd:
+                    out.append(timed(cmd, args.setup, args.teardown))
+                    cpu.append(timed.cpu_ms)
 
     def summary(xs):
         return f"min {min(xs):.2f} / median {statistics.median(xs):.2f} / max {max(xs):.2f} ms"
 
-    print(f"== {args.name} ({args.runs} interleaved runs)")
+    how = f"blocks of {args.block}" if args.block > 0 else "interleaved"
+    print(f"== {args.name} ({args.runs} {how} runs)")
     print(f"  {args.a_label:>8}: {summary(a)}")
     if b:
         print(f"  {args.b_label:>8}: {summary(b)}")

@@ -42,6 +42,11 @@ if bench_dockerd; then
 fi
 python3 "$HERE/compare.py" --runs "$RUNS" --name "docker run --rm --network none busybox true" \
   --a "$B docker run --rm --network none busybox true" --a-label berthd "${peer_cmd[@]}"
+# Interleaved run by run, dockerd's and containerd's work after a run has answered (the cleanup
+# of the container it removed) overlaps berthd's next run, and berthd's (its runtime's delete,
+# the janitor) dockerd's. In alternating blocks of back-to-back runs, each side meets its own.
+python3 "$HERE/compare.py" --runs "$RUNS" --block 10 --name "docker run --rm --network none busybox true (blocks of 10)" \
+  --a "$B docker run --rm --network none busybox true" --a-label berthd "${peer_cmd[@]}"
 bench_stop_dockerd
 
 # The docker CLI's own floor: the same command against a stub that answers every request at
