@@ -44,12 +44,13 @@ Status send_msg(int fd, char type, std::string_view payload) {
   return ok();
 }
 
-Result<std::string> recv_msg(int fd, int* received_fd) {
+Result<std::string> recv_msg_fds(int fd, int* fds, std::size_t max_fds) {
   // Uninitialized: zero-filling 64 KiB costs page faults on every message.
   static constexpr std::size_t kMax = 65536;
+  static constexpr std::size_t kMaxFds = 4;
   std::unique_ptr<char[]> raw(new char[kMax]);
   iovec iov{raw.get(), kMax};
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))]{};
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(kMaxFds * sizeof(int))]{};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
@@ -60,14 +61,24 @@ Result<std::string> recv_msg(int fd, int* received_fd) {
   if (n < 0) return fail_errno("sync recv");
   std::string buf(raw.get(), static_cast<std::size_t>(n));
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (std::size_t i = 0; i < count; ++i) {
       int got;
-      std::memcpy(&got, CMSG_DATA(c), sizeof got);
-      if (received_fd) *received_fd = got;
+      std::memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof got);
+      if (i < max_fds) fds[i] = got;
       else ::close(got);
     }
   }
+  if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) return fail(Errc::InvalidArgument, "sync recv: message truncated");
   return buf;
+}
+
+Result<std::string> recv_msg(int fd, int* received_fd) {
+  int got = -1;
+  auto m = TRY(recv_msg_fds(fd, &got, received_fd ? 1 : 0));
+  if (received_fd && got >= 0) *received_fd = got;
+  return m;
 }
 
 Status send_fd(int sock, int fd, std::string_view payload) {

@@ -69,6 +69,8 @@ extern int g_exec_root_fd;
 // Helpers shared by create and exec (child side).
 Status send_msg(int fd, char type, std::string_view payload = {});
 Result<std::string> recv_msg(int fd, int* received_fd = nullptr);  // "" on EOF
+// Up to max_fds (≤ 4) fds of the message into fds (others closed); an error when truncated.
+Result<std::string> recv_msg_fds(int fd, int* fds, std::size_t max_fds);
 Status send_fd(int sock, int fd, std::string_view payload);
 
 // Resolves args[0] against PATH from env (like execvp, but with the container's PATH).
