@@ -44,7 +44,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -77,8 +76,6 @@ struct Opts {
   std::string ahead_path;
   int ahead_chan = -1;
   pid_t ahead_pid = -1;
-  // Work of ours done while the container's first runtime command runs (on the other CPU).
-  std::function<void()> meanwhile;
 };
 
 void ready(Opts& o, const std::string& msg, bool close_it = true) {
@@ -122,9 +119,7 @@ bool write_atomic(const std::string& path, const std::string& data) {
 void set_nonblock(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
 // Runs argv with the given stdio (in cwd when given); returns the wait status (or -1).
-// meanwhile: called while the child runs.
-int run(const std::vector<std::string>& argv, int in, int out, int err, const char* cwd = nullptr,
-        const std::function<void()>& meanwhile = {}) {
+int run(const std::vector<std::string>& argv, int in, int out, int err, const char* cwd = nullptr) {
   pid_t pid = ::fork();
   if (pid < 0) return -1;
   if (pid == 0) {
@@ -141,7 +136,6 @@ int run(const std::vector<std::string>& argv, int in, int out, int err, const ch
     ::execvp(a[0], a.data());
     ::_exit(127);
   }
-  if (meanwhile) meanwhile();
   int st = 0;
   while (::waitpid(pid, &st, 0) < 0) {
     if (errno != EINTR) return -1;
@@ -174,23 +168,20 @@ bool send_command(int chan, const std::string& cwd, const std::vector<std::strin
   return n == static_cast<ssize_t>(m.size());
 }
 
-// run(), through the runtime started ahead when there is one of that binary (else it is let go);
-// o.meanwhile (once) while the runtime runs.
+// run(), through the runtime started ahead when there is one of that binary (else it is let go).
 int run_first(Opts& o, const std::vector<std::string>& argv, int in, int out, int err, const char* cwd) {
-  auto meanwhile = std::exchange(o.meanwhile, {});
   if (o.ahead_pid > 0) {
     pid_t pid = std::exchange(o.ahead_pid, -1);
     int chan = std::exchange(o.ahead_chan, -1);
     bool sent = argv[0] == o.ahead_path && send_command(chan, cwd ? cwd : "/", argv, in, out, err);
     ::close(chan);  // not sent: it sees EOF and exits
-    if (sent && meanwhile) meanwhile();
     int st = 0;
     while (::waitpid(pid, &st, 0) < 0) {
       if (errno != EINTR) return -1;
     }
     if (sent) return st;
   }
-  return run(argv, in, out, err, cwd, meanwhile);
+  return run(argv, in, out, err, cwd);
 }
 
 // `<path> --await-command` with a SOCK_SEQPACKET channel on its fd 3; ours is close-on-exec.
@@ -836,6 +827,7 @@ std::string start_created(const Opts& o, pid_t init, int devnull) {
 int shim_main(Opts& o) {
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   ::mkdir(o.state_dir.c_str(), 0711);
+  write_atomic(o.state_dir + "/shim.pid", std::to_string(::getpid()));
   sigset_t mask;
   sigemptyset(&mask);
   sigaddset(&mask, SIGCHLD);
@@ -848,11 +840,6 @@ int shim_main(Opts& o) {
 
   int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   berth::shim::LogWriter log(o.log_driver, o.log_path, o.log_max_size, o.log_max_file);
-  // our pid for berthd (read after our answer) and the log file: while the runtime works
-  o.meanwhile = [&] {
-    write_atomic(o.state_dir + "/shim.pid", std::to_string(::getpid()));
-    log.open();
-  };
   Io io(o, log);
   io.devnull = devnull;
 

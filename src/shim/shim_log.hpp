@@ -19,10 +19,8 @@ std::string json_escape_log(std::string_view s);
 
 class LogWriter {
  public:
-  // The file is opened (created) by open(); output written before is dropped.
   LogWriter(std::string driver, std::string path, long long max_size, int max_file);
   ~LogWriter();
-  void open();
   // stream: 1 stdout, 2 stderr. Splits into lines; partial lines wait for more (16 KiB max).
   void write(int stream, std::string_view data);
   void flush_partial(int stream);
