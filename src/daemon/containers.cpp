@@ -1058,6 +1058,11 @@ void Daemon::drop_prepared_locked(Container& c) {
 }
 
 void Daemon::drop_prepared(const std::shared_ptr<Container>& c) {
+  {
+    // only a created container can have one: do not wait for the op lock of others (a stop)
+    std::lock_guard lk(mu);
+    if (c->state.status != "created") return;
+  }
   std::lock_guard op(c->op);
   drop_prepared_locked(*c);
 }
