@@ -883,7 +883,6 @@ Result<Daemon::Launched> Daemon::launch(const std::shared_ptr<Container>& c, boo
     plog.mark("mount");
   }
   std::string hostname = c->config.value("Hostname", "");
-  std::string domain = c->config.value("Domainname", "");
   bool host_net = c->host_config.value("NetworkMode", "") == "host";
   if (host_net && hostname.empty()) {
     char hn[256] = {0};
