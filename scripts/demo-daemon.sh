@@ -23,12 +23,16 @@ if [[ -n ${BERTH_DEMO_RUNTIME:-} ]]; then
   RUNTIME_ARGS=(--add-runtime "demo=$(command -v "$BERTH_DEMO_RUNTIME" || echo "$BERTH_DEMO_RUNTIME")" --default-runtime demo)
 fi
 echo '{}' > "$WORK/daemon.json"
+# Nothing of the host's own: no bridge (the demo's container runs with --network none) and an
+# nftables table of its own, removed at the end.
+NFT_TABLE=berth-demo-$$
 "$BIN/berthd" -H "unix://$SOCK" --data-root "$WORK/data" --exec-root "$WORK/exec" --pidfile "$WORK/berthd.pid" \
-  --config-file "$WORK/daemon.json" "${RUNTIME_ARGS[@]}" >"$WORK/berthd.log" 2>&1 &
+  --config-file "$WORK/daemon.json" --bridge none --nft-table "$NFT_TABLE" "${RUNTIME_ARGS[@]}" >"$WORK/berthd.log" 2>&1 &
 DPID=$!
 cleanup() {
   kill -TERM "$DPID" 2>/dev/null || true
   wait "$DPID" 2>/dev/null || true
+  nft delete table inet "$NFT_TABLE" 2>/dev/null || true
   # leftover mounts of a failed run
   grep -o "$WORK[^ ]*" /proc/mounts 2>/dev/null | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
   rm -rf "$WORK"
