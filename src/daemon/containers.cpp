@@ -1008,10 +1008,15 @@ Result<Daemon::Launched> Daemon::launch(const std::shared_ptr<Container>& c, boo
   return l;
 }
 
-Result<Daemon::Launched> Daemon::start_prepared(const std::shared_ptr<Container>& c) {
-  PreparedTask p = std::move(*c->prepared);
-  c->prepared.reset();
+PreparedTask Daemon::take_prepared(Container& c) {
+  PreparedTask p = std::move(*c.prepared);
+  c.prepared.reset();
   --prepared_n_;
+  return p;
+}
+
+Result<Daemon::Launched> Daemon::start_prepared(const std::shared_ptr<Container>& c) {
+  PreparedTask p = take_prepared(*c);
   // Gone already (its TTL passed, its init died), or about to go: nothing was connected to it
   // yet, and a start racing the shim's TTL would leave the attach sessions on a dead socket.
   pollfd pf{p.ready.get(), POLLIN, 0};
@@ -1049,11 +1054,7 @@ void Daemon::discard_prepared(Container& c, PreparedTask p) {
 }
 
 void Daemon::drop_prepared_locked(Container& c) {
-  if (!c.prepared) return;
-  PreparedTask p = std::move(*c.prepared);
-  c.prepared.reset();
-  --prepared_n_;
-  discard_prepared(c, std::move(p));
+  if (c.prepared) discard_prepared(c, take_prepared(c));
 }
 
 void Daemon::drop_prepared(const std::shared_ptr<Container>& c) {

@@ -219,6 +219,7 @@ class Daemon {
   Result<Launched> start_prepared(const std::shared_ptr<Container>& c);
   bool may_prepare(const Container& c);
   void prepare(const std::shared_ptr<Container>& c);  // REQUIRES: c->op held
+  PreparedTask take_prepared(Container& c);  // REQUIRES: c.op held, c.prepared set
   void discard_prepared(Container& c, PreparedTask p);
   void on_shim_exit(const std::string& id);
   void monitor_loop();

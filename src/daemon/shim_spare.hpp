@@ -8,10 +8,7 @@
 // runtime too (waiting for its command line): a container's create pays neither process start.
 #pragma once
 
-#include <sys/types.h>
-
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
