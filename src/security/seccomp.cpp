@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstdio>
@@ -19,9 +20,10 @@
 #include "common/file.hpp"
 #include "common/strings.hpp"
 #include "common/unique_fd.hpp"
+#include "security/seccomp_bpf.hpp"
 
 namespace berth::security {
-namespace {
+namespace detail {
 
 Result<std::uint32_t> action_of(const std::string& a, std::optional<std::uint32_t> errno_ret, bool* notify) {
   std::uint32_t e = errno_ret.value_or(EPERM);
@@ -58,6 +60,19 @@ Result<std::uint32_t> arch_of(const std::string& a) {
   if (t == 0) return fail(Errc::InvalidArgument, "linux.seccomp: unknown architecture " + a);
   return t;
 }
+
+bool permissive(const std::string& a) {
+  return a == "SCMP_ACT_ALLOW" || a == "SCMP_ACT_LOG" || a == "SCMP_ACT_TRACE";
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::action_of;
+using detail::arch_of;
+using detail::op_of;
+using detail::permissive;
 
 // runc's -ENOSYS stub, prepended to libseccomp's program: a syscall numbered above the highest
 // one the profile names (per architecture) gets -ENOSYS instead of the default action, so that
@@ -151,10 +166,6 @@ Result<std::vector<sock_filter>> enosys_stub(const SeccompProfile& p, const std:
   return s.finish();
 }
 
-bool permissive(const std::string& a) {
-  return a == "SCMP_ACT_ALLOW" || a == "SCMP_ACT_LOG" || a == "SCMP_ACT_TRACE";
-}
-
 struct Ctx {
   scmp_filter_ctx c = nullptr;
   ~Ctx() {
@@ -164,23 +175,16 @@ struct Ctx {
 
 }  // namespace
 
-Result<SeccompProgram> compile_seccomp(const SeccompProfile& p) {
+Result<SeccompProgram> compile_seccomp(const SeccompProfile& p, SeccompBackend backend) {
   SeccompProgram prog;
   bool notify = false;
   auto def = TRYC(action_of(p.default_action, p.default_errno_ret, &notify), "linux.seccomp.defaultAction");
   if (notify) return fail(Errc::InvalidArgument, "linux.seccomp: SCMP_ACT_NOTIFY cannot be the default action");
-  Ctx ctx;
-  ctx.c = seccomp_init(def);
-  if (!ctx.c) return fail(Errc::Internal, "seccomp_init failed");
-  seccomp_attr_set(ctx.c, SCMP_FLTATR_CTL_NNP, 0);
   std::uint32_t native = seccomp_arch_native();
   std::vector<std::uint32_t> archs{native};
   for (auto& a : p.architectures) {
     auto t = TRY(arch_of(a));
-    if (t == native) continue;
-    archs.push_back(t);
-    int rc = seccomp_arch_add(ctx.c, t);
-    if (rc != 0 && rc != -EEXIST) return fail(Error::from_errno(-rc, "seccomp add architecture", a));
+    if (std::find(archs.begin(), archs.end(), t) == archs.end()) archs.push_back(t);
   }
   for (auto& f : p.flags) {
     if (f == "SECCOMP_FILTER_FLAG_TSYNC") prog.flags |= SECCOMP_FILTER_FLAG_TSYNC;
@@ -193,18 +197,50 @@ Result<SeccompProgram> compile_seccomp(const SeccompProfile& p) {
   }
   for (auto& s : p.syscalls) {
     bool n = false;
-    auto act = TRYC(action_of(s.action, s.errno_ret, &n), "linux.seccomp.syscalls");
+    TRYC(action_of(s.action, s.errno_ret, &n), "linux.seccomp.syscalls");
     notify = notify || n;
     if (n)
       for (auto& name : s.names)
         if (name == "write")  // the runtime's own handshake after loading the filter uses write(2)
           return fail(Errc::InvalidArgument, "linux.seccomp: SCMP_ACT_NOTIFY cannot be used for the write syscall");
+    for (auto& a : s.args) {
+      if (a.index > 5) return fail(Errc::InvalidArgument, "linux.seccomp: argument index > 5");
+      TRY(op_of(a.op));
+    }
+  }
+  if (notify) {
+    if (p.listener_path.empty())
+      return fail(Errc::InvalidArgument, "linux.seccomp: SCMP_ACT_NOTIFY needs listenerPath");
+    prog.flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+    prog.notify = true;
+  }
+  if (backend != SeccompBackend::Libseccomp) {
+    if (auto code = detail::compact_program(p, def, archs)) {
+      auto* b = reinterpret_cast<const unsigned char*>(code->data());
+      prog.bpf.assign(b, b + code->size() * sizeof(sock_filter));
+      return prog;
+    }
+    if (backend == SeccompBackend::Compact)
+      return fail(Errc::Unimplemented, "linux.seccomp: the profile needs libseccomp's code generator");
+  }
+
+  Ctx ctx;
+  ctx.c = seccomp_init(def);
+  if (!ctx.c) return fail(Errc::Internal, "seccomp_init failed");
+  seccomp_attr_set(ctx.c, SCMP_FLTATR_CTL_NNP, 0);
+  for (auto t : archs) {
+    if (t == native) continue;
+    int rc = seccomp_arch_add(ctx.c, t);
+    if (rc != 0 && rc != -EEXIST) return fail(Error::from_errno(-rc, "seccomp add architecture", std::to_string(t)));
+  }
+  for (auto& s : p.syscalls) {
+    bool n = false;
+    auto act = TRY(action_of(s.action, s.errno_ret, &n));
     if (act == def) continue;  // libseccomp refuses rules equal to the default
     std::vector<scmp_arg_cmp> cmps;
     std::set<unsigned> idx;
     bool dup = false;
     for (auto& a : s.args) {
-      if (a.index > 5) return fail(Errc::InvalidArgument, "linux.seccomp: argument index > 5");
       auto op = TRY(op_of(a.op));
       if (!idx.insert(a.index).second) dup = true;
       cmps.push_back(scmp_arg_cmp{a.index, op, a.value, a.value_two});
@@ -226,12 +262,6 @@ Result<SeccompProgram> compile_seccomp(const SeccompProfile& p) {
       }
       if (rc != 0) return fail(Error::from_errno(-rc, "seccomp add rule for", name));
     }
-  }
-  if (notify) {
-    if (p.listener_path.empty())
-      return fail(Errc::InvalidArgument, "linux.seccomp: SCMP_ACT_NOTIFY needs listenerPath");
-    prog.flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
-    prog.notify = true;
   }
   int mfd = ::memfd_create("berth-seccomp", MFD_CLOEXEC);
   if (mfd < 0) return fail_errno("memfd_create");

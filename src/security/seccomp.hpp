@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// OCI seccomp profiles (linux.seccomp) compiled to a classic BPF program with libseccomp in the
-// runtime's parent process; the container's init only calls seccomp(2) with the ready program.
+// OCI seccomp profiles (linux.seccomp) compiled to a classic BPF program (our own generator, or
+// libseccomp's for what it does not model) in the runtime's parent process; the container's init only calls seccomp(2) with the ready program.
 #pragma once
 
 #include <cstdint>
@@ -39,7 +39,11 @@ struct SeccompProgram {
   bool notify = false;  // uses SCMP_ACT_NOTIFY: load returns a listener fd
 };
 
-Result<SeccompProgram> compile_seccomp(const SeccompProfile& p);
+// Which code generator compile_seccomp uses: its own compact one where it models the profile
+// (security/seccomp_bpf.hpp), else libseccomp's; the others force one (for tests: Compact
+// fails on a profile it does not model).
+enum class SeccompBackend { Auto, Libseccomp, Compact };
+Result<SeccompProgram> compile_seccomp(const SeccompProfile& p, SeccompBackend backend = SeccompBackend::Auto);
 // compile_seccomp through a cache of compiled programs in cache_dir (made 0700 when missing):
 // libseccomp takes ~20 ms of CPU for moby's default profile, reading the cached program well
 // under 0.1 ms. An entry holds the whole profile it was compiled from (compared byte for byte,
