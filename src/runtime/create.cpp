@@ -208,16 +208,20 @@ Result<Launched> launch(const Globals& g, const CreateOptions& o, bool foregroun
 
   // cgroup
   std::string cg_path = lx.cgroups_path.empty() ? "/" + o.id : lx.cgroups_path;
-  {
-    auto m = TRYC(cgroups::Manager::open(cg_path), "cgroup");
+  // Opened now (the child mounts it), made before clone or (late_cgroup) right after it, while
+  // the child mounts its rootfs.
+  c.cgroup = TRYC(cgroups::Manager::open(cg_path), "cgroup");
+  auto make_cgroup = [&]() -> Status {
+    cgroups::Manager& m = *c.cgroup;
     TRYC(m.create(), "cgroup");
     // A pre-existing frozen cgroup would freeze the init as soon as it joins (runc refuses too).
-    // Directories create() made just now are empty, and a cgroup right below the root
-    // cannot inherit a frozen state: nothing to look at then.
-    bool checked = m.fresh() && cg_path.find('/', 1) == std::string::npos;
-    if (!checked) {
+    // Directories create() made just now are empty (no process to look for), and a cgroup right
+    // below the root cannot inherit a frozen state (a deeper one can: from a frozen parent).
+    if (!(m.fresh() && cg_path.find('/', 1) == std::string::npos)) {
       if (auto fz = m.freezer_state(); fz && *fz != cgroups::FreezerState::Thawed)
         return fail(Errc::Conflict, "container's cgroup unexpectedly frozen");
+    }
+    if (!m.fresh()) {
       if (auto ps = m.pids(); ps && !ps->empty())
         log::warn("container's cgroup is not empty: {} process(es) found", ps->size());
     }
@@ -235,8 +239,11 @@ Result<Launched> launch(const Globals& g, const CreateOptions& o, bool foregroun
       }
       TRYC(m.set(r), "cgroup");
     }
-    c.cgroup = m;
-  }
+    return ok();
+  };
+  // The child mounts its rootfs while we make its cgroup and move it there (cgroup_ready).
+  c.late_cgroup = !c.in_userns && c.new_mntns;
+  if (!c.late_cgroup) TRY(make_cgroup());
   if (lx.seccomp) c.seccomp = TRYC(security::compile_seccomp_cached(*lx.seccomp, seccomp_cache_dir(g.root)), "linux.seccomp");
   if (proc.capabilities) {
     std::vector<std::string> unknown;
@@ -264,7 +271,7 @@ Result<Launched> launch(const Globals& g, const CreateOptions& o, bool foregroun
     fifo_fd = UniqueFd(ffd);
     c.fifo_fd = fifo_fd.get();
   }
-  // Without a user namespace the child joins its cgroup itself: no 'G' round trip.
+  // Without a user namespace the child joins its cgroup itself (but for late_cgroup).
   c.self_setup = !c.in_userns;
 
   UniqueFd console, console_parent;
@@ -331,7 +338,8 @@ Result<Launched> launch(const Globals& g, const CreateOptions& o, bool foregroun
   cleanup.pid = pid;
   child_sock.reset();
   console.reset();
-  if (!c.self_setup) {
+  if (c.late_cgroup) TRY(make_cgroup());
+  if (!c.self_setup || c.late_cgroup) {
     if (c.new_userns) {
       TRYC(write_proc_file("/proc/" + std::to_string(pid) + "/uid_map", id_map_text(lx.uid_mappings)), "uid mappings");
       TRYC(write_proc_file("/proc/" + std::to_string(pid) + "/gid_map", id_map_text(lx.gid_mappings)), "gid mappings");
@@ -339,6 +347,7 @@ Result<Launched> launch(const Globals& g, const CreateOptions& o, bool foregroun
     TRYC(c.cgroup->apply(pid), "cgroup");
     if (proc.oom_score_adj)
       TRYC(write_proc_file("/proc/" + std::to_string(pid) + "/oom_score_adj", std::to_string(*proc.oom_score_adj)), "process.oomScoreAdj");
+    TRY(send_msg(parent_sock.get(), 'G'));
   }
 
   ContainerState& st = L.st;
@@ -348,7 +357,6 @@ Result<Launched> launch(const Globals& g, const CreateOptions& o, bool foregroun
   st.rootfs = rootfs;
   st.cgroups_path = cg_path;
   st.annotations = spec.annotations;
-  if (!c.self_setup) TRY(send_msg(parent_sock.get(), 'G'));
   // While the init sets itself up (mounts, devices, pivot_root) on the other CPU, write the
   // state: the start time is fixed at clone, and readers tell a container still being set
   // up from a ready one by its exec.fifo (create) or see it running (run) a moment early.

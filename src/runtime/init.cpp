@@ -297,7 +297,9 @@ Status setup_process(InitConfig& c) {
 }
 
 Status init_setup(InitConfig& c) {
-  if (c.self_setup) {
+  if (c.late_cgroup) {
+    // the parent moves us into the cgroup meanwhile (cgroup_ready)
+  } else if (c.self_setup) {
     // Still in the host's cgroup namespace and /proc: "0" is this process.
     if (c.cgroup) TRYC(c.cgroup->apply(0), "cgroup");
     if (c.process->oom_score_adj)
@@ -327,7 +329,7 @@ Status init_setup(InitConfig& c) {
     if (::syscall(SYS_setresgid, 0, 0, 0) != 0 || ::syscall(SYS_setresuid, 0, 0, 0) != 0)
       return fail_errno("become root in the user namespace");
   }
-  if (c.new_cgroupns && ::unshare(CLONE_NEWCGROUP) != 0) return fail_errno("unshare cgroup namespace");
+  if (c.new_cgroupns && !c.late_cgroup && ::unshare(CLONE_NEWCGROUP) != 0) return fail_errno("unshare cgroup namespace");
   if (::setsid() < 0 && !c.is_exec) return fail_errno("setsid");
   const Spec& s = *c.spec;
   if (!c.no_new_keyring && !c.is_exec) {
@@ -357,6 +359,7 @@ Status init_setup(InitConfig& c) {
     if (c.new_mntns) {
       TRYC(prepare_rootfs(c), "rootfs");
     }
+    TRY(cgroup_ready(c));  // when the rootfs had no cgroup mount to wait for
     bool need_hooks = !s.hooks.prestart.empty() || !s.hooks.create_runtime.empty() ||
                       !s.hooks.create_container.empty() || !s.hooks.start_container.empty();
     if (need_hooks) {
@@ -403,6 +406,15 @@ Status init_setup(InitConfig& c) {
 }
 
 }  // namespace
+
+Status cgroup_ready(InitConfig& c) {
+  if (!c.late_cgroup || c.cgroup_joined) return ok();
+  auto go = TRY(recv_msg(c.sync_fd));
+  if (go.empty() || go[0] != 'G') return fail(Errc::Cancelled, "parent went away");
+  if (c.new_cgroupns && ::unshare(CLONE_NEWCGROUP) != 0) return fail_errno("unshare cgroup namespace");
+  c.cgroup_joined = true;
+  return ok();
+}
 
 void init_main(InitConfig& c) {
   // Non-dumpable while we still run the runtime's code: other processes in the container

@@ -49,6 +49,11 @@ struct InitConfig {
   // No 'G' from the parent: the child joins `cgroup` and sets oomScoreAdj itself (only without
   // user namespaces: then nothing needs the parent between clone and setup).
   bool self_setup = false;
+  // The parent makes the cgroup and moves us into it after clone (then 'G') while we mount the
+  // rootfs: we wait for 'G' only where the cgroup namespace and the cgroup mounts need it
+  // (cgroup_ready). Without user namespaces, with a new mount namespace; not for exec.
+  bool late_cgroup = false;
+  bool cgroup_joined = false;
   std::vector<std::pair<int, int>> join;  // (CLONE_NEW*, open ns fd) to setns, user first
   // With a user namespace: O_PATH fds of the bind mounts' sources, one per spec mount (-1 for
   // the others), opened by the parent before clone. The container's root may not be allowed to
@@ -78,6 +83,9 @@ Result<std::string> lookup_path(const std::string& arg0, const std::vector<std::
 
 // Sets up the calling process' rootfs (mount namespace already unshared). Split out for tests.
 Status prepare_rootfs(InitConfig& c);
+// With late_cgroup: waits for the parent's 'G' (we are in our cgroup now) and enters a new
+// cgroup namespace when asked for. Once; a no-op otherwise.
+Status cgroup_ready(InitConfig& c);
 Status pivot_into(const std::string& rootfs, bool no_pivot);
 Status finalize_rootfs(InitConfig& c);
 

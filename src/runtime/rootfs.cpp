@@ -380,9 +380,27 @@ Status prepare_rootfs(InitConfig& c) {
   if (rfd < 0) return fail_errno("open rootfs", c.rootfs);
   UniqueFd root_fd(rfd);
   bool dev_is_bind = false, has_dev_mount = false;
-  for (std::size_t i = 0; i < c.spec->mounts.size(); ++i) {
-    const Mount& m = c.spec->mounts[i];
+  const auto& mounts = c.spec->mounts;
+  // With late_cgroup the cgroup mounts wait for our cgroup (cgroup_ready) and come last, where
+  // that changes nothing: no later mount is above, below or at the same place.
+  auto later = [&](std::size_t i) {
+    if (!c.late_cgroup || mounts[i].type != "cgroup") return false;
+    std::string d = clean_path(mounts[i].destination);
+    for (std::size_t j = i + 1; j < mounts.size(); ++j) {
+      std::string e = clean_path(mounts[j].destination);
+      if (e == d || e.rfind(d + "/", 0) == 0 || d.rfind(e == "/" ? e : e + "/", 0) == 0) return false;
+    }
+    return true;
+  };
+  std::vector<std::size_t> deferred;
+  for (std::size_t i = 0; i < mounts.size(); ++i) {
+    const Mount& m = mounts[i];
     if (clean_path(m.destination) == "/dev") has_dev_mount = true;
+    if (later(i)) {
+      deferred.push_back(i);
+      continue;
+    }
+    if (mounts[i].type == "cgroup") TRY(cgroup_ready(c));
     int src_fd = i < c.mount_src_fds.size() ? c.mount_src_fds[i] : -1;
     TRYC(mount_one(c, root_fd.get(), m, src_fd, &dev_is_bind), "mount " + m.destination);
     if (src_fd >= 0) {
@@ -390,6 +408,8 @@ Status prepare_rootfs(InitConfig& c) {
       c.mount_src_fds[i] = -1;
     }
   }
+  if (!deferred.empty()) TRY(cgroup_ready(c));
+  for (std::size_t i : deferred) TRYC(mount_one(c, root_fd.get(), mounts[i], -1, &dev_is_bind), "mount " + mounts[i].destination);
   if (has_dev_mount || (lx && !lx->devices.empty())) TRY(setup_dev(c, root_fd.get(), dev_is_bind || !has_dev_mount));
   return ok();
 }

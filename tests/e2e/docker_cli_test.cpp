@@ -106,6 +106,21 @@ TEST_F(DockerCli, SystemPathsConfinement) {
   EXPECT_EQ(all.status, 0) << all.err;
 }
 
+// The container's cgroup as it sees it: with --cgroupns private every hierarchy's root is its
+// own cgroup (the runtime joins it before entering the namespace and mounting /sys/fs/cgroup),
+// with its limits; with --cgroupns host its path below the host's root.
+TEST_F(DockerCli, CgroupNamespaceViews) {
+  const std::string probe =
+      "grep -v ':/$' /proc/self/cgroup | wc -l; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || "
+      "cat /sys/fs/cgroup/pids.max; ls /sys/fs/cgroup/pids 2>/dev/null | grep -c berth; true";
+  auto p = docker({"run", "--rm", "--network", "none", "--cgroupns", "private", "--pids-limit", "7", "busybox", "sh", "-c", probe});
+  ASSERT_EQ(p.status, 0) << p.err;
+  EXPECT_EQ(p.out, "0\n7\n0\n");
+  auto h = docker({"run", "--rm", "--network", "none", "--cgroupns", "host", "busybox", "sh", "-c", "grep -v ':/$' /proc/self/cgroup | wc -l"});
+  ASSERT_EQ(h.status, 0) << h.err;
+  EXPECT_NE(trim(h.out), "0") << h.out;
+}
+
 TEST_F(DockerCli, KillWaitRenamePause) {
   auto r = docker({"run", "-d", "--name", "berth-test-k", "--network", "none", "busybox", "sleep", "1000"});
   ASSERT_EQ(r.status, 0) << r.err;
