@@ -697,6 +697,9 @@ Result<std::pair<std::string, std::vector<std::string>>> Daemon::create(const st
     if (hc.value("AutoRemove", false) && !p.empty() && p != "no")
       return fail(Errc::InvalidArgument, "can't create 'AutoRemove' container with restart policy");
   }
+  if (auto cg = hc.find("CgroupnsMode"); cg != hc.end() && cg->is_string() && !cg->get<std::string>().empty() &&
+                                          *cg != "private" && *cg != "host")
+    return fail(Errc::InvalidArgument, "invalid cgroup namespace mode: " + cg->get<std::string>());
   std::string log_driver = cfg_.log_driver;
   if (hc.contains("LogConfig") && hc["LogConfig"].is_object() && !hc["LogConfig"].value("Type", "").empty())
     log_driver = hc["LogConfig"].value("Type", "");

@@ -18,6 +18,7 @@
 #include "common/strings.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/lazy_sync.hpp"
+#include "daemon/netns_pool.hpp"
 #include "network/etc_files.hpp"
 #include "network/manager.hpp"
 #include "network/netlink.hpp"
@@ -53,29 +54,6 @@ bool is_default_bridge(const net::Network& n) {
 
 std::string endpoint_id(const std::string& net_id, const std::string& cid) {
   return digest_of(net_id + "/" + cid).hex();
-}
-
-// A netns held by a bind mount at `path`, with lo up.
-Status make_netns(const std::string& path) {
-  TRY(mkdir_all(dirname(path), 0711));
-  {
-    int fd = ::open(path.c_str(), O_CREAT | O_RDONLY | O_CLOEXEC, 0444);
-    if (fd < 0) return fail_errno("create", path);
-    ::close(fd);
-  }
-  return net::run_in_netns(-1, [&]() -> Status {
-    if (::unshare(CLONE_NEWNET) != 0) return fail_errno("unshare", "CLONE_NEWNET");
-    if (::mount("/proc/thread-self/ns/net", path.c_str(), "none", MS_BIND, nullptr) != 0)
-      return fail_errno("bind-mount netns", path);
-    auto nl = TRY(net::Netlink::open());
-    return nl.set_up("lo", true);
-  });
-}
-
-void drop_netns(const std::string& path) {
-  if (::umount2(path.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
-    log::warn("unmount netns {}: {}", path, std::strerror(errno));
-  ::unlink(path.c_str());
 }
 
 // HostConfig.PortBindings + PublishAllPorts/ExposedPorts -> port specs.
@@ -161,6 +139,7 @@ std::string build_name(const std::string& id) { return "build-" + id.substr(0, 1
 std::unique_ptr<Networking> Networking::open(const Config& cfg) {
   std::unique_ptr<Networking> n(new Networking());
   n->cfg_ = cfg;
+  n->pool_ = std::make_unique<NetnsPool>(cfg.exec_root + "/netns-spare");
   net::ManagerConfig mc;
   mc.state_dir = cfg.data_root + "/network";
   mc.default_bridge = cfg.bridge.empty() || cfg.bridge == "none" ? "berth0" : cfg.bridge;
@@ -197,6 +176,7 @@ std::unique_ptr<Networking> Networking::open(const Config& cfg) {
   return n;
 }
 
+Networking::Networking() = default;
 Networking::~Networking() = default;
 
 std::string Networking::plan_path(const std::string& id) const {
@@ -415,11 +395,17 @@ Result<NetSetup> Networking::setup(const Container& c, const std::string& hostna
   NetSetup out;
   if (!nm_) return out;
   std::string mode = c.host_config.value("NetworkMode", "bridge");
-  if (is_pseudo_mode(mode)) return out;
-  json plan = load_plan(c.id);
-  if (plan.empty()) return out;  // bridge mode without a default network: loopback only
-  teardown(c.id);                // leftovers of an earlier run
+  if (mode == "host" || mode.rfind("container:", 0) == 0) return out;
   std::string path = netns_path(c.id);
+  json plan = mode == "none" ? json() : load_plan(c.id);
+  if (plan.empty()) {
+    // none (or the default bridge when there is none): loopback only, up, as dockerd's sandbox
+    if (path_exists(path)) drop_netns(path);  // left by an earlier run
+    TRYC(pool_->take(path), "create network namespace");
+    out.netns_path = path;
+    return out;
+  }
+  teardown(c.id);  // leftovers of an earlier run
   auto t0 = std::chrono::steady_clock::now();
   TRYC(make_netns(path), "create network namespace");
   log::info("network: netns for {} in {:.1f} ms", c.id.substr(0, 12),
@@ -669,6 +655,7 @@ json Networking::settings(const Container& c) {
          {"IPPrefixLen", 0},    {"IPv6Gateway", ""},       {"MacAddress", ""},        {"Networks", json::object()}};
   json plan = nm_ ? load_plan(c.id) : json::array();
   if (plan.empty()) {
+    if (has_netns(c.id)) s["SandboxKey"] = netns_path(c.id);  // none's loopback sandbox
     if (mode.rfind("container:", 0) != 0) {
       json e = empty_endpoint_settings();
       if (mode == "host" || mode == "none") e["NetworkID"] = pseudo_id(mode);

@@ -35,6 +35,7 @@ namespace berth::daemon {
 
 struct Container;
 class Daemon;
+class NetnsPool;
 
 struct NetSetup {
   std::string netns_path;  // "" = the runtime's default for the mode (host/none/container:)
@@ -107,7 +108,7 @@ class Networking {
   Status disconnect(const Container& c, const std::string& network, bool running);
 
  private:
-  Networking() = default;
+  Networking();
   Result<nlohmann::json> plan_entry(const std::string& network, const nlohmann::json& endpoint_config);
   Status connect_entry(const Container& c, const nlohmann::json& entry, bool primary, const std::string& ns_path);
   Status rewrite_etc(const Container& c, const std::string& hostname);
@@ -125,6 +126,7 @@ class Networking {
   Config cfg_;
   Daemon* daemon_ = nullptr;
   std::unique_ptr<net::NetworkManager> nm_;
+  std::unique_ptr<NetnsPool> pool_;  // loopback-only netns for NetworkMode none
   std::string error_;
   std::mutex plan_mu_;
   std::mutex build_mu_;                            // guards build_names_ (a leaf lock)

@@ -453,7 +453,8 @@ Result<std::string> generate_spec(const SpecInput& in, std::vector<std::string>*
     TRY(ns_mode("IpcMode", "ipc", false));
     TRY(ns_mode("UTSMode", "uts", false));
     TRY(ns_mode("NetworkMode", "network", false));
-    ns.push_back({{"type", "cgroup"}});
+    // --cgroupns host: the host's cgroup namespace (the container sees its path below the root)
+    if (hc<std::string>(h, "CgroupnsMode", "") != "host") ns.push_back({{"type", "cgroup"}});
     lin["namespaces"] = ns;
     json res;
     json devices = json::array();

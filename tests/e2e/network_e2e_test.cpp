@@ -465,6 +465,30 @@ TEST_F(DockerNetwork, NoneHostAndLiveRestore) {
   EXPECT_TRUE(up);
 }
 
+// --network none: a netns of its own with loopback up (as dockerd's "none" sandbox), shown as
+// SandboxKey while it runs and gone with it; the daemon's ready-made spares go when it stops.
+TEST_F(DockerNetwork, NoneHasLoopbackUpInASandboxOfItsOwn) {
+  auto lo = docker({"run", "--rm", "--network", "none", "busybox", "sh", "-c",
+                    "ip -o addr show lo && ping -c 1 -W 2 127.0.0.1 >/dev/null && echo pong"});
+  ASSERT_EQ(lo.status, 0) << lo.out << lo.err;
+  EXPECT_NE(lo.out.find("127.0.0.1/8"), std::string::npos) << lo.out;
+  EXPECT_NE(lo.out.find("pong"), std::string::npos) << lo.out;
+  std::string a = ok({"run", "-d", "--network", "none", "busybox", "sleep", "60"});
+  std::string b = ok({"run", "-d", "--network", "none", "busybox", "sleep", "60"});
+  std::string key = ok({"inspect", "-f", "{{.NetworkSettings.SandboxKey}}", a});
+  EXPECT_EQ(key, d_->exec_root() + "/netns/" + a);
+  EXPECT_TRUE(path_exists(key));
+  std::string na = ok({"exec", a, "readlink", "/proc/self/ns/net"}), nb = ok({"exec", b, "readlink", "/proc/self/ns/net"});
+  EXPECT_NE(na, nb);
+  EXPECT_NE(na, trim(run({"readlink", "/proc/self/ns/net"}, {}, 10).out));
+  ok({"rm", "-f", a, b});
+  EXPECT_FALSE(path_exists(key));
+  d_->term();
+  auto mi = read_file("/proc/self/mountinfo", 16 << 20).value_or("");
+  EXPECT_EQ(mi.find(d_->exec_root() + "/netns/"), std::string::npos) << "netns mounts left after the daemon stopped";
+  ASSERT_TRUE(d_->start()) << d_->log();
+}
+
 // The per-container /etc files as docker users expect them from run flags.
 TEST_F(DockerNetwork, EtcFilesFromRunFlags) {
   // Default bridge: --dns/--dns-search/--dns-option replace the host's values, --add-host,

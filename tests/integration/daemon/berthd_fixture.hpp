@@ -153,10 +153,11 @@ class Berthd {
       term();
     }
     // this daemon's networking: netns mounts, bridges it created, its nftables table
-    for (auto& id : list_dir(exec_ + "/netns")) {
-      run({"umount", "-l", exec_ + "/netns/" + id}, {}, 10);
-      ::unlink((exec_ + "/netns/" + id).c_str());
-    }
+    for (const char* dir : {"/netns/", "/netns-spare/"})  // containers' and the daemon's spares
+      for (auto& id : list_dir(exec_ + dir)) {
+        run({"umount", "-l", exec_ + dir + id}, {}, 10);
+        ::unlink((exec_ + dir + id).c_str());
+      }
     for (auto& f : list_dir(data_ + "/network/networks")) {
       try {
         auto j = nlohmann::json::parse(read_file(data_ + "/network/networks/" + f).value_or("{}"));

@@ -189,6 +189,12 @@ TEST_F(DaemonTest, ContainerLifecycle) {
 TEST_F(DaemonTest, InspectOfMinimalCreateHasDockerdFields) {
   REQUIRE_IMAGE("busybox");
   ASSERT_TRUE(d_->load_busybox());
+  {
+    int st = 0;
+    auto cgns = call("POST", "/v1.47/containers/create", R"({"Image":"busybox","HostConfig":{"CgroupnsMode":"bogus"}})", &st);
+    EXPECT_EQ(st, 400);
+    EXPECT_EQ(cgns["message"], "invalid cgroup namespace mode: bogus");
+  }
   int st = 0;
   auto cr = call("POST", "/v1.47/containers/create?name=berth-test-min", R"({"Image":"busybox","Cmd":["true"]})", &st);
   ASSERT_EQ(st, 201) << cr.dump();

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "daemon/netns_pool.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/file.hpp"
+#include "common/log.hpp"
+#include "common/strings.hpp"
+#include "network/netlink.hpp"
+#include "network/netns.hpp"
+
+namespace berth::daemon {
+
+namespace {
+constexpr const char* kSparePrefix = "spare-";
+}
+
+Status make_netns(const std::string& path) {
+  TRY(mkdir_all(dirname(path), 0711));
+  {
+    int fd = ::open(path.c_str(), O_CREAT | O_RDONLY | O_CLOEXEC, 0444);
+    if (fd < 0) return fail_errno("create", path);
+    ::close(fd);
+  }
+  auto st = net::run_in_netns(-1, [&]() -> Status {
+    if (::unshare(CLONE_NEWNET) != 0) return fail_errno("unshare", "CLONE_NEWNET");
+    if (::mount("/proc/thread-self/ns/net", path.c_str(), "none", MS_BIND, nullptr) != 0)
+      return fail_errno("bind-mount netns", path);
+    auto nl = TRY(net::Netlink::open());
+    return nl.set_up("lo", true);
+  });
+  if (!st) drop_netns(path);
+  return st;
+}
+
+void drop_netns(const std::string& path) {
+  if (::umount2(path.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
+    log::warn("unmount netns {}: {}", path, std::strerror(errno));
+  ::unlink(path.c_str());
+}
+
+NetnsPool::NetnsPool(std::string dir) : dir_(std::move(dir)) {
+  // spares of a berthd that did not stop cleanly
+  if (DIR* d = ::opendir(dir_.c_str())) {
+    std::vector<std::string> stale;
+    while (auto* e = ::readdir(d))
+      if (std::string(e->d_name).rfind(kSparePrefix, 0) == 0) stale.push_back(dir_ + "/" + e->d_name);
+    ::closedir(d);
+    for (const auto& p : stale) drop_netns(p);
+  }
+}
+
+NetnsPool::~NetnsPool() {
+  {
+    std::lock_guard lk(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (maker_.joinable()) maker_.join();
+  for (const auto& p : spares_) drop_netns(p);
+}
+
+Status NetnsPool::take(const std::string& path) {
+  std::string spare;
+  {
+    std::lock_guard lk(mu_);
+    if (!spares_.empty()) {
+      spare = std::move(spares_.back());
+      spares_.pop_back();
+    }
+    if (!maker_.joinable() && !stop_) maker_ = std::thread([this] { loop(); });
+  }
+  cv_.notify_one();
+  if (!spare.empty()) {
+    // The spare's netns stays alive through the new bind mount; the spare's own goes.
+    int fd = ::open(path.c_str(), O_CREAT | O_RDONLY | O_CLOEXEC, 0444);
+    bool moved = fd >= 0 && ::mount(spare.c_str(), path.c_str(), nullptr, MS_BIND, nullptr) == 0;
+    int err = errno;
+    if (fd >= 0) ::close(fd);
+    drop_netns(spare);
+    if (moved) return ok();
+    log::warn("netns pool: bind {} to {}: {}", spare, path, std::strerror(err));
+    ::unlink(path.c_str());
+  }
+  return make_netns(path);
+}
+
+void NetnsPool::loop() {
+  std::unique_lock lk(mu_);
+  for (;;) {
+    cv_.wait(lk, [&] { return stop_ || spares_.size() < kSpares; });
+    if (stop_) return;
+    std::string p = dir_ + "/" + kSparePrefix + std::to_string(seq_++);
+    lk.unlock();
+    auto st = make_netns(p);
+    lk.lock();
+    if (!st) {
+      log::warn("netns pool: {}", st.error().message());
+      return;  // take() makes its own from now on
+    }
+    if (stop_) {
+      drop_netns(p);
+      return;
+    }
+    spares_.push_back(std::move(p));
+  }
+}
+
+}  // namespace berth::daemon

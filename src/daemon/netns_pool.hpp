@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: Apache-2.0
+// Network namespaces with only `lo` (up), held by bind mounts: what a container with
+// NetworkMode none gets (dockerd's "none" sandbox has loopback up too), and a pool of them made
+// ahead. Making a netns costs 0.4-1 ms (the kernel's per-netns set-up: sysctl tables, lo, the
+// netfilter hooks); a container's start takes a ready one from the pool instead (a bind mount)
+// and a background thread makes the next. The pool is filled once the first container asked for
+// one (an idle berthd holds none), up to two, and emptied when the daemon stops. Spares live in
+// their own directory (<exec-root>/netns-spare/spare-<n>); an earlier berthd's are dropped at start.
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace berth::daemon {
+
+// A netns held by a bind mount at `path` (a new file), with lo up.
+Status make_netns(const std::string& path);
+// Unmounts and removes what make_netns made (missing is fine).
+void drop_netns(const std::string& path);
+
+class NetnsPool {
+ public:
+  explicit NetnsPool(std::string dir);
+  ~NetnsPool();  // stops the maker, drops the spares
+  NetnsPool(const NetnsPool&) = delete;
+  NetnsPool& operator=(const NetnsPool&) = delete;
+
+  // A loopback-only netns at `path`: a spare moved there, or a new one when none is ready.
+  Status take(const std::string& path);
+
+ private:
+  void loop();
+
+  static constexpr std::size_t kSpares = 2;
+  std::string dir_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::string> spares_;
+  std::thread maker_;
+  bool stop_ = false;
+  unsigned seq_ = 0;
+};
+
+}  // namespace berth::daemon
