@@ -7,6 +7,7 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -63,8 +64,13 @@ NetnsPool::~NetnsPool() {
     stop_ = true;
   }
   cv_.notify_all();
-  if (maker_.joinable()) maker_.join();
+  if (worker_.joinable()) worker_.join();  // after the pending drops
+  for (const auto& p : drops_) drop_netns(p);
   for (const auto& p : spares_) drop_netns(p);
+}
+
+void NetnsPool::start_locked() {
+  if (!worker_.joinable() && !stop_) worker_ = std::thread([this] { loop(); });
 }
 
 Status NetnsPool::take(const std::string& path) {
@@ -75,16 +81,17 @@ Status NetnsPool::take(const std::string& path) {
       spare = std::move(spares_.back());
       spares_.pop_back();
     }
-    if (!maker_.joinable() && !stop_) maker_ = std::thread([this] { loop(); });
+    filling_ = true;
+    start_locked();
   }
-  cv_.notify_one();
+  cv_.notify_all();
   if (!spare.empty()) {
     // The spare's netns stays alive through the new bind mount; the spare's own goes.
     int fd = ::open(path.c_str(), O_CREAT | O_RDONLY | O_CLOEXEC, 0444);
     bool moved = fd >= 0 && ::mount(spare.c_str(), path.c_str(), nullptr, MS_BIND, nullptr) == 0;
     int err = errno;
     if (fd >= 0) ::close(fd);
-    drop_netns(spare);
+    drop_later(spare);
     if (moved) return ok();
     log::warn("netns pool: bind {} to {}: {}", spare, path, std::strerror(err));
     ::unlink(path.c_str());
@@ -92,10 +99,38 @@ Status NetnsPool::take(const std::string& path) {
   return make_netns(path);
 }
 
+void NetnsPool::drop_later(const std::string& path) {
+  {
+    std::lock_guard lk(mu_);
+    if (stop_) {
+      drop_netns(path);
+      return;
+    }
+    drops_.push_back(path);
+    start_locked();
+  }
+  cv_.notify_all();
+}
+
+void NetnsPool::wait_dropped(const std::string& path) {
+  std::unique_lock lk(mu_);
+  cv_.wait(lk, [&] { return std::find(drops_.begin(), drops_.end(), path) == drops_.end(); });
+}
+
 void NetnsPool::loop() {
   std::unique_lock lk(mu_);
+  bool making = true;  // until making one fails: take() makes its own from then on
   for (;;) {
-    cv_.wait(lk, [&] { return stop_ || spares_.size() < kSpares; });
+    cv_.wait(lk, [&] { return stop_ || !drops_.empty() || (filling_ && making && spares_.size() < kSpares); });
+    if (!drops_.empty()) {
+      std::string p = drops_.front();
+      lk.unlock();
+      drop_netns(p);
+      lk.lock();
+      drops_.erase(drops_.begin());
+      cv_.notify_all();
+      continue;
+    }
     if (stop_) return;
     std::string p = dir_ + "/" + kSparePrefix + std::to_string(seq_++);
     lk.unlock();
@@ -103,11 +138,8 @@ void NetnsPool::loop() {
     lk.lock();
     if (!st) {
       log::warn("netns pool: {}", st.error().message());
-      return;  // take() makes its own from now on
-    }
-    if (stop_) {
-      drop_netns(p);
-      return;
+      making = false;
+      continue;
     }
     spares_.push_back(std::move(p));
   }

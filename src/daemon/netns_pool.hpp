@@ -32,16 +32,25 @@ class NetnsPool {
 
   // A loopback-only netns at `path`: a spare moved there, or a new one when none is ready.
   Status take(const std::string& path);
+  // drop_netns(path) on the pool's thread: an unmount waits for an RCU grace period, which a
+  // container's exit (and `docker run --rm`'s wait for its removal) need not. Done before the
+  // pool goes away.
+  void drop_later(const std::string& path);
+  // Returns once no drop of `path` is pending (before a netns is made there again).
+  void wait_dropped(const std::string& path);
 
  private:
   void loop();
+  void start_locked();
 
   static constexpr std::size_t kSpares = 2;
   std::string dir_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::string> spares_;
-  std::thread maker_;
+  std::vector<std::string> drops_;  // pending, the one being dropped first
+  std::thread worker_;
+  bool filling_ = false;  // a container asked for one: keep kSpares ready
   bool stop_ = false;
   unsigned seq_ = 0;
 };

@@ -400,12 +400,14 @@ Result<NetSetup> Networking::setup(const Container& c, const std::string& hostna
   json plan = mode == "none" ? json() : load_plan(c.id);
   if (plan.empty()) {
     // none (or the default bridge when there is none): loopback only, up, as dockerd's sandbox
+    pool_->wait_dropped(path);                // the previous run's, if still going
     if (path_exists(path)) drop_netns(path);  // left by an earlier run
     TRYC(pool_->take(path), "create network namespace");
     out.netns_path = path;
     return out;
   }
   teardown(c.id);  // leftovers of an earlier run
+  pool_->wait_dropped(path);
   auto t0 = std::chrono::steady_clock::now();
   TRYC(make_netns(path), "create network namespace");
   log::info("network: netns for {} in {:.1f} ms", c.id.substr(0, 12),
@@ -545,7 +547,7 @@ void Networking::teardown(const std::string& id) {
   }
   auto t1 = Clock::now();
   std::string path = netns_path(id);
-  if (path_exists(path)) drop_netns(path);
+  if (path_exists(path)) pool_->drop_later(path);  // not on the way of an exit or a removal
   {
     std::lock_guard lk(build_mu_);
     build_names_.erase(id);
@@ -862,6 +864,7 @@ Result<NetSetup> Networking::setup_build(const std::string& id, const std::strin
   }
   teardown(id);
   std::string path = netns_path(id);
+  pool_->wait_dropped(path);
   TRYC(make_netns(path), "create network namespace");
   bool done = false;
   auto undo = defer([&] {

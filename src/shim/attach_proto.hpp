@@ -61,6 +61,8 @@ enum Kind : unsigned char {
 // container's first runtime command (create or run) goes to that process (its working
 // directory, command line and stdio fds in one SOCK_SEQPACKET message on the runtime's fd 3)
 // when the job names that runtime; otherwise it is let go (EOF) and the runtime is started.
+// The runtime answers on the same socket with its exit code (an int) as soon as the command is
+// done, before its process has exited (reaped later, with the other children).
 inline constexpr char kSparePlaceholderId[] =
     "0000000000000000000000000000000000000000000000000000000000000000";
 inline constexpr std::size_t kMaxSpareJob = 64 * 1024;

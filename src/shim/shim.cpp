@@ -174,7 +174,17 @@ int run_first(Opts& o, const std::vector<std::string>& argv, int in, int out, in
     pid_t pid = std::exchange(o.ahead_pid, -1);
     int chan = std::exchange(o.ahead_chan, -1);
     bool sent = argv[0] == o.ahead_path && send_command(chan, cwd ? cwd : "/", argv, in, out, err);
-    ::close(chan);  // not sent: it sees EOF and exits
+    if (sent) {
+      // its exit code comes before its exit (reaped later with the other children); EOF
+      // without one: it died, its status tells
+      int code = 0;
+      ssize_t n;
+      do n = ::recv(chan, &code, sizeof code, 0); while (n < 0 && errno == EINTR);
+      ::close(chan);
+      if (n == static_cast<ssize_t>(sizeof code)) return code == 0 ? 0 : (code & 0xff) << 8;
+    } else {
+      ::close(chan);  // it sees EOF and exits
+    }
     int st = 0;
     while (::waitpid(pid, &st, 0) < 0) {
       if (errno != EINTR) return -1;

@@ -58,8 +58,10 @@ int cmd_resume(const Globals&, const std::vector<std::string>&);
 int cmd_ps(const Globals&, const std::vector<std::string>&);
 int cmd_update(const Globals&, const std::vector<std::string>&);
 // `--await-command` (await_command.cpp): the command line (argv[0] first) a spare shim sends on
-// fd 3, with stdio and working directory in place; nothing when none came.
+// fd 3, with stdio and working directory in place; nothing when none came. report_result()
+// then tells the shim the command's exit code on that channel.
 std::optional<std::vector<std::string>> await_command();
+void report_result(int code);
 int cmd_events(const Globals&, const std::vector<std::string>&);
 int cmd_features(const Globals&, const std::vector<std::string>&);
 int cmd_checkpoint(const Globals&, const std::vector<std::string>&);

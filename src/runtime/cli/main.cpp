@@ -62,25 +62,10 @@ void verb_usage(const Verb& v) {
               v.help, g_prog, v.name);
 }
 
-}  // namespace
-}  // namespace berth::runtime::cli
-
-int main(int argc, char** argv) {
+// The command line after the program name: global options, a verb and its arguments.
+int run_command(const std::vector<std::string>& args) {
   using namespace berth;
   using namespace berth::runtime;
-  using namespace berth::runtime::cli;
-  if (argc > 0 && argv[0][0] != '\0') {
-    const char* slash = std::strrchr(argv[0], '/');
-    g_prog = slash ? slash + 1 : argv[0];
-  }
-  log::set_tag("berth-runtime");
-  log::set_level(log::Level::Warn);
-  std::vector<std::string> args(argv + 1, argv + argc);
-  if (argc == 2 && std::strcmp(argv[1], "--await-command") == 0) {
-    auto cmd = await_command();
-    if (!cmd || cmd->empty()) return 0;
-    args.assign(cmd->begin() + 1, cmd->end());
-  }
   Args global({{{"root"}}, {{"log"}}, {{"log-format"}}, {{"debug"}, false}, {{"systemd-cgroup"}, false},
                {{"criu"}}, {{"rootless"}}, {{"help", "h"}, false}, {{"version", "v"}, false}});
   if (auto st = global.parse(args); !st) return report(st.error());
@@ -121,4 +106,30 @@ int main(int argc, char** argv) {
     }
   std::fprintf(stderr, "%s: No help topic for '%s'\n", g_prog, pos[0].c_str());
   return 3;
+}
+
+}  // namespace
+}  // namespace berth::runtime::cli
+
+int main(int argc, char** argv) {
+  using namespace berth;
+  using namespace berth::runtime;
+  using namespace berth::runtime::cli;
+  if (argc > 0 && argv[0][0] != '\0') {
+    const char* slash = std::strrchr(argv[0], '/');
+    g_prog = slash ? slash + 1 : argv[0];
+  }
+  log::set_tag("berth-runtime");
+  log::set_level(log::Level::Warn);
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (argc == 2 && std::strcmp(argv[1], "--await-command") == 0) {
+    auto cmd = await_command();
+    if (!cmd || cmd->empty()) return 0;
+    args.assign(cmd->begin() + 1, cmd->end());
+    // the shim has the result before our exit (whose teardown it need not wait for)
+    int rc = run_command(args);
+    report_result(rc);
+    return rc;
+  }
+  return run_command(args);
 }
