@@ -271,8 +271,8 @@ Result<Launched> launch(const Globals& g, const CreateOptions& o, bool foregroun
     fifo_fd = UniqueFd(ffd);
     c.fifo_fd = fifo_fd.get();
   }
-  // Without a user namespace the child joins its cgroup itself (but for late_cgroup).
-  c.self_setup = !c.in_userns;
+  // Without a user namespace (and but for late_cgroup) the child joins its cgroup itself.
+  c.self_setup = !c.in_userns && !c.late_cgroup;
 
   UniqueFd console, console_parent;
   if (proc.terminal && o.console_socket.empty()) {
@@ -339,7 +339,7 @@ Result<Launched> launch(const Globals& g, const CreateOptions& o, bool foregroun
   child_sock.reset();
   console.reset();
   if (c.late_cgroup) TRY(make_cgroup());
-  if (!c.self_setup || c.late_cgroup) {
+  if (!c.self_setup) {
     if (c.new_userns) {
       TRYC(write_proc_file("/proc/" + std::to_string(pid) + "/uid_map", id_map_text(lx.uid_mappings)), "uid mappings");
       TRYC(write_proc_file("/proc/" + std::to_string(pid) + "/gid_map", id_map_text(lx.gid_mappings)), "gid mappings");

@@ -47,7 +47,8 @@ struct InitConfig {
   bool in_userns = false;            // new or joined user namespace
   bool dev_readonly = false;         // /dev mounted "ro": made read-only only in finalize_rootfs
   // No 'G' from the parent: the child joins `cgroup` and sets oomScoreAdj itself (only without
-  // user namespaces: then nothing needs the parent between clone and setup).
+  // user namespaces: then nothing needs the parent between clone and setup; not with
+  // late_cgroup, where the parent does both).
   bool self_setup = false;
   // The parent makes the cgroup and moves us into it after clone (then 'G') while we mount the
   // rootfs: we wait for 'G' only where the cgroup namespace and the cgroup mounts need it
