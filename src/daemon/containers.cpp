@@ -40,6 +40,9 @@ namespace berth::daemon {
 
 namespace {
 
+// The container's cgroupsPath (spec) below each hierarchy's root.
+std::string cgroup_path_of(const std::string& id) { return "/berth/" + id; }
+
 const char* const kAdjectives[] = {"brave", "calm", "eager", "fond", "gentle", "happy", "jolly", "keen",
                                    "lucid", "merry", "nifty", "proud", "quirky", "sharp", "tender", "vivid"};
 const char* const kNames[] = {"turing", "hopper", "lovelace", "ritchie", "thompson", "knuth", "dijkstra",
@@ -924,7 +927,7 @@ Result<Daemon::Launched> Daemon::launch(const std::shared_ptr<Container>& c, boo
   in.hostname_path = etc_dir + "/hostname";
   in.resolv_path = etc_dir + "/resolv.conf";
   in.user = user;
-  in.cgroups_path = "/berth/" + c->id;
+  in.cgroups_path = cgroup_path_of(c->id);
   if (c->host_config.value("Init", false)) {
     in.init_path = init_path();
     if (in.init_path.empty()) return fail(Errc::InvalidArgument, "berth-init not found: --init is not available");
@@ -986,6 +989,8 @@ Result<Daemon::Launched> Daemon::launch(const std::shared_ptr<Container>& c, boo
     // berth-runtime's start is the opening of its exec fifo: the shim does it without a process
     if (basename(rt) == "berth-runtime") argv.insert(argv.end(), {"--exec-fifo", runtime_root(rt) + "/" + c->id + "/exec.fifo"});
   }
+  // berth-runtime's delete after the exit (a cgroup and a state dir) is done by the shim itself
+  if (basename(rt) == "berth-runtime") argv.insert(argv.end(), {"--cgroup-path", cgroup_path_of(c->id)});
   // A spare shim started ahead takes the job when there is one; the next spare starts now.
   // (a spare is daemonized already: no process of ours to reap)
   bool spare = spare_.hand({argv.begin() + 1, argv.end()}, ready_w.get(), attach_listen.get());

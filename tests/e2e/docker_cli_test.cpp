@@ -121,6 +121,28 @@ TEST_F(DockerCli, CgroupNamespaceViews) {
   EXPECT_NE(trim(h.out), "0") << h.out;
 }
 
+// After the exit, nothing of the runtime's is left: its state dir and the container's cgroup in
+// every hierarchy (the shim removes them itself for berth-runtime, without a runtime process).
+TEST_F(DockerCli, ExitLeavesNoRuntimeStateOrCgroup) {
+  auto r = docker({"run", "-d", "--network", "none", "busybox", "sh", "-c", "sleep 0.2"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::string id(trim(r.out));
+  std::string state = d_->exec_root() + "/runtime/berth-runtime/" + id;
+  auto cgroups = [&] {
+    return trim(run({"sh", "-c", "ls -d /sys/fs/cgroup/*/berth/" + id + " /sys/fs/cgroup/berth/" + id + " 2>/dev/null | wc -l"}, {}, 10).out);
+  };
+  EXPECT_TRUE(path_exists(state));
+  EXPECT_NE(cgroups(), "0");
+  EXPECT_EQ(trim(docker({"wait", id}).out), "0");
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    gone = !path_exists(state) && cgroups() == "0";
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(gone) << state << " or cgroups left: " << cgroups();
+  EXPECT_EQ(docker({"rm", id}).status, 0);
+}
+
 TEST_F(DockerCli, KillWaitRenamePause) {
   auto r = docker({"run", "-d", "--name", "berth-test-k", "--network", "none", "busybox", "sleep", "1000"});
   ASSERT_EQ(r.status, 0) << r.err;
