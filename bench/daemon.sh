@@ -8,11 +8,13 @@
 # The dockerd peer (apt-get install docker.io) runs only inside this script, on its own socket,
 # data root, exec root and pid file (--iptables=false --bridge=none: bench/lib.sh), and is stopped
 # before the memory figures. runs default to $BENCH_RUNS, then 30.
-# BERTH_BENCH_RUNTIME=runc to run berthd with runc instead of berth-runtime.
+# BERTH_BENCH_RUNTIME=runc to run berthd with runc instead of berth-runtime; BENCH_EXEC_TMPFS=1
+# puts both daemons' exec roots on tmpfs (bench/lib.sh).
 set -euo pipefail
 BUILD=$(realpath "${1:?usage: bench/daemon.sh BUILD_DIR [runs] [containers]}")
 RUNS=${2:-${BENCH_RUNS:-30}}
 N=${3:-100}
+TAG=${BENCH_EXEC_TMPFS:+ (exec roots on tmpfs)}
 BIN=$BUILD/bin
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
@@ -40,12 +42,12 @@ if bench_dockerd; then
     echo "dockerd: docker load failed: $(tail -3 "$PEER_LOG")" >&2
   fi
 fi
-python3 "$HERE/compare.py" --runs "$RUNS" --name "docker run --rm --network none busybox true" \
+python3 "$HERE/compare.py" --runs "$RUNS" --name "docker run --rm --network none busybox true$TAG" \
   --a "$B docker run --rm --network none busybox true" --a-label berthd "${peer_cmd[@]}"
 # Interleaved run by run, dockerd's and containerd's work after a run has answered (the cleanup
 # of the container it removed) overlaps berthd's next run, and berthd's (its runtime's delete,
 # the janitor) dockerd's. In alternating blocks of back-to-back runs, each side meets its own.
-python3 "$HERE/compare.py" --runs "$RUNS" --block 10 --name "docker run --rm --network none busybox true (blocks of 10)" \
+python3 "$HERE/compare.py" --runs "$RUNS" --block 10 --name "docker run --rm --network none busybox true (blocks of 10)$TAG" \
   --a "$B docker run --rm --network none busybox true" --a-label berthd "${peer_cmd[@]}"
 bench_stop_dockerd
 
@@ -54,7 +56,7 @@ bench_stop_dockerd
 python3 "$HERE/stub_engine.py" "$WORK/stub.sock" &
 STUB_PID=$!
 for _ in $(seq 100); do [[ -S $WORK/stub.sock ]] && break; sleep 0.05; done
-python3 "$HERE/compare.py" --runs "$RUNS" --name "docker run --rm --network none busybox true (CLI floor)" \
+python3 "$HERE/compare.py" --runs "$RUNS" --name "docker run --rm --network none busybox true (CLI floor)$TAG" \
   --a "$B docker run --rm --network none busybox true" --a-label berthd \
   --b "DOCKER_HOST=unix://$WORK/stub.sock docker run --rm --network none busybox true" --b-label "stub (answers at once)"
 kill "$STUB_PID" 2>/dev/null || true

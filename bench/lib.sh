@@ -19,8 +19,16 @@
 #   bench_stop_daemons               both daemons, their mounts and the peer's directory.
 #
 # PEER_HOST and BERTHD_HOST are "DOCKER_HOST=unix://…" words for `env` and compare.py commands.
+# BENCH_EXEC_TMPFS=1: both daemons' exec roots on a tmpfs of their own, as /run (their default
+# exec-root's home) is on a normal host; this VM's /run is on the root ext4.
 
 BERTHD_PID="" BERTHD_SOCK="" BERTHD_HOST="" BERTHD_DIR=""
+
+# $1: an exec root to be; a tmpfs there with BENCH_EXEC_TMPFS (unmounted by bench_umount_under).
+bench_exec_tmpfs() {
+  [[ -n ${BENCH_EXEC_TMPFS:-} ]] || return 0
+  mkdir -p "$1" && mount -t tmpfs -o mode=0711 tmpfs "$1"
+}
 PEER_PID="" PEER_SOCK="" PEER_HOST="" PEER_DIR="" PEER_LOG=""
 
 bench_berthd() {
@@ -29,6 +37,7 @@ bench_berthd() {
   [[ -z ${BERTH_BENCH_RUNTIME:-} && ! -x $bin/berth-runtime ]] && command -v runc >/dev/null && BERTH_BENCH_RUNTIME=runc
   [[ -n ${BERTH_BENCH_RUNTIME:-} ]] && rt=(--add-runtime "b=$(command -v "$BERTH_BENCH_RUNTIME")" --default-runtime b)
   echo '{}' > "$dir/none.json"
+  bench_exec_tmpfs "$dir/e"
   "$bin/berthd" -H "unix://$dir/s" --data-root "$dir/d" --exec-root "$dir/e" --pidfile "$dir/p" \
     --config-file "$dir/none.json" "$@" "${rt[@]}" >"$dir/log" 2>&1 &
   BERTHD_PID=$! BERTHD_DIR=$dir BERTHD_SOCK=$dir/s BERTHD_HOST="DOCKER_HOST=unix://$dir/s"
@@ -42,6 +51,7 @@ bench_dockerd() {
   PEER_DIR=$(mktemp -d /tmp/bt-dk-XXXXXX)
   PEER_SOCK=$PEER_DIR/d.sock PEER_HOST="DOCKER_HOST=unix://$PEER_DIR/d.sock" PEER_LOG=$PEER_DIR/dockerd.log
   echo '{}' > "$PEER_DIR/none.json"
+  bench_exec_tmpfs "$PEER_DIR/x"
   (($#)) || set -- --bridge=none
   dockerd -H "unix://$PEER_SOCK" --data-root "$PEER_DIR/data" --exec-root "$PEER_DIR/x" --pidfile "$PEER_DIR/d.pid" \
     --config-file "$PEER_DIR/none.json" --iptables=false --ip6tables=false "$@" >"$PEER_LOG" 2>&1 &
