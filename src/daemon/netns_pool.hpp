@@ -26,7 +26,7 @@ void drop_netns(const std::string& path);
 class NetnsPool {
  public:
   explicit NetnsPool(std::string dir);
-  ~NetnsPool();  // stops the maker, drops the spares
+  ~NetnsPool();  // finishes the pending drops, drops the spares
   NetnsPool(const NetnsPool&) = delete;
   NetnsPool& operator=(const NetnsPool&) = delete;
 
