@@ -184,6 +184,7 @@ class DaemonBackend final : public build::Backend {
       if (!ns.netns_path.empty()) d_.networking().teardown(s.id());
     });
     if (sandbox_net) ns = TRY(d_.networking().setup_build(s.id(), net, hostname, spec.extra_hosts));
+    else if (net == "none") ns = TRY(d_.networking().setup_loopback(s.id()));
     TRY(atomic_write_file(dir + "/hosts", !ns.hosts.empty() ? ns.hosts
                                                             : rootless_hosts(spec.extra_hosts, host_net) +
                                                                   (host_net ? "" : "127.0.0.1\t" + hostname + "\n")));

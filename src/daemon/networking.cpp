@@ -398,14 +398,8 @@ Result<NetSetup> Networking::setup(const Container& c, const std::string& hostna
   if (mode == "host" || mode.rfind("container:", 0) == 0) return out;
   std::string path = netns_path(c.id);
   json plan = mode == "none" ? json() : load_plan(c.id);
-  if (plan.empty()) {
-    // none (or the default bridge when there is none): loopback only, up, as dockerd's sandbox
-    pool_->wait_dropped(path);                // the previous run's, if still going
-    if (path_exists(path)) drop_netns(path);  // left by an earlier run
-    TRYC(pool_->take(path), "create network namespace");
-    out.netns_path = path;
-    return out;
-  }
+  // none (or the default bridge when there is none): loopback only
+  if (plan.empty()) return setup_loopback(c.id);
   teardown(c.id);  // leftovers of an earlier run
   pool_->wait_dropped(path);
   auto t0 = std::chrono::steady_clock::now();
@@ -426,6 +420,18 @@ Result<NetSetup> Networking::setup(const Container& c, const std::string& hostna
   out.hosts = hosts_text(c, hostname);
   out.resolv = resolv_text(c);
   done = true;
+  return out;
+}
+
+Result<NetSetup> Networking::setup_loopback(const std::string& id) {
+  NetSetup out;
+  if (!nm_) return out;
+  // lo up, as dockerd's sandbox for none
+  std::string path = netns_path(id);
+  pool_->wait_dropped(path);                // the previous run's, if still going
+  if (path_exists(path)) drop_netns(path);  // left by an earlier run
+  TRYC(pool_->take(path), "create network namespace");
+  out.netns_path = path;
   return out;
 }
 
@@ -859,7 +865,7 @@ Result<NetSetup> Networking::setup_build(const std::string& id, const std::strin
   }
   auto n = nm_->network(mode);
   if (!n) {
-    if (mode == "bridge") return out;  // --bridge none: loopback only, as for containers
+    if (mode == "bridge") return setup_loopback(id);  // --bridge none: loopback only, as for containers
     return fail(Errc::NotFound, "network " + mode + " not found");
   }
   teardown(id);

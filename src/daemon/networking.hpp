@@ -73,6 +73,10 @@ class Networking {
 
   // Caller holds c.op. On error everything already done is undone.
   Result<NetSetup> setup(const Container& c, const std::string& hostname);
+  // A netns with only lo (up) at netns_path(id), from the pool (netns_pool.hpp): NetworkMode
+  // none, the default bridge under --bridge none, build steps without a network. Undo with
+  // teardown(id). Empty without networking (the runtime's own netns then).
+  Result<NetSetup> setup_loopback(const std::string& id);
   // Idempotent; safe for containers that never had networking.
   void teardown(const std::string& container_id);
   void reconcile(const std::set<std::string>& running_ids);
@@ -82,8 +86,8 @@ class Networking {
   // The sandbox of a build step (RUN on a network, as dockerd's classic builder runs its build
   // containers): a netns at netns_path(id) connected to `network` ("default"/"bridge": the
   // default bridge; or a user network's name or id), with the /etc/hosts and resolv.conf a
-  // container on it gets. Without bridge networking the default is loopback only (empty
-  // netns_path). Undo with teardown(id). Until then network inspect lists the step under `id`
+  // container on it gets. Without bridge networking the default is loopback only
+  // (setup_loopback). Undo with teardown(id). Until then network inspect lists the step under `id`
   // with the name build_name(id) (dockerd lists its build containers, which have generated names).
   Result<NetSetup> setup_build(const std::string& id, const std::string& network, const std::string& hostname,
                                const std::vector<std::string>& extra_hosts);

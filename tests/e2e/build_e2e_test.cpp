@@ -470,6 +470,11 @@ TEST_F(BuildNetE2E, RunStepsGetTheBuildNetwork) {
   EXPECT_NE((n.out + n.err).find("Network is unreachable"), std::string::npos) << n.out << n.err;
   auto n2 = build({}, "FROM busybox\nRUN --network=none wget -q -O- " + url + "\n");
   EXPECT_NE(n2.status, 0) << n2.out;
+  // ... with loopback up, as a --network none container
+  auto lo = build({}, "FROM busybox\nRUN --network=none ping -c 1 -W 2 127.0.0.1\n");
+  EXPECT_EQ(lo.status, 0) << lo.out << lo.err;
+  auto lo2 = build({"--network", "none"}, "FROM busybox\nRUN ip -o addr show lo | grep -q 127.0.0.1/8\n");
+  EXPECT_EQ(lo2.status, 0) << lo2.out << lo2.err;
   auto n3 = build({}, "FROM busybox\nRUN --network=bridge true\n");
   EXPECT_NE(n3.status, 0);
   EXPECT_NE((n3.out + n3.err).find("invalid network mode \"bridge\""), std::string::npos) << n3.out << n3.err;
