@@ -881,11 +881,12 @@ Result<NetSetup> Networking::setup_build(const std::string& id, const std::strin
   s.netns_path = path;
   s.ifname = "eth0";
   s.aliases = {hostname};
-  auto ep = TRY(nm_->connect(n->id, std::move(s)));
   {
+    // named before the endpoint shows in network inspect (teardown forgets it)
     std::lock_guard lk(build_mu_);
     build_names_[id] = build_name(id);
   }
+  auto ep = TRY(nm_->connect(n->id, std::move(s)));
   net::HostsConfig h;
   h.hostname = hostname;
   if (ep.ipv4) h.addresses.push_back(ep.ipv4->addr);
