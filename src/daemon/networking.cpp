@@ -191,6 +191,11 @@ std::string Networking::pseudo_id(const std::string& name) const {
 
 Status Networking::save_plan(const std::string& id, const json& plan) {
   std::lock_guard lk(plan_mu_);
+  // An empty plan (none, host, container:) is no file: load_plan reads its absence as one.
+  if (plan.is_array() && plan.empty()) {
+    if (::unlink(plan_path(id).c_str()) != 0 && errno != ENOENT) return fail_errno("remove", plan_path(id));
+    return ok();
+  }
   // Like the container record: atomic now, fsynced in the background (lazy_sync.hpp).
   return write_record(plan_path(id), plan.dump(), 0600);
 }

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // overlay2 driver: <home>/<id>/{diff,work,link,parent}, <home>/l/<link> -> ../<id>/diff.
 // The lower chain is derived from the "parent" files at mount time, so a layer can be extracted
-// before its parent is (parallel pulls); only mounting needs the whole chain.
+// before its parent is (parallel pulls); only mounting needs the whole chain. A container's
+// layer (create_rw) is never a lower: it has no link (nor l/ entry), two inodes less per
+// container. A layer is complete once its directory has its name (staged in tmp/, renamed).
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/xattr.h>
@@ -45,10 +47,11 @@ class Overlay2 : public Driver {
       if (::stat((home_ + "/l/" + n).c_str(), &st) != 0) ::unlink((home_ + "/l/" + n).c_str());
     }
     for (auto& id : TRY(list())) {
-      if (!valid_layer_id(id) || !path_exists(home_ + "/" + id + "/link")) {
-        (void)remove_all(home_ + "/" + id);  // not one of ours, or never completed
+      if (!exists(id)) {
+        (void)remove_all(home_ + "/" + id);  // not one of ours
         continue;
       }
+      if (!path_exists(home_ + "/" + id + "/link")) continue;  // a container's layer
       std::string link = home_ + "/l/" + link_name(id);
       if (!path_exists(link)) (void)::symlink(("../" + id + "/diff").c_str(), link.c_str());
     }
@@ -67,9 +70,9 @@ class Overlay2 : public Driver {
     if (!ids) return {ids.error().message()};
     for (auto& id : *ids) {
       std::string d = home_ + "/" + id;
-      if (!path_exists(d + "/link") || !path_exists(d + "/parent") || !path_exists(d + "/diff"))
+      if (!path_exists(d + "/parent") || !path_exists(d + "/diff"))
         out.push_back("overlay2: incomplete layer " + id);
-      else if (!path_exists(home_ + "/l/" + link_name(id)))
+      else if (path_exists(d + "/link") && !path_exists(home_ + "/l/" + link_name(id)))
         out.push_back("overlay2: layer " + id + " has no link in l/");
     }
     return out;
@@ -105,21 +108,20 @@ class Overlay2 : public Driver {
   }
 
   Status create_rw(const std::string& id, const std::string& parent) override {
-    std::string tmp = TRY(stage(id, parent));
+    std::string tmp = TRY(stage(id, parent, false));
     // A container's layer is not synced (as dockerd's): it is made right before the container
     // runs, and one lost in a host crash is made anew at the next start.
-    return finish(id, tmp, false);
+    return finish(id, tmp, false, false);
   }
 
   bool exists(const std::string& id) const override {
-    return valid_layer_id(id) && path_exists(home_ + "/" + id + "/link");
+    return valid_layer_id(id) && path_exists(home_ + "/" + id + "/parent");
   }
 
   Status remove(const std::string& id) override {
     if (!valid_layer_id(id)) return fail(Errc::InvalidArgument, "invalid layer id");
     std::string dir = home_ + "/" + id;
-    auto link = read_file(dir + "/link");
-    if (link) ::unlink((home_ + "/l/" + std::string(trim(*link))).c_str());
+    if (auto link = read_file(dir + "/link")) ::unlink((home_ + "/l/" + std::string(trim(*link))).c_str());
     // Rename first so a crash mid-removal never leaves a half layer under its real name.
     std::string gone = home_ + "/tmp/rm-" + id;
     if (::rename(dir.c_str(), gone.c_str()) != 0) {
@@ -190,7 +192,8 @@ class Overlay2 : public Driver {
   }
 
  private:
-  Result<std::string> stage(const std::string& id, const std::string& parent) {
+  // linked: a layer others may stack on (a link file and its l/ entry at finish()).
+  Result<std::string> stage(const std::string& id, const std::string& parent, bool linked = true) {
     if (!valid_layer_id(id)) return fail(Errc::InvalidArgument, fmt::format("invalid layer id {}", id));
     if (path_exists(home_ + "/" + id))
       return fail(Errc::AlreadyExists, fmt::format("layer {} already exists", id));
@@ -198,16 +201,17 @@ class Overlay2 : public Driver {
     TRY(mkdir_all(tmp + "/diff", 0755));
     TRY(mkdir_all(tmp + "/work", 0700));
     TRY(write_file(tmp + "/parent", parent));
-    TRY(write_file(tmp + "/link", link_name(id)));
+    if (linked) TRY(write_file(tmp + "/link", link_name(id)));
     return tmp;
   }
 
-  Status finish(const std::string& id, const std::string& tmp, bool sync = true) {
+  Status finish(const std::string& id, const std::string& tmp, bool sync = true, bool linked = true) {
     std::string dir = home_ + "/" + id;
-    std::string link = home_ + "/l/" + link_name(id);
-    ::unlink(link.c_str());
-    if (::symlink(("../" + id + "/diff").c_str(), link.c_str()) != 0)
-      return fail_errno("symlink", link);
+    if (linked) {
+      std::string link = home_ + "/l/" + link_name(id);
+      ::unlink(link.c_str());
+      if (::symlink(("../" + id + "/diff").c_str(), link.c_str()) != 0) return fail_errno("symlink", link);
+    }
     if (sync) (void)fsync_dir(tmp);
     if (::rename(tmp.c_str(), dir.c_str()) != 0) {
       int e = errno;
@@ -225,7 +229,9 @@ class Overlay2 : public Driver {
       if (out.size() >= kMaxDepth)
         return fail(Errc::InvalidArgument, fmt::format("max depth exceeded for layer {}", id));
       if (!exists(cur)) return fail(Errc::NotFound, fmt::format("parent layer {} missing", cur));
-      out.push_back(std::string(trim(TRY(read_file(home_ + "/" + cur + "/link")))));
+      auto link = read_file(home_ + "/" + cur + "/link");
+      if (!link) return fail(Errc::InvalidArgument, fmt::format("layer {} is a container's layer: it cannot be a lower", cur));
+      out.push_back(std::string(trim(*link)));
       cur = TRY(read_file(home_ + "/" + cur + "/parent"));
     }
     return out;

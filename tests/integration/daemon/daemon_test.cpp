@@ -273,6 +273,43 @@ TEST_F(DaemonTest, InspectOfMinimalCreateHasDockerdFields) {
   }
 }
 
+// A container without mounts or networks to record has no mounts.json / networks.json (one
+// inode each less per container): its absence reads as none, across a restart as well; one
+// with a tmpfs has its record.
+TEST_F(DaemonTest, EmptyMountAndNetworkRecordsAreNoFiles) {
+  REQUIRE_RUNTIME();
+  REQUIRE_IMAGE("busybox");
+  ASSERT_TRUE(d_->load_busybox());
+  int st = 0;
+  auto plain = call("POST", "/v1.47/containers/create",
+                    json{{"Image", "busybox"}, {"Cmd", {"sh", "-c", "exit 7"}}, {"HostConfig", {{"NetworkMode", "none"}}}}.dump(), &st);
+  ASSERT_EQ(st, 201) << plain.dump();
+  auto tmpfs = call("POST", "/v1.47/containers/create",
+                    json{{"Image", "busybox"}, {"Cmd", {"sh", "-c", "grep -q ' /scratch tmpfs ' /proc/mounts"}},
+                         {"HostConfig", {{"NetworkMode", "none"}, {"Tmpfs", {{"/scratch", ""}}}}}}.dump(), &st);
+  ASSERT_EQ(st, 201) << tmpfs.dump();
+  std::string p = plain.value("Id", ""), t = tmpfs.value("Id", "");
+  std::string dir = d_->data_root() + "/containers/";
+  EXPECT_FALSE(path_exists(dir + p + "/mounts.json"));
+  EXPECT_FALSE(path_exists(dir + p + "/networks.json"));
+  EXPECT_TRUE(path_exists(dir + t + "/mounts.json"));
+  d_->kill9();
+  ASSERT_TRUE(d_->start()) << d_->log();
+  for (const auto& [id, code] : {std::pair{p, 7}, std::pair{t, 0}}) {
+    call("POST", "/v1.47/containers/" + id + "/start", {}, &st);
+    ASSERT_EQ(st, 204);
+    auto w = call("POST", "/v1.47/containers/" + id + "/wait", {}, &st);
+    EXPECT_EQ(w.value("StatusCode", -1), code) << id;
+  }
+  auto ins = call("GET", "/v1.47/containers/" + p + "/json", {}, &st);
+  EXPECT_EQ(ins["Mounts"], json::array());
+  EXPECT_EQ(ins["NetworkSettings"]["Networks"].size(), 1u) << ins["NetworkSettings"].dump();
+  for (const auto& id : {p, t}) {
+    call("DELETE", "/v1.47/containers/" + id, {}, &st);
+    EXPECT_EQ(st, 204);
+  }
+}
+
 TEST_F(DaemonTest, KillNineDaemonLiveRestore) {
   REQUIRE_RUNTIME();
   REQUIRE_IMAGE("busybox");

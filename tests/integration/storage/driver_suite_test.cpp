@@ -223,6 +223,46 @@ TEST_P(DriverSuite, XattrsAndMtimesPreserved) {
 
 INSTANTIATE_TEST_SUITE_P(Drivers, DriverSuite, ::testing::Values("overlay2", "vfs", "btrfs"));
 
+// A container's layer is never a lower: no link file, no l/ entry (two inodes less per
+// container), and it stays a layer across a reopen (init's repair) and in check().
+TEST(Overlay2, ContainerLayerHasNoLinkAndSurvivesReopen) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  test::Scratch s("storage-ovl-rw");
+  std::string root = s.sub("root"), home = root + "/overlay2";
+  {
+    auto d = open_driver("overlay2", root);
+    ASSERT_TRUE(d) << d.error().message();
+    auto r = string_reader(TarBuilder().file("f", "base").finish());
+    ASSERT_TRUE((*d)->create_from_tar("img", "", *r));
+    ASSERT_TRUE((*d)->create_rw("ctr-rw", "img"));
+    EXPECT_TRUE(path_exists(home + "/img/link"));
+    EXPECT_FALSE(path_exists(home + "/ctr-rw/link"));
+    EXPECT_EQ(list_dir(home + "/l").size(), 1u);  // the image layer's only
+    EXPECT_TRUE((*d)->check().empty());
+    auto lower = (*d)->create_rw("on-ctr", "ctr-rw");  // made, but it cannot be mounted
+    ASSERT_TRUE(lower);
+    auto m = (*d)->mounts("on-ctr");
+    ASSERT_FALSE(m);
+    EXPECT_NE(m.error().message().find("cannot be a lower"), std::string::npos) << m.error().message();
+    ASSERT_TRUE((*d)->remove("on-ctr"));
+  }
+  auto d = open_driver("overlay2", root);
+  ASSERT_TRUE(d) << d.error().message();
+  EXPECT_TRUE((*d)->exists("ctr-rw"));
+  EXPECT_TRUE((*d)->check().empty());
+  std::string target = s.sub("mnt");
+  ASSERT_TRUE(mkdir_all(target));
+  auto ms = (*d)->mounts("ctr-rw");
+  ASSERT_TRUE(ms) << ms.error().message();
+  ASSERT_TRUE(do_mount(*ms, target));
+  EXPECT_EQ(*read_file(target + "/f"), "base");
+  ::umount2(target.c_str(), MNT_DETACH);
+  ASSERT_TRUE((*d)->remove("ctr-rw"));
+  EXPECT_FALSE(path_exists(home + "/ctr-rw"));
+  ASSERT_TRUE((*d)->remove("img"));
+  EXPECT_TRUE(list_dir(home + "/l").empty());
+}
+
 TEST(DriverSelection, RefusesDataOfAnotherDriverAndUnsupportedDrivers) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root";
   test::Scratch s("storage-select");
