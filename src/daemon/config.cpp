@@ -35,7 +35,9 @@ std::string usage() {
          "      --bip string           Default bridge address and subnet (e.g. 172.17.0.1/16)\n"
          "      --default-address-pool base=CIDR,size=N   Pools for new networks (repeatable)\n"
          "      --nft-table string     nftables table (inet family) for berth's rules (default \"berth\")\n"
-         "      --ip-forward           Enable net.ipv4.ip_forward (default true)\n";
+         "      --ip-forward           Enable net.ipv4.ip_forward (default true)\n"
+         "      --default-cgroupns-mode string  Default mode for containers cgroup namespace (\"host\" | \"private\")\n"
+         "                             (default \"host\" with cgroup v1, \"private\" with v2)\n";
 }
 
 std::string Config::runtime_path(const std::string& name) const {
@@ -117,6 +119,12 @@ Result<Config> parse_flags(int argc, char** argv) {
       auto v = TRY(need());
       auto [k, x] = split_once(v, '=');
       c.log_opts[std::string(k)] = std::string(x);
+    } else if (a == "--default-cgroupns-mode") {
+      c.default_cgroupns_mode = TRY(need());
+      if (c.default_cgroupns_mode != "host" && c.default_cgroupns_mode != "private")
+        return fail(Errc::InvalidArgument, "invalid default cgroup namespace mode: " + c.default_cgroupns_mode +
+                                               " (must be \"host\" or \"private\")");
+      c.flags_given.insert("default-cgroupns-mode");
     } else if (a == "--live-restore") {
       c.live_restore = boolean();
       c.flags_given.insert("live-restore");
@@ -204,6 +212,10 @@ Status apply_config_json(Config& c, const std::string& text, bool reload) {
     TRY(str("log-driver", c.log_driver, true));
     TRY(str("storage-driver", c.storage_driver, false));
     TRY(str("detach-keys", c.detach_keys, true));
+    TRY(str("default-cgroupns-mode", c.default_cgroupns_mode, false));
+    if (!c.default_cgroupns_mode.empty() && c.default_cgroupns_mode != "host" && c.default_cgroupns_mode != "private")
+      return fail(Errc::InvalidArgument, "daemon.json: invalid default cgroup namespace mode: " + c.default_cgroupns_mode +
+                                             " (must be \"host\" or \"private\")");
     TRY(strlist("insecure-registries", c.insecure_registries, true));
     TRY(strlist("registry-mirrors", c.registry_mirrors, true));
     if (j.contains("hosts") && !reload) {

@@ -36,6 +36,10 @@ struct Config {
   bool allow_insecure_tcp = false;  // --insecure-tcp: plain TCP without TLS (warned)
   std::string shim_path;             // default: berth-shim next to berthd, else PATH
   std::string detach_keys;           // daemon.json "detach-keys" ("" = ctrl-p,ctrl-q)
+  // --default-cgroupns-mode / "default-cgroupns-mode": a container's CgroupnsMode when it
+  // names none: "host" or "private"; "" = dockerd's default (host with cgroup v1 or hybrid,
+  // private with cgroup v2 alone).
+  std::string default_cgroupns_mode;
   std::set<std::string> flags_given;  // long names of flags set on the command line
   // networking (dockerd's names; see docs/design/network.md)
   std::string bridge;                 // -b/--bridge: default bridge interface ("" = berth0, "none" = no default network)

@@ -700,9 +700,20 @@ Result<std::pair<std::string, std::vector<std::string>>> Daemon::create(const st
     if (hc.value("AutoRemove", false) && !p.empty() && p != "no")
       return fail(Errc::InvalidArgument, "can't create 'AutoRemove' container with restart policy");
   }
-  if (auto cg = hc.find("CgroupnsMode"); cg != hc.end() && cg->is_string() && !cg->get<std::string>().empty() &&
-                                          *cg != "private" && *cg != "host")
-    return fail(Errc::InvalidArgument, "invalid cgroup namespace mode: " + cg->get<std::string>());
+  if (auto cg = hc.find("CgroupnsMode"); cg != hc.end() && !cg->is_null()) {
+    if (!cg->is_string()) return fail(Errc::InvalidArgument, "invalid cgroup namespace mode: " + cg->dump());
+    if (!cg->get<std::string>().empty() && *cg != "private" && *cg != "host")
+      return fail(Errc::InvalidArgument, "invalid cgroup namespace mode: " + cg->get<std::string>());
+  }
+  if (auto cg = hc.find("CgroupnsMode"); cg == hc.end() || cg->is_null() || cg->get<std::string>().empty()) {
+    // As dockerd: the daemon's default, and a privileged container keeps the host's cgroup
+    // namespace unless the host has cgroup v2 alone.
+    bool unified = path_exists("/sys/fs/cgroup/cgroup.controllers");
+    std::string mode = cfg_.default_cgroupns_mode.empty() ? (unified ? "private" : "host") : cfg_.default_cgroupns_mode;
+    auto pv = hc.find("Privileged");
+    bool privileged = pv != hc.end() && pv->is_boolean() && pv->get<bool>();
+    hc["CgroupnsMode"] = privileged && !unified ? "host" : mode;
+  }
   std::string log_driver = cfg_.log_driver;
   if (hc.contains("LogConfig") && hc["LogConfig"].is_object() && !hc["LogConfig"].value("Type", "").empty())
     log_driver = hc["LogConfig"].value("Type", "");

@@ -61,6 +61,22 @@ TEST(Config, FlagsAndFile) {
   EXPECT_FALSE(parse_flags(1, const_cast<char**>(bad)));
 }
 
+TEST(Config, DefaultCgroupnsMode) {
+  const char* host[] = {"--default-cgroupns-mode", "private"};
+  auto c = parse_flags(2, const_cast<char**>(host));
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->default_cgroupns_mode, "private");
+  const char* bad[] = {"--default-cgroupns-mode", "container:x"};
+  auto b = parse_flags(2, const_cast<char**>(bad));
+  ASSERT_FALSE(b);
+  EXPECT_NE(b.error().message().find("invalid default cgroup namespace mode: container:x"), std::string::npos);
+  Config f;
+  ASSERT_TRUE(apply_config_json(f, R"({"default-cgroupns-mode":"host"})"));
+  EXPECT_EQ(f.default_cgroupns_mode, "host");
+  EXPECT_FALSE(apply_config_json(f, R"({"default-cgroupns-mode":"shared"})"));
+  EXPECT_FALSE(apply_config_json(*c, R"({"default-cgroupns-mode":"host"})"));  // given as a flag too
+}
+
 TEST(Spec, CapabilitiesAddDrop) {
   auto caps = effective_capabilities(json{{"CapAdd", {"NET_ADMIN"}}, {"CapDrop", {"chown", "CAP_KILL"}}});
   ASSERT_TRUE(caps);

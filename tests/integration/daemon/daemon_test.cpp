@@ -194,6 +194,8 @@ TEST_F(DaemonTest, InspectOfMinimalCreateHasDockerdFields) {
     auto cgns = call("POST", "/v1.47/containers/create", R"({"Image":"busybox","HostConfig":{"CgroupnsMode":"bogus"}})", &st);
     EXPECT_EQ(st, 400);
     EXPECT_EQ(cgns["message"], "invalid cgroup namespace mode: bogus");
+    call("POST", "/v1.47/containers/create", R"({"Image":"busybox","HostConfig":{"CgroupnsMode":7}})", &st);
+    EXPECT_EQ(st, 400);
   }
   int st = 0;
   auto cr = call("POST", "/v1.47/containers/create?name=berth-test-min", R"({"Image":"busybox","Cmd":["true"]})", &st);
@@ -226,7 +228,8 @@ TEST_F(DaemonTest, InspectOfMinimalCreateHasDockerdFields) {
     want_hc["NetworkMode"] = "bridge";
     want_hc["RestartPolicy"] = {{"Name", "no"}, {"MaximumRetryCount", 0}};
     want_hc["ConsoleSize"] = {0, 0};
-    want_hc["CgroupnsMode"] = "private";
+    // dockerd's default: the host's with cgroup v1 or hybrid, private with cgroup v2 alone
+    want_hc["CgroupnsMode"] = path_exists("/sys/fs/cgroup/cgroup.controllers") ? "private" : "host";
     want_hc["IpcMode"] = "private";
     want_hc["ShmSize"] = 67108864;
     want_hc["Runtime"] = h.value("Runtime", "");
@@ -308,6 +311,40 @@ TEST_F(DaemonTest, EmptyMountAndNetworkRecordsAreNoFiles) {
     call("DELETE", "/v1.47/containers/" + id, {}, &st);
     EXPECT_EQ(st, 204);
   }
+}
+
+// A container that names no cgroup namespace mode gets the daemon's default (dockerd's: the
+// host's with cgroup v1 or hybrid, private with v2 alone; --default-cgroupns-mode), recorded
+// at create: inspect shows it and the container runs in it.
+TEST_F(DaemonTest, DefaultCgroupnsModeIsRecordedAtCreate) {
+  REQUIRE_RUNTIME();
+  REQUIRE_IMAGE("busybox");
+  ASSERT_TRUE(d_->load_busybox());
+  bool v2 = path_exists("/sys/fs/cgroup/cgroup.controllers");
+  // cgroup paths other than "/" in /proc/self/cgroup: the host's namespace
+  json probe = {{"Image", "busybox"}, {"Cmd", {"sh", "-c", "test $(grep -cv ':/$' /proc/self/cgroup) -gt 0"}},
+                {"HostConfig", {{"NetworkMode", "none"}}}};
+  auto run_and_wait = [&](const json& cfg, std::string* mode) {
+    std::string id = run_container(cfg);
+    int st = 0;
+    auto w = call("POST", "/v1.47/containers/" + id + "/wait", {}, &st);
+    *mode = call("GET", "/v1.47/containers/" + id + "/json")["HostConfig"].value("CgroupnsMode", "");
+    call("DELETE", "/v1.47/containers/" + id, {}, &st);
+    return w.value("StatusCode", -1);
+  };
+  std::string mode;
+  EXPECT_EQ(run_and_wait(probe, &mode), v2 ? 1 : 0);
+  EXPECT_EQ(mode, v2 ? "private" : "host");
+  d_.reset();
+  d_ = std::make_unique<Berthd>("daemon-cgns");
+  ASSERT_TRUE(d_->start({"--default-cgroupns-mode", "private"})) << d_->log();
+  ASSERT_TRUE(d_->load_busybox());
+  EXPECT_EQ(run_and_wait(probe, &mode), 1);
+  EXPECT_EQ(mode, "private");
+  json priv = probe;
+  priv["HostConfig"]["Privileged"] = true;
+  EXPECT_EQ(run_and_wait(priv, &mode), v2 ? 1 : 0);  // a privileged one keeps the host's on v1
+  EXPECT_EQ(mode, v2 ? "private" : "host");
 }
 
 TEST_F(DaemonTest, KillNineDaemonLiveRestore) {
