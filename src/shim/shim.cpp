@@ -967,6 +967,11 @@ int shim_main(Opts& o) {
   }
 
   pid_t init = static_cast<pid_t>(std::atol(slurp(init_pid_file).c_str()));
+  // Held until the exit is told: the init's exit then only drops a reference to its mount
+  // namespace, and the namespace's teardown (every mount unmounted, an RCU grace period, the
+  // superblocks of /proc, /dev, /sys… shut down) comes after, here, off the way of `wait`.
+  // (Early returns exit the shim: the fd goes with it.)
+  int mnt_ns = init > 0 ? ::open(("/proc/" + std::to_string(init) + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC) : -1;
   if (o.create_only) {
     ready(o, "created " + std::to_string(init), false);
     if (!await_start(o, sfd, init)) {
@@ -1115,6 +1120,7 @@ int shim_main(Opts& o) {
   io.close_clients(1000);
   if (io.master >= 0) ::close(io.master);
   io.close_stdin();
+  if (mnt_ns >= 0) ::close(mnt_ns);
   if (!fast_delete(o)) runtime_delete(o, devnull);
   ::unlink((o.state_dir + "/shim.pid").c_str());
   return 0;
