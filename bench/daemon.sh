@@ -8,13 +8,13 @@
 # The dockerd peer (apt-get install docker.io) runs only inside this script, on its own socket,
 # data root, exec root and pid file (--iptables=false --bridge=none: bench/lib.sh), and is stopped
 # before the memory figures. runs default to $BENCH_RUNS, then 30.
-# BERTH_BENCH_RUNTIME=runc to run berthd with runc instead of berth-runtime; BENCH_EXEC_TMPFS=1
-# puts both daemons' exec roots on tmpfs (bench/lib.sh).
+# BERTH_BENCH_RUNTIME=runc to run berthd with runc instead of berth-runtime; both daemons' exec
+# roots are on tmpfs unless BENCH_EXEC_TMPFS=0 (bench/lib.sh).
 set -euo pipefail
 BUILD=$(realpath "${1:?usage: bench/daemon.sh BUILD_DIR [runs] [containers]}")
 RUNS=${2:-${BENCH_RUNS:-30}}
 N=${3:-100}
-TAG=${BENCH_EXEC_TMPFS:+ (exec roots on tmpfs)}
+TAG=$([[ ${BENCH_EXEC_TMPFS:-1} != 0 ]] || echo " (exec roots in the work dir, on ext4)")
 BIN=$BUILD/bin
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"

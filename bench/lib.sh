@@ -19,14 +19,14 @@
 #   bench_stop_daemons               both daemons, their mounts and the peer's directory.
 #
 # PEER_HOST and BERTHD_HOST are "DOCKER_HOST=unix://…" words for `env` and compare.py commands.
-# BENCH_EXEC_TMPFS=1: both daemons' exec roots on a tmpfs of their own, as /run (their default
-# exec-root's home) is on a normal host; this VM's /run is on the root ext4.
+# Both daemons' exec roots are on a tmpfs of their own, as /run (their default exec-root's home)
+# is on a normal host; this VM's /run is on the root ext4 (BENCH_EXEC_TMPFS=0: in the work dir).
 
 BERTHD_PID="" BERTHD_SOCK="" BERTHD_HOST="" BERTHD_DIR=""
 
-# $1: an exec root to be; a tmpfs there with BENCH_EXEC_TMPFS (unmounted by bench_umount_under).
+# $1: an exec root to be; a tmpfs there unless BENCH_EXEC_TMPFS=0 (unmounted by bench_umount_under).
 bench_exec_tmpfs() {
-  [[ -n ${BENCH_EXEC_TMPFS:-} ]] || return 0
+  [[ ${BENCH_EXEC_TMPFS:-1} != 0 ]] || return 0
   mkdir -p "$1" && mount -t tmpfs -o mode=0711 tmpfs "$1"
 }
 PEER_PID="" PEER_SOCK="" PEER_HOST="" PEER_DIR="" PEER_LOG=""
