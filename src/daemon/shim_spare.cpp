@@ -24,6 +24,9 @@ namespace berth::daemon {
 struct SpareShim::State {
   std::mutex mu;
   UniqueFd chan;  // our end of the spare's job socket (the spare exits when it closes)
+  // The channel of the spare last handed a job: it sends the next spare's channel there
+  // (shim::proto::kSpareNext), read by replenish().
+  UniqueFd handed;
   bool spawning = false;
 
   void discard() { chan.reset(); }  // mu held
@@ -64,6 +67,32 @@ bool spawn_spare(const std::string& shim, const std::string& runtime_ahead, int 
   int st = 0;
   while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
   return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+// The next spare's channel from the spare that took a job (its fork, no process start), or an
+// invalid fd when none comes within a second (a spare of an older berth-shim, or it died).
+UniqueFd next_spare(int handed) {
+  pollfd p{handed, POLLIN, 0};
+  if (::poll(&p, 1, 1000) <= 0) return {};
+  char buf[16];
+  iovec iov{buf, sizeof buf};
+  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctl;
+  msg.msg_controllen = sizeof ctl;
+  ssize_t n;
+  do n = ::recvmsg(handed, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT); while (n < 0 && errno == EINTR);
+  int fd = -1;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); n > 0 && c; c = CMSG_NXTHDR(&msg, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
+      std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  UniqueFd next(fd);
+  if (n != static_cast<ssize_t>(std::strlen(shim::proto::kSpareNext)) ||
+      std::memcmp(buf, shim::proto::kSpareNext, static_cast<std::size_t>(n)) != 0 || (msg.msg_flags & MSG_CTRUNC))
+    return {};
+  return next;
 }
 
 }  // namespace
@@ -109,7 +138,7 @@ bool SpareShim::hand(const std::vector<std::string>& args, int ready_fd, int att
     st_->discard();
     return false;
   }
-  st_->chan.reset();  // the message stays queued for the spare
+  st_->handed = std::move(st_->chan);  // the message stays queued for the spare
   return true;
 }
 
@@ -123,13 +152,22 @@ void SpareShim::replenish(const std::string& shim_path, const std::string& runti
   std::string ahead = runtime_path.size() >= 13 && runtime_path.ends_with("berth-runtime") ? runtime_path : "";
   // Off the caller's path: the spawn itself is cheap (vfork), but not free.
   std::thread([st = st_, shim_path, ahead] {
-    int sp[2];
-    bool ok = false;
-    UniqueFd ours, theirs;
-    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == 0) {
-      ours = UniqueFd(sp[0]);
-      theirs = UniqueFd(sp[1]);
-      ok = spawn_spare(shim_path, ahead, theirs.get());
+    UniqueFd handed;
+    {
+      std::lock_guard lk(st->mu);
+      handed = std::move(st->handed);
+    }
+    UniqueFd ours = handed ? next_spare(handed.get()) : UniqueFd();
+    bool ok = static_cast<bool>(ours);
+    handed.reset();
+    if (!ok) {
+      int sp[2];
+      UniqueFd theirs;
+      if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == 0) {
+        ours = UniqueFd(sp[0]);
+        theirs = UniqueFd(sp[1]);
+        ok = spawn_spare(shim_path, ahead, theirs.get());
+      }
     }
     std::lock_guard lk(st->mu);
     st->spawning = false;

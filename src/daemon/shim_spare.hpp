@@ -6,6 +6,9 @@
 // start (an idle berthd that runs nothing has none); an unused spare exits when berthd closes
 // its channel or goes away. The spare daemonizes at once and, for berth-runtime, starts the
 // runtime too (waiting for its command line): a container's create pays neither process start.
+// The spare that takes a job forks the next spare (a copy of itself: no exec, no glibc start-up,
+// ≈ 0.8 ms of CPU less per container here) and sends berthd its channel (attach_proto.hpp);
+// berthd spawns one only when none came.
 #pragma once
 
 #include <memory>
@@ -25,8 +28,9 @@ class SpareShim {
   // which becomes that container's shim (daemonized already: nothing to reap); false when no
   // live spare is at hand (then spawn one as usual).
   bool hand(const std::vector<std::string>& args, int ready_fd, int attach_fd);
-  // Starts a new spare (in the background) unless one is ready. With berth-runtime as
-  // runtime_path the spare starts it ahead too (`--runtime-ahead`, shim/attach_proto.hpp).
+  // Makes a new spare ready (in the background) unless one is: the one the last handed spare
+  // forked (up to 1 s for its channel), else a new process. With berth-runtime as runtime_path
+  // the spare starts it ahead too (`--runtime-ahead`, shim/attach_proto.hpp).
   void replenish(const std::string& shim_path, const std::string& runtime_path);
 
   struct State;

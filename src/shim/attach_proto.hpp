@@ -63,6 +63,10 @@ enum Kind : unsigned char {
 // when the job names that runtime; otherwise it is let go (EOF) and the runtime is started.
 // The runtime answers on the same socket with its exit code (an int) as soon as the command is
 // done, before its process has exited (reaped later, with the other children).
+// Having received its job, a spare forks the spare for the next one (a copy of itself, no exec)
+// and sends berthd, on the old channel, one message kSpareNext with that spare's channel as
+// SCM_RIGHTS; then it closes the old channel.
+inline constexpr char kSpareNext[] = "next";
 inline constexpr char kSparePlaceholderId[] =
     "0000000000000000000000000000000000000000000000000000000000000000";
 inline constexpr std::size_t kMaxSpareJob = 64 * 1024;
