@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "common/log.hpp"
+#include "common/scm_rights.hpp"
 #include "common/unique_fd.hpp"
 #include "shim/attach_proto.hpp"
 
@@ -75,22 +76,10 @@ UniqueFd next_spare(int handed) {
   pollfd p{handed, POLLIN, 0};
   if (::poll(&p, 1, 1000) <= 0) return {};
   char buf[16];
-  iovec iov{buf, sizeof buf};
-  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))];
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = ctl;
-  msg.msg_controllen = sizeof ctl;
-  ssize_t n;
-  do n = ::recvmsg(handed, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT); while (n < 0 && errno == EINTR);
   int fd = -1;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); n > 0 && c; c = CMSG_NXTHDR(&msg, c))
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
-      std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  auto r = recv_with_fds(handed, buf, sizeof buf, &fd, 1, MSG_DONTWAIT);
   UniqueFd next(fd);
-  if (n != static_cast<ssize_t>(std::strlen(shim::proto::kSpareNext)) ||
-      std::memcmp(buf, shim::proto::kSpareNext, static_cast<std::size_t>(n)) != 0 || (msg.msg_flags & MSG_CTRUNC))
+  if (r.truncated || std::string_view(buf, r.bytes > 0 ? static_cast<std::size_t>(r.bytes) : 0) != shim::proto::kSpareNext)
     return {};
   return next;
 }
@@ -119,22 +108,8 @@ bool SpareShim::hand(const std::vector<std::string>& args, int ready_fd, int att
   }
   if (!job.empty()) job.pop_back();
   if (job.size() > shim::proto::kMaxSpareJob) return false;
-  iovec iov{job.data(), job.size()};
-  alignas(cmsghdr) char ctl[CMSG_SPACE(2 * sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = ctl;
-  msg.msg_controllen = sizeof ctl;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(2 * sizeof(int));
   int fds[2] = {ready_fd, attach_fd};
-  std::memcpy(CMSG_DATA(c), fds, sizeof fds);
-  ssize_t n;
-  do n = ::sendmsg(st_->chan.get(), &msg, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
-  if (n != static_cast<ssize_t>(job.size())) {
+  if (!send_with_fds(st_->chan.get(), job, fds, 2)) {
     st_->discard();
     return false;
   }

@@ -25,6 +25,7 @@
 #include <memory>
 
 #include "common/file.hpp"
+#include "common/scm_rights.hpp"
 #include "common/strings.hpp"
 #include "runtime/hooks.hpp"
 #include "runtime/linux.hpp"
@@ -47,31 +48,11 @@ Status send_msg(int fd, char type, std::string_view payload) {
 Result<std::string> recv_msg_fds(int fd, int* fds, std::size_t max_fds) {
   // Uninitialized: zero-filling 64 KiB costs page faults on every message.
   static constexpr std::size_t kMax = 65536;
-  static constexpr std::size_t kMaxFds = 4;
   std::unique_ptr<char[]> raw(new char[kMax]);
-  iovec iov{raw.get(), kMax};
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(kMaxFds * sizeof(int))]{};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = cbuf;
-  msg.msg_controllen = sizeof cbuf;
-  ssize_t n;
-  do n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
-  if (n < 0) return fail_errno("sync recv");
-  std::string buf(raw.get(), static_cast<std::size_t>(n));
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (std::size_t i = 0; i < count; ++i) {
-      int got;
-      std::memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof got);
-      if (i < max_fds) fds[i] = got;
-      else ::close(got);
-    }
-  }
-  if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) return fail(Errc::InvalidArgument, "sync recv: message truncated");
-  return buf;
+  auto r = recv_with_fds(fd, raw.get(), kMax, fds, max_fds);
+  if (r.bytes < 0) return fail_errno("sync recv");
+  if (r.truncated) return fail(Errc::InvalidArgument, "sync recv: message truncated");
+  return std::string(raw.get(), static_cast<std::size_t>(r.bytes));
 }
 
 Result<std::string> recv_msg(int fd, int* received_fd) {
@@ -82,20 +63,7 @@ Result<std::string> recv_msg(int fd, int* received_fd) {
 }
 
 Status send_fd(int sock, int fd, std::string_view payload) {
-  msghdr msg{};
-  std::string p = payload.empty() ? std::string("/dev/ptmx") : std::string(payload);
-  iovec iov{p.data(), p.size()};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))]{};
-  msg.msg_control = cbuf;
-  msg.msg_controllen = sizeof cbuf;
-  cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-  if (::sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) return fail_errno("send console fd");
+  if (!send_with_fds(sock, payload.empty() ? std::string_view("/dev/ptmx") : payload, &fd, 1)) return fail_errno("send console fd");
   return ok();
 }
 

@@ -52,12 +52,14 @@
 #include <utility>
 #include <vector>
 
+#include "common/scm_rights.hpp"
 #include "shim/attach_proto.hpp"
 #include "shim/shim_log.hpp"
 
 namespace {
 
 namespace proto = berth::shim::proto;
+using berth::send_with_fds;
 
 struct Opts {
   std::string id, bundle, runtime = "berth-runtime", runtime_root, state_dir;
@@ -147,25 +149,6 @@ int run(const std::vector<std::string>& argv, int in, int out, int err, const ch
     if (errno != EINTR) return -1;
   }
   return st;
-}
-
-// One message with up to 3 fds (SCM_RIGHTS) on a SOCK_SEQPACKET socket.
-bool send_with_fds(int chan, std::string_view m, const int* fds, std::size_t nfds) {
-  iovec iov{const_cast<char*>(m.data()), m.size()};
-  alignas(cmsghdr) char ctl[CMSG_SPACE(3 * sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = ctl;
-  msg.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-  std::memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
-  ssize_t n;
-  do n = ::sendmsg(chan, &msg, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
-  return n == static_cast<ssize_t>(m.size());
 }
 
 // Hands cwd, argv and the stdio fds to the runtime started ahead (see runtime/cli/await_command.cpp).
