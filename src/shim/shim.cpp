@@ -349,19 +349,9 @@ int recv_console(int listen_fd) {
   int c = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
   if (c < 0) return -1;
   char data[256];
-  iovec iov{data, sizeof data};
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))]{};
-  msghdr m{};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = cbuf;
-  m.msg_controllen = sizeof cbuf;
   int fd = -1;
   p = {c, POLLIN, 0};
-  if (::poll(&p, 1, 5000) > 0 && ::recvmsg(c, &m, MSG_CMSG_CLOEXEC) >= 0) {
-    for (cmsghdr* h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h))
-      if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) std::memcpy(&fd, CMSG_DATA(h), sizeof fd);
-  }
+  if (::poll(&p, 1, 5000) > 0) (void)berth::recv_with_fds(c, data, sizeof data, &fd, 1);
   ::close(c);
   return fd;
 }
@@ -1194,20 +1184,10 @@ std::optional<std::vector<std::string>> await_job(int argc, char** argv, Opts& o
   ssize_t n;
   int fds[2];
   for (;;) {
-    iovec iov{buf.data(), buf.size()};
-    alignas(cmsghdr) char ctl[CMSG_SPACE(2 * sizeof(int))];
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = ctl;
-    msg.msg_controllen = sizeof ctl;
-    do n = ::recvmsg(kChan, &msg, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
-    if (n <= 0) return std::nullopt;
     fds[0] = fds[1] = -1;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(2 * sizeof(int)))
-        std::memcpy(fds, CMSG_DATA(c), sizeof fds);
-    if (fds[0] < 0 || fds[1] < 0 || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) return std::nullopt;
+    auto r = berth::recv_with_fds(kChan, buf.data(), buf.size(), fds, 2);
+    n = r.bytes;
+    if (n <= 0 || fds[0] < 0 || fds[1] < 0 || r.truncated) return std::nullopt;
     if (!fork_next_spare(o, ahead, fds)) break;
   }
   // Out of the way of 3 and 4 first (a received fd may have landed on 4), then into place.
