@@ -40,6 +40,13 @@ std::string usage() {
          "                             (default \"host\" with cgroup v1, \"private\" with v2)\n";
 }
 
+namespace {
+Status check_cgroupns_mode(const std::string& m) {
+  if (m.empty() || m == "host" || m == "private") return ok();
+  return fail(Errc::InvalidArgument, "invalid default cgroup namespace mode: " + m + " (must be \"host\" or \"private\")");
+}
+}  // namespace
+
 std::string Config::runtime_path(const std::string& name) const {
   std::string n = name.empty() ? default_runtime : name;
   auto it = runtimes.find(n);
@@ -121,9 +128,7 @@ Result<Config> parse_flags(int argc, char** argv) {
       c.log_opts[std::string(k)] = std::string(x);
     } else if (a == "--default-cgroupns-mode") {
       c.default_cgroupns_mode = TRY(need());
-      if (c.default_cgroupns_mode != "host" && c.default_cgroupns_mode != "private")
-        return fail(Errc::InvalidArgument, "invalid default cgroup namespace mode: " + c.default_cgroupns_mode +
-                                               " (must be \"host\" or \"private\")");
+      TRY(check_cgroupns_mode(c.default_cgroupns_mode));
       c.flags_given.insert("default-cgroupns-mode");
     } else if (a == "--live-restore") {
       c.live_restore = boolean();
@@ -213,9 +218,7 @@ Status apply_config_json(Config& c, const std::string& text, bool reload) {
     TRY(str("storage-driver", c.storage_driver, false));
     TRY(str("detach-keys", c.detach_keys, true));
     TRY(str("default-cgroupns-mode", c.default_cgroupns_mode, false));
-    if (!c.default_cgroupns_mode.empty() && c.default_cgroupns_mode != "host" && c.default_cgroupns_mode != "private")
-      return fail(Errc::InvalidArgument, "daemon.json: invalid default cgroup namespace mode: " + c.default_cgroupns_mode +
-                                             " (must be \"host\" or \"private\")");
+    TRYC(check_cgroupns_mode(c.default_cgroupns_mode), "daemon.json");
     TRY(strlist("insecure-registries", c.insecure_registries, true));
     TRY(strlist("registry-mirrors", c.registry_mirrors, true));
     if (j.contains("hosts") && !reload) {

@@ -700,12 +700,10 @@ Result<std::pair<std::string, std::vector<std::string>>> Daemon::create(const st
     if (hc.value("AutoRemove", false) && !p.empty() && p != "no")
       return fail(Errc::InvalidArgument, "can't create 'AutoRemove' container with restart policy");
   }
-  if (auto cg = hc.find("CgroupnsMode"); cg != hc.end() && !cg->is_null()) {
-    if (!cg->is_string()) return fail(Errc::InvalidArgument, "invalid cgroup namespace mode: " + cg->dump());
-    if (!cg->get<std::string>().empty() && *cg != "private" && *cg != "host")
-      return fail(Errc::InvalidArgument, "invalid cgroup namespace mode: " + cg->get<std::string>());
-  }
-  if (auto cg = hc.find("CgroupnsMode"); cg == hc.end() || cg->is_null() || cg->get<std::string>().empty()) {
+  if (auto cg = hc.find("CgroupnsMode"); cg != hc.end() && !cg->is_null() && *cg != "") {
+    if (*cg != "private" && *cg != "host")
+      return fail(Errc::InvalidArgument, "invalid cgroup namespace mode: " + (cg->is_string() ? cg->get<std::string>() : cg->dump()));
+  } else {
     // As dockerd: the daemon's default, and a privileged container keeps the host's cgroup
     // namespace unless the host has cgroup v2 alone.
     bool unified = path_exists("/sys/fs/cgroup/cgroup.controllers");
