@@ -208,23 +208,12 @@ Result<json> convert_seccomp(const std::string& profile, const std::vector<std::
 }
 
 Result<json> default_seccomp(const std::vector<std::string>& caps) {
-  // The profile is the same for every container with the same capabilities: parsed and
-  // filtered once per capability set (a parse of the 30 kB profile is most of a spec's cost).
-  static std::mutex mu;
-  static std::map<std::string, json> cache;
-  std::string key = join(caps, ",");
-  {
-    std::lock_guard lk(mu);
-    if (auto it = cache.find(key); it != cache.end()) return it->second;
-  }
-  auto j = TRY(convert_seccomp(kSeccompDefaultJson, caps));
-  std::lock_guard lk(mu);
-  if (cache.size() < 64) cache.emplace(key, j);
-  return j;
+  return convert_seccomp(kSeccompDefaultJson, caps);
 }
 
-// The same as text, spliced into the spec's text by generate_spec: neither copied nor dumped
-// per container (moby's profile is three quarters of a spec).
+// The same as text, spliced into the spec's text by generate_spec. The profile is the same for
+// every container with the same capabilities: parsed, filtered and dumped once per capability
+// set (a parse of the 30 kB profile was most of a spec's cost; it is three quarters of a spec).
 static Result<std::string> default_seccomp_text(const std::vector<std::string>& caps) {
   static std::mutex mu;
   static std::map<std::string, std::string> cache;

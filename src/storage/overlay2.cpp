@@ -108,10 +108,8 @@ class Overlay2 : public Driver {
   }
 
   Status create_rw(const std::string& id, const std::string& parent) override {
-    std::string tmp = TRY(stage(id, parent, false));
-    // A container's layer is not synced (as dockerd's): it is made right before the container
-    // runs, and one lost in a host crash is made anew at the next start.
-    return finish(id, tmp, false, false);
+    std::string tmp = TRY(stage(id, parent, Kind::Container));
+    return finish(id, tmp, Kind::Container);
   }
 
   bool exists(const std::string& id) const override {
@@ -192,8 +190,12 @@ class Overlay2 : public Driver {
   }
 
  private:
-  // linked: a layer others may stack on (a link file and its l/ entry at finish()).
-  Result<std::string> stage(const std::string& id, const std::string& parent, bool linked = true) {
+  // An image's layer is synced and linked (a link file and its l/ entry: others stack on it). A
+  // container's is neither (as dockerd's, not synced: it is made right before the container
+  // runs, and one lost in a host crash is made anew at the next start; never a lower).
+  enum class Kind { Image, Container };
+
+  Result<std::string> stage(const std::string& id, const std::string& parent, Kind kind = Kind::Image) {
     if (!valid_layer_id(id)) return fail(Errc::InvalidArgument, fmt::format("invalid layer id {}", id));
     if (path_exists(home_ + "/" + id))
       return fail(Errc::AlreadyExists, fmt::format("layer {} already exists", id));
@@ -201,13 +203,14 @@ class Overlay2 : public Driver {
     TRY(mkdir_all(tmp + "/diff", 0755));
     TRY(mkdir_all(tmp + "/work", 0700));
     TRY(write_file(tmp + "/parent", parent));
-    if (linked) TRY(write_file(tmp + "/link", link_name(id)));
+    if (kind == Kind::Image) TRY(write_file(tmp + "/link", link_name(id)));
     return tmp;
   }
 
-  Status finish(const std::string& id, const std::string& tmp, bool sync = true, bool linked = true) {
+  Status finish(const std::string& id, const std::string& tmp, Kind kind = Kind::Image) {
     std::string dir = home_ + "/" + id;
-    if (linked) {
+    bool sync = kind == Kind::Image;
+    if (kind == Kind::Image) {
       std::string link = home_ + "/l/" + link_name(id);
       ::unlink(link.c_str());
       if (::symlink(("../" + id + "/diff").c_str(), link.c_str()) != 0) return fail_errno("symlink", link);
