@@ -31,6 +31,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -126,24 +127,40 @@ bool write_atomic(const std::string& path, const std::string& data) {
 
 void set_nonblock(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
-// Runs argv with the given stdio (in cwd when given); returns the wait status (or -1).
-int run(const std::vector<std::string>& argv, int in, int out, int err, const char* cwd = nullptr) {
-  pid_t pid = ::fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
-    if (in >= 0) ::dup2(in, 0);
-    if (out >= 0) ::dup2(out, 1);
-    if (err >= 0) ::dup2(err, 2);
-    if (cwd && ::chdir(cwd) < 0) ::_exit(127);
-    std::vector<char*> a;
-    for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
-    a.push_back(nullptr);
+// posix_spawn's attributes for our children: the signals we block (SIGCHLD, SIGTERM…, read
+// through the signalfd) unblocked again.
+struct SpawnAttr {
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_t fa;
+  SpawnAttr() {
+    posix_spawnattr_init(&attr);
+    posix_spawn_file_actions_init(&fa);
     sigset_t none;
     sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::execvp(a[0], a.data());
-    ::_exit(127);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
   }
+  ~SpawnAttr() {
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+  }
+  SpawnAttr(const SpawnAttr&) = delete;
+  SpawnAttr& operator=(const SpawnAttr&) = delete;
+};
+
+// Runs argv with the given stdio (in cwd when given); returns the wait status (or -1). A
+// posix_spawn (a vfork): none of our page tables copied only to be torn down at the exec.
+int run(const std::vector<std::string>& argv, int in, int out, int err, const char* cwd = nullptr) {
+  SpawnAttr sa;
+  int fds[3] = {in, out, err};
+  for (int i = 0; i < 3; ++i)
+    if (fds[i] >= 0) posix_spawn_file_actions_adddup2(&sa.fa, fds[i], i);
+  if (cwd) posix_spawn_file_actions_addchdir_np(&sa.fa, cwd);
+  std::vector<char*> a;
+  for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+  a.push_back(nullptr);
+  pid_t pid = -1;
+  if (::posix_spawnp(&pid, a[0], &sa.fa, &sa.attr, a.data(), environ) != 0) return 127 << 8;  // as the child's _exit(127) was
   int st = 0;
   while (::waitpid(pid, &st, 0) < 0) {
     if (errno != EINTR) return -1;
@@ -189,19 +206,16 @@ int run_first(Opts& o, const std::vector<std::string>& argv, int in, int out, in
 }
 
 // `<path> --await-command` with a SOCK_SEQPACKET channel on its fd 3; ours is close-on-exec.
+// posix_spawn (a vfork, not a fork): no copy of our page tables to tear down again at the exec,
+// and no copy-on-write faults for us afterwards.
 void start_runtime_ahead(Opts& o, const std::string& path) {
   int sp[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) return;
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    if (::dup2(sp[1], 3) < 0) ::_exit(127);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    char* a[] = {const_cast<char*>(path.c_str()), const_cast<char*>("--await-command"), nullptr};
-    ::execv(a[0], a);
-    ::_exit(127);
-  }
+  SpawnAttr sa;
+  posix_spawn_file_actions_adddup2(&sa.fa, sp[1], 3);  // to another fd: clears close-on-exec
+  char* a[] = {const_cast<char*>(path.c_str()), const_cast<char*>("--await-command"), nullptr};
+  pid_t pid = -1;
+  if (::posix_spawn(&pid, a[0], &sa.fa, &sa.attr, a, environ) != 0) pid = -1;
   ::close(sp[1]);
   int ours = pid > 0 ? ::fcntl(sp[0], F_DUPFD_CLOEXEC, 10) : -1;  // clear of 3 and 4 (await_job)
   ::close(sp[0]);
