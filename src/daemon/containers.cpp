@@ -127,6 +127,8 @@ Result<pid_t> spawn_shim(const std::vector<std::string>& argv, int ready_fd, int
   return pid;
 }
 
+// The spare rootfs is made this long after a start, unless a removal's cleanup comes first.
+constexpr auto kSpareRootfsDelay = std::chrono::milliseconds(20);
 // A prepared container (PreparedTask) is dropped by its shim when not started within this.
 constexpr int kPreparedTtlMs = 10000;
 // At most this many at a time (a loop of `docker create` does not pile up processes).
@@ -724,6 +726,13 @@ Result<std::pair<std::string, std::vector<std::string>>> Daemon::create(const st
 
   auto c = std::make_shared<Container>();
   c->id = random_hex(64);
+  // the rootfs made ahead (spare_rootfs.cpp), unless the layer needs a size limit
+  auto so = hc.find("StorageOpt");
+  if (so == hc.end() || !so->is_object() || so->empty())
+    if (std::string spare = take_spare_rootfs(img->id); !spare.empty()) {
+      c->id = std::move(spare);
+      c->rootfs_mounted = true;
+    }
   c->image = image;
   c->image_id = img->id;
   c->created = rfc3339_now();
@@ -744,6 +753,10 @@ Result<std::pair<std::string, std::vector<std::string>>> Daemon::create(const st
   auto undo_volumes = defer([&] {
     if (registered) return;
     release_volumes(*c, true);
+    if (c->rootfs_mounted) {
+      (void)unmount_rootfs(*c);
+      (void)remove_all(bundle_dir(c->id));
+    }
     (void)images_->remove_rootfs(c->id);
     (void)remove_all(cfg_.data_root + "/containers/" + c->id);
   });
@@ -786,10 +799,10 @@ Result<std::pair<std::string, std::vector<std::string>>> Daemon::create(const st
       bool skip;
       {
         std::lock_guard lk(mu);
-        skip = stopping_ || c->removed || c->state.status != "created" || c->rootfs_mounted;
+        skip = stopping_ || c->removed || c->state.status != "created";
       }
       if (!skip && may_prepare(*c)) prepare(c);
-      else if (!skip)
+      else if (!skip && !c->rootfs_mounted)
         if (auto st = images_->prepare_rootfs(c->image_id, c->id); !st)
           log::debug("create {}: layer not made ahead of start: {}", c->id.substr(0, 12), st.error().message());
     }
@@ -859,6 +872,10 @@ Status Daemon::start_locked(const std::shared_ptr<Container>& c) {
     c->start_gen++;
     (void)save(*c);
     plog.mark("save");
+    // the next container of this image gets its rootfs made ahead (spare_rootfs.cpp)
+    spare_rootfs_image_ = c->image_id;
+    if (spare_rootfs_due_ == std::chrono::steady_clock::time_point{})
+      spare_rootfs_due_ = std::chrono::steady_clock::now() + kSpareRootfsDelay;
     if (l->monitor) watch_fd(c->id, l->monitor.release());
     else if (l->shim_pid > 0) watch_shim(c->id, l->shim_pid);
     else std::thread([this, id = c->id] { on_shim_exit(id); }).detach();
@@ -886,14 +903,7 @@ Result<Daemon::Launched> Daemon::launch(const std::shared_ptr<Container>& c, boo
   if (!c->rootfs_mounted) {
     auto mounts = TRY(images_->prepare_rootfs(c->image_id, c->id));
     plog.mark("prepare-rootfs");
-    for (const auto& m : mounts) {
-      std::string data = join(m.options, ",");
-      unsigned long flags = 0;
-      if (m.type == "bind") flags = MS_BIND | MS_REC;
-      if (::mount(m.source.c_str(), (b + "/rootfs").c_str(), m.type.c_str(), flags,
-                  m.type == "bind" ? nullptr : data.c_str()) < 0)
-        return fail(Error::from_errno(errno, "mount rootfs", b + "/rootfs"));
-    }
+    TRY(mount_rootfs(mounts, b + "/rootfs"));
     c->rootfs_mounted = true;
     plog.mark("mount");
   }
@@ -1281,21 +1291,37 @@ void Daemon::janitor_loop() {
   // dockerd's exec GC ticks every 5 minutes (exec_records.cpp)
   constexpr auto kExecGcPeriod = std::chrono::minutes(5);
   auto next_gc = std::chrono::steady_clock::now() + kExecGcPeriod;
+  using clock = std::chrono::steady_clock;
   std::unique_lock lk(mu);
   for (;;) {
-    cv.wait_until(lk, next_gc, [&] { return stopping_ || !garbage_.empty(); });
+    // the spare rootfs is due when set, and at once when a removal has just been cleaned up
+    bool spare_due = spare_rootfs_due_ != clock::time_point{};
+    auto until = spare_due ? std::min(next_gc, spare_rootfs_due_) : next_gc;
+    cv.wait_until(lk, until, [&] {
+      return stopping_ || !garbage_.empty() || (spare_rootfs_due_ != clock::time_point{} && clock::now() >= spare_rootfs_due_);
+    });
     if (stopping_) return;  // what is left is collected at the next start
-    if (std::chrono::steady_clock::now() >= next_gc) {
+    if (clock::now() >= next_gc) {
       exec_gc();
-      next_gc = std::chrono::steady_clock::now() + kExecGcPeriod;
+      next_gc = clock::now() + kExecGcPeriod;
     }
-    if (garbage_.empty()) continue;
-    std::string id = garbage_.front();
-    garbage_.pop_front();
-    lk.unlock();
-    PhaseLog plog("janitor " + id.substr(0, 12));
-    remove_garbage(id);
-    lk.lock();
+    if (!garbage_.empty()) {
+      std::string id = garbage_.front();
+      garbage_.pop_front();
+      lk.unlock();
+      PhaseLog plog("janitor " + id.substr(0, 12));
+      remove_garbage(id);
+      lk.lock();
+      if (garbage_.empty() && spare_rootfs_due_ != clock::time_point{}) spare_rootfs_due_ = clock::now();
+      continue;
+    }
+    if (spare_rootfs_due_ != clock::time_point{} && clock::now() >= spare_rootfs_due_) {
+      spare_rootfs_due_ = {};
+      lk.unlock();
+      PhaseLog plog("spare rootfs");
+      make_spare_rootfs();
+      lk.lock();
+    }
   }
 }
 
@@ -1544,6 +1570,10 @@ void Daemon::shutdown() {
     }
   if (monitor_.joinable()) monitor_.join();
   if (janitor_.joinable()) janitor_.join();
+  {
+    std::lock_guard sl(spare_rootfs_mu_);
+    drop_spare_rootfs_locked();
+  }
   flush_records();
   std::lock_guard lk(mu);
   for (auto& [fd, id] : pidfds_) ::close(fd);

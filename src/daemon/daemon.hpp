@@ -17,6 +17,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -193,6 +194,18 @@ class Daemon {
   Result<std::vector<MountPoint>> mount_points(const Container& c);  // as persisted at create
 
   ImageStore& images() { return *images_; }
+  // While one lives, there is no spare rootfs (spare_rootfs.cpp): its layer would make its
+  // image look in use. Held by image removals.
+  class SpareRootfsHold {
+   public:
+    explicit SpareRootfsHold(Daemon& d);
+    ~SpareRootfsHold();
+    SpareRootfsHold(const SpareRootfsHold&) = delete;
+    SpareRootfsHold& operator=(const SpareRootfsHold&) = delete;
+
+   private:
+    Daemon& d_;
+  };
   Networking& networking() { return *net_; }  // networking.hpp
   // /networks/{id}/connect|disconnect (routes_networks.cpp)
   Status network_connect(const std::string& network, const std::string& ref, const json& endpoint_config);
@@ -230,6 +243,15 @@ class Daemon {
   void remove_garbage(const std::string& id);  // a removed container's layer and directories
   void janitor_loop();
   void collect_garbage();
+  // ---- the spare rootfs (spare_rootfs.cpp) ----
+  // Mounts a container's rootfs (ImageStore::prepare_rootfs's mounts) at target.
+  Status mount_rootfs(const std::vector<image::Mount>& mounts, const std::string& target);
+  // The id of the spare rootfs when it is of image_id (it is the caller's then), else "".
+  std::string take_spare_rootfs(const std::string& image_id);
+  // The next spare, of the image of the container started last (by the janitor, when due).
+  void make_spare_rootfs();
+  // Unmounts and removes the spare, if any. REQUIRES: spare_rootfs_mu_ held.
+  void drop_spare_rootfs_locked();
   Result<int> container_init_pid(const std::string& ref);
 
   // ---- exec records (exec_records.cpp; the shim side in exec_io.cpp) ----
@@ -286,6 +308,16 @@ class Daemon {
   bool stopping_ = false;
   int layers_in_flight_ = 0;  // rw layers being made after create (guarded by mu; shutdown waits)
   std::atomic<int> prepared_n_{0};  // containers holding a PreparedTask
+  // A container's rootfs made ahead (spare_rootfs.cpp): a writable layer on image_id mounted
+  // at the bundle of id, a container id not used yet. Taken by a create of that image.
+  struct SpareRootfs {
+    std::string id, image_id;
+  };
+  std::mutex spare_rootfs_mu_;  // held while the spare is made, taken or dropped
+  std::optional<SpareRootfs> spare_rootfs_;      // guarded by spare_rootfs_mu_
+  int spare_rootfs_holds_ = 0;                   // SpareRootfsHolds alive (guarded by spare_rootfs_mu_)
+  std::string spare_rootfs_image_;               // of the container started last (guarded by mu)
+  std::chrono::steady_clock::time_point spare_rootfs_due_{};  // when to make it (guarded by mu)
   std::string shim_path_;
   SpareShim spare_;  // a shim started ahead of the next start (shim_spare.hpp)
   // Starts the cgroup-migration grace period when a container is created or started, so that

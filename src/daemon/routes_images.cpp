@@ -444,6 +444,7 @@ void push(Daemon& d, const std::string& name, http::Request& q, http::ResponseWr
 }
 
 void remove(Daemon& d, const std::string& name, http::Request& q, http::ResponseWriter& w) {
+  Daemon::SpareRootfsHold hold(d);  // its layer would keep the image in use
   auto res = d.images().remove(name, q.query_bool("force"), !q.query_bool("noprune"));
   if (!res) return send_error(w, res.error());
   send_json(w, 200, delete_items_json(d, *res));
@@ -455,6 +456,7 @@ void prune(Daemon& d, http::Request& q, http::ResponseWriter& w) {
   auto& f = filters->f;
   const auto& until = filters->until;
   bool dangling_only = filters->dangling.value_or(true);
+  Daemon::SpareRootfsHold hold(d);  // its layer would keep an image in use
   auto imgs = d.images().list(image::ListFilters{.all = true});
   if (!imgs) return send_error(w, imgs.error());
   auto users = image_users(d);
