@@ -48,6 +48,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -180,11 +181,14 @@ bool send_command(int chan, const std::string& cwd, const std::vector<std::strin
 }
 
 // run(), through the runtime started ahead when there is one of that binary (else it is let go).
-int run_first(Opts& o, const std::vector<std::string>& argv, int in, int out, int err, const char* cwd) {
+// meanwhile() is called once, while the runtime started ahead works if there is one.
+int run_first(Opts& o, const std::vector<std::string>& argv, int in, int out, int err, const char* cwd,
+              const std::function<void()>& meanwhile) {
   if (o.ahead_pid > 0) {
     pid_t pid = std::exchange(o.ahead_pid, -1);
     int chan = std::exchange(o.ahead_chan, -1);
     bool sent = argv[0] == o.ahead_path && send_command(chan, cwd ? cwd : "/", argv, in, out, err);
+    meanwhile();
     if (sent) {
       // its exit code comes before its exit (reaped later with the other children); EOF
       // without one: it died, its status tells
@@ -201,6 +205,8 @@ int run_first(Opts& o, const std::vector<std::string>& argv, int in, int out, in
       if (errno != EINTR) return -1;
     }
     if (sent) return st;
+  } else {
+    meanwhile();
   }
   return run(argv, in, out, err, cwd);
 }
@@ -392,8 +398,9 @@ struct Stdio {
            (tty || !with_stdin || ::pipe2(in, O_CLOEXEC) == 0);
   }
   // Runs the runtime with the child's ends (in the state dir), then closes them.
-  int run_runtime(Opts& o, const std::vector<std::string>& argv, int devnull, const std::string& cwd) {
-    int st = run_first(o, argv, in[0] >= 0 ? in[0] : devnull, tty ? devnull : out[1], err[1], cwd.c_str());
+  int run_runtime(Opts& o, const std::vector<std::string>& argv, int devnull, const std::string& cwd,
+                  const std::function<void()>& meanwhile = [] {}) {
+    int st = run_first(o, argv, in[0] >= 0 ? in[0] : devnull, tty ? devnull : out[1], err[1], cwd.c_str(), meanwhile);
     for (int* fd : {&out[1], &in[0], &err[1]}) close_fd(fd);
     return st;
   }
@@ -934,7 +941,8 @@ int shim_main(Opts& o) {
     create.push_back("console.sock");  // relative to the runtime's cwd (the state dir)
   }
   create.push_back(o.id);
-  int st = stdio.run_runtime(o, create, devnull, o.state_dir);
+  // the log file (a new inode on the data root) is made while the runtime creates the container
+  int st = stdio.run_runtime(o, create, devnull, o.state_dir, [&log] { log.open(); });
   auto fail_create = [&](const std::string& msg) {
     ready(o, "error " + msg);
     runtime_delete(o, devnull);

@@ -42,8 +42,10 @@ std::string json_escape_log(std::string_view s) {
 }
 
 LogWriter::LogWriter(std::string driver, std::string path, long long max_size, int max_file)
-    : driver_(std::move(driver)), path_(std::move(path)), max_size_(max_size), max_file_(max_file) {
-  if (driver_ == "none" || path_.empty()) return;
+    : driver_(std::move(driver)), path_(std::move(path)), max_size_(max_size), max_file_(max_file) {}
+
+void LogWriter::open() {
+  if (driver_ == "none" || path_.empty() || fd_ >= 0) return;
   fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   struct stat st{};
   if (fd_ >= 0 && ::fstat(fd_, &st) == 0) size_ = st.st_size;

@@ -19,8 +19,10 @@ std::string json_escape_log(std::string_view s);
 
 class LogWriter {
  public:
+  // The file is opened (made) by open(), before the first write.
   LogWriter(std::string driver, std::string path, long long max_size, int max_file);
   ~LogWriter();
+  void open();
   // stream: 1 stdout, 2 stderr. Splits into lines; partial lines wait for more (16 KiB max).
   void write(int stream, std::string_view data);
   void flush_partial(int stream);

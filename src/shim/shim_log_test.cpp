@@ -14,6 +14,7 @@ TEST(ShimLog, JsonFileLinesAndRotation) {
   std::string p = d->path() + "/c-json.log";
   {
     LogWriter w("json-file", p, 300, 3);
+    w.open();
     w.write(1, "hel");
     w.write(1, "lo\nwor");
     w.write(2, "err \"q\"\n");
@@ -26,6 +27,7 @@ TEST(ShimLog, JsonFileLinesAndRotation) {
   EXPECT_NE(s->find(R"({"log":"wor","stream":"stdout")"), std::string::npos);
   {
     LogWriter w("json-file", p, 300, 3);
+    w.open();
     for (int i = 0; i < 20; ++i) w.write(1, "line " + std::to_string(i) + "\n");
   }
   EXPECT_TRUE(path_exists(p + ".1"));
@@ -42,6 +44,7 @@ TEST(ShimLog, NoneWritesNothing) {
   ASSERT_TRUE(d);
   {
     LogWriter w("none", d->path() + "/x.log", 0, 1);
+    w.open();
     w.write(1, "x\n");
   }
   EXPECT_FALSE(path_exists(d->path() + "/x.log"));
