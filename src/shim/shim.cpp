@@ -34,6 +34,7 @@
 #include <spawn.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -47,6 +48,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstdint>
 #include <cstring>
 #include <functional>
 #include <optional>
@@ -849,6 +851,21 @@ bool await_start(Opts& o, int sfd, pid_t init) {
   }
 }
 
+// The code the shim ran to start the container (and the neighbours the kernel's fault-around
+// mapped with it: 64 kB around each fault) stays mapped, shared with the page cache, and counts
+// in its RSS: ≈ 640-700 kB of a ≈ 0.9-1 MB RSS here. Once the container has run for a while it
+// is unmapped (the pages are the binary's, in the page cache, mapped again when run): a quiet
+// shim keeps ≈ 420 kB; one whose container writes output or runs execs maps code again as it
+// runs it.
+constexpr long long kTrimCodeAfterMs = 1000;
+extern "C" char __executable_start[], etext[];
+void trim_code() {
+  auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  auto from = reinterpret_cast<std::uintptr_t>(__executable_start) & ~(page - 1);
+  auto to = (reinterpret_cast<std::uintptr_t>(etext) + page - 1) & ~(page - 1);
+  (void)::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
+}
+
 // Starts a created container: its exec fifo, or `<runtime> start`. The error, or "".
 std::string start_created(const Opts& o, pid_t init, int devnull) {
   if (o.exec_fifo.empty()) {
@@ -985,6 +1002,8 @@ int shim_main(Opts& o) {
     if (!err.empty()) return fail_create(err);
   }
   ready(o, "ok " + std::to_string(init));
+  // trim_code once the container has run for a while
+  long long trim_at_ms = now_ms() + kTrimCodeAfterMs;
 
   int exit_status = -1;
   bool init_done = false;
@@ -1026,6 +1045,15 @@ int shim_main(Opts& o) {
     // a tty master takes input and gives output on one fd: POLLOUT only when input waits
     if (io.master >= 0 && io.stdin_pending() && !lag) p[2].events |= POLLOUT;
     if (init_done) timeout = static_cast<int>(std::max(0LL, 2000 - (now_ms() - done_at_ms)));
+    if (trim_at_ms > 0) {
+      long long left = trim_at_ms - now_ms();
+      if (left <= 0) {
+        trim_code();
+        trim_at_ms = 0;
+      } else if (timeout < 0 || timeout > left) {
+        timeout = static_cast<int>(left);
+      }
+    }
     else if (io.stdin_pending() && io.master >= 0 && lag) timeout = 50;
     int r = ::poll(p.data(), p.size(), timeout);
     if (r < 0 && errno != EINTR) break;
