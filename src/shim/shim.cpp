@@ -46,9 +46,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstdint>
 #include <cstring>
 #include <functional>
 #include <optional>
@@ -1045,6 +1045,7 @@ int shim_main(Opts& o) {
     // a tty master takes input and gives output on one fd: POLLOUT only when input waits
     if (io.master >= 0 && io.stdin_pending() && !lag) p[2].events |= POLLOUT;
     if (init_done) timeout = static_cast<int>(std::max(0LL, 2000 - (now_ms() - done_at_ms)));
+    else if (io.stdin_pending() && io.master >= 0 && lag) timeout = 50;
     if (trim_at_ms > 0) {
       long long left = trim_at_ms - now_ms();
       if (left <= 0) {
@@ -1054,7 +1055,6 @@ int shim_main(Opts& o) {
         timeout = static_cast<int>(left);
       }
     }
-    else if (io.stdin_pending() && io.master >= 0 && lag) timeout = 50;
     int r = ::poll(p.data(), p.size(), timeout);
     if (r < 0 && errno != EINTR) break;
     if (r < 0) continue;
