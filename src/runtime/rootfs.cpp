@@ -408,9 +408,11 @@ Status prepare_rootfs(InitConfig& c) {
       c.mount_src_fds[i] = -1;
     }
   }
+  // /dev's nodes first: the parent may still be making the cgroup the deferred mounts wait for
+  // (deferred mounts are cgroup mounts, none at or below /dev)
+  if (has_dev_mount || (lx && !lx->devices.empty())) TRY(setup_dev(c, root_fd.get(), dev_is_bind || !has_dev_mount));
   if (!deferred.empty()) TRY(cgroup_ready(c));
   for (std::size_t i : deferred) TRYC(mount_one(c, root_fd.get(), mounts[i], -1, &dev_is_bind), "mount " + mounts[i].destination);
-  if (has_dev_mount || (lx && !lx->devices.empty())) TRY(setup_dev(c, root_fd.get(), dev_is_bind || !has_dev_mount));
   return ok();
 }
 
