@@ -801,8 +801,14 @@ Result<std::pair<std::string, std::vector<std::string>>> Daemon::create(const st
         std::lock_guard lk(mu);
         skip = stopping_ || c->removed || c->state.status != "created";
       }
-      if (!skip && may_prepare(*c)) prepare(c);
-      else if (!skip && !c->rootfs_mounted)
+      if (!skip && may_prepare(*c)) {
+        prepare(c);
+        // a start came meanwhile: it is done here, at once (Daemon::start takes the outcome)
+        if (c->prepared && c->starts_waiting.load() > 0) {
+          c->manually_stopped = false;
+          c->started_ahead = start_locked(c);
+        }
+      } else if (!skip && !c->rootfs_mounted)
         if (auto st = images_->prepare_rootfs(c->image_id, c->id); !st)
           log::debug("create {}: layer not made ahead of start: {}", c->id.substr(0, 12), st.error().message());
     }
@@ -815,7 +821,14 @@ Result<std::pair<std::string, std::vector<std::string>>> Daemon::create(const st
 
 Status Daemon::start(const std::string& ref) {
   auto c = TRY(find(ref));
+  ++c->starts_waiting;
   std::lock_guard op(c->op);
+  --c->starts_waiting;
+  if (c->started_ahead) {
+    Status st = std::move(*c->started_ahead);
+    c->started_ahead.reset();
+    return st;
+  }
   {
     std::lock_guard lk(mu);
     if (c->removed) return fail(Errc::NotFound, "No such container: " + ref);

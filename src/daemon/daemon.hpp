@@ -98,6 +98,10 @@ struct Container {
   std::vector<std::string> exec_ids;
   bool rm_volumes = false;  // remove anonymous volumes with the container (rm -v, --rm)
   std::optional<PreparedTask> prepared;  // guarded by op
+  // Starts waiting for op; the thread that made the container ahead starts it for the first
+  // of them when it is done (no hand-over of op in between) and leaves the outcome here.
+  std::atomic<int> starts_waiting{0};
+  std::optional<Status> started_ahead;  // guarded by op
   std::mutex op;  // serializes start/stop/remove of this container
 };
 
