@@ -733,6 +733,18 @@ Result<std::pair<std::string, std::vector<std::string>>> Daemon::create(const st
       c->id = std::move(spare);
       c->rootfs_mounted = true;
     }
+  // A create that fails leaves nothing: its rootfs (the spare's, or a size-limited layer) and
+  // directories go (after its volumes, undo_volumes, which runs first).
+  bool registered = false;
+  auto undo_rootfs = defer([&] {
+    if (registered) return;
+    if (c->rootfs_mounted) {
+      (void)unmount_rootfs(*c);
+      (void)remove_all(bundle_dir(c->id));
+    }
+    (void)images_->remove_rootfs(c->id);
+    (void)remove_all(cfg_.data_root + "/containers/" + c->id);
+  });
   c->image = image;
   c->image_id = img->id;
   c->created = rfc3339_now();
@@ -749,16 +761,8 @@ Result<std::pair<std::string, std::vector<std::string>>> Daemon::create(const st
   plog.mark("validate");
   TRY(setup_volumes(*c, img->config_json));
   plog.mark("volumes");
-  bool registered = false;
   auto undo_volumes = defer([&] {
-    if (registered) return;
-    release_volumes(*c, true);
-    if (c->rootfs_mounted) {
-      (void)unmount_rootfs(*c);
-      (void)remove_all(bundle_dir(c->id));
-    }
-    (void)images_->remove_rootfs(c->id);
-    (void)remove_all(cfg_.data_root + "/containers/" + c->id);
+    if (!registered) release_volumes(*c, true);
   });
   TRY(setup_storage_opts(*c));
   {

@@ -83,7 +83,17 @@ TEST_F(SpareRootfs, TheNextCreateOfTheImageTakesIt) {
   auto d = docker({"diff", spare});
   EXPECT_NE(d.out.find("A /f"), std::string::npos) << d.out;
   EXPECT_EQ(docker({"rm", spare}).status, 0);
+  // a create that fails after it took the spare leaves nothing of it
+  std::string taken = wait_spare();
+  ASSERT_FALSE(taken.empty());
+  auto bad = docker({"create", "--network", "none", "--mount", "type=bind,source=/berth-test-no-such-dir,target=/x", "busybox", "true"});
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.err.find("/berth-test-no-such-dir"), std::string::npos) << bad.err;
+  EXPECT_FALSE(mounted_bundles().count(taken));
+  EXPECT_FALSE(path_exists(d_->exec_root() + "/containers/" + taken));
+  EXPECT_FALSE(path_exists(d_->data_root() + "/image/containers/" + taken + ".json"));
   // a size-limited layer is never the spare (its limit is set before anything is written)
+  ASSERT_EQ(docker({"run", "--rm", "--network", "none", "busybox", "true"}).status, 0);
   std::string next = wait_spare();
   ASSERT_FALSE(next.empty());
   auto so = docker({"create", "--network", "none", "--storage-opt", "size=64m", "busybox", "true"});
