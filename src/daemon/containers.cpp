@@ -1307,15 +1307,15 @@ void Daemon::remove_garbage(const std::string& id) {
 void Daemon::janitor_loop() {
   // dockerd's exec GC ticks every 5 minutes (exec_records.cpp)
   constexpr auto kExecGcPeriod = std::chrono::minutes(5);
-  auto next_gc = std::chrono::steady_clock::now() + kExecGcPeriod;
   using clock = std::chrono::steady_clock;
+  auto next_gc = clock::now() + kExecGcPeriod;
+  // the spare rootfs is to be made (spare_rootfs_due_ set): when due, or at once after a removal
+  auto spare_wanted = [&] { return spare_rootfs_due_ != clock::time_point{}; };
   std::unique_lock lk(mu);
   for (;;) {
-    // the spare rootfs is due when set, and at once when a removal has just been cleaned up
-    bool spare_due = spare_rootfs_due_ != clock::time_point{};
-    auto until = spare_due ? std::min(next_gc, spare_rootfs_due_) : next_gc;
+    auto until = spare_wanted() ? std::min(next_gc, spare_rootfs_due_) : next_gc;
     cv.wait_until(lk, until, [&] {
-      return stopping_ || !garbage_.empty() || (spare_rootfs_due_ != clock::time_point{} && clock::now() >= spare_rootfs_due_);
+      return stopping_ || !garbage_.empty() || (spare_wanted() && clock::now() >= spare_rootfs_due_);
     });
     if (stopping_) return;  // what is left is collected at the next start
     if (clock::now() >= next_gc) {
@@ -1329,10 +1329,10 @@ void Daemon::janitor_loop() {
       PhaseLog plog("janitor " + id.substr(0, 12));
       remove_garbage(id);
       lk.lock();
-      if (garbage_.empty() && spare_rootfs_due_ != clock::time_point{}) spare_rootfs_due_ = clock::now();
+      if (garbage_.empty() && spare_wanted()) spare_rootfs_due_ = clock::now();
       continue;
     }
-    if (spare_rootfs_due_ != clock::time_point{} && clock::now() >= spare_rootfs_due_) {
+    if (spare_wanted() && clock::now() >= spare_rootfs_due_) {
       spare_rootfs_due_ = {};
       lk.unlock();
       PhaseLog plog("spare rootfs");
