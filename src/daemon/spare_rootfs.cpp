@@ -7,7 +7,7 @@
 // create of that image takes it (its id becomes the container's). There is at most one.
 //
 // The janitor makes it when the machine is quiet: right after it has removed a container, else
-// kSpareDelay after the last start. Nothing else sees it: no container record (the API does not
+// kSpareRootfsDelay (containers.cpp) after the last start. Nothing else sees it: no container record (the API does not
 // know it), and image removals hold it off (SpareRootfsHold drops it: the layer's record would
 // keep its image in use). It is dropped at shutdown; after a crash the next start's
 // collect_garbage removes it as it does any bundle without a container record.

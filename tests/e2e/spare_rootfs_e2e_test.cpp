@@ -101,6 +101,9 @@ TEST_F(SpareRootfs, TheNextCreateOfTheImageTakesIt) {
     EXPECT_NE(std::string(trim(so.out)), next);
     EXPECT_EQ(docker({"rm", std::string(trim(so.out))}).status, 0);
   }
+  // made or refused (no quota on this filesystem), it left the spare where it was
+  EXPECT_TRUE(mounted_bundles().count(next));
+  EXPECT_NE(docker({"inspect", next}).status, 0);
 }
 
 TEST_F(SpareRootfs, ImageRemovalIsNotHeldUpAndLeavesNothing) {
