@@ -349,6 +349,11 @@ std::string resolv_file(const json& hc) {
 
 }  // namespace
 
+bool Daemon::spare_etc_current(const Container& c) {
+  auto written = read_file(cfg_.data_root + "/containers/" + c.id + "/resolv.conf");
+  return written && *written == resolv_file(c.host_config);
+}
+
 std::string rfc3339_now() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -669,32 +674,28 @@ Result<int> Daemon::container_init_pid(const std::string& ref) {
   return c->state.pid;
 }
 
-Result<std::pair<std::string, std::vector<std::string>>> Daemon::create(const std::string& name_in, json body) {
-  if (!body.is_object()) return fail(Errc::InvalidArgument, "config cannot be empty in order to create a container");
-  primer_.prime();  // `docker run` starts what it creates within milliseconds
-  std::string name = name_in;
-  if (!name.empty() && name[0] == '/') name = name.substr(1);
-  if (!name.empty() && !valid_name(name))
-    return fail(Errc::InvalidArgument, "Invalid container name (" + name + "), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
-  json hc = body.contains("HostConfig") && body["HostConfig"].is_object() ? body["HostConfig"] : json::object();
-  json cfg = body;
+Result<Daemon::Draft> Daemon::draft_container(json body) {
+  Draft d;
+  json& hc = d.hc;
+  hc = body.contains("HostConfig") && body["HostConfig"].is_object() ? body["HostConfig"] : json::object();
+  json& cfg = d.cfg;
+  cfg = body;
   cfg.erase("HostConfig");
   cfg.erase("NetworkingConfig");
   std::string image = cfg.value("Image", "");
   if (image.empty()) return fail(Errc::InvalidArgument, "config cannot be empty in order to create a container");
-  PhaseLog plog("create");
   auto img = images_->resolve(image);
-  plog.mark("image");
   if (!img) return fail(Errc::NotFound, "No such image: " + normalize_ref(image));
-  std::vector<std::string> warnings;
+  d.image = image;
+  d.image_id = img->id;
+  d.image_config = img->config_json;
   cfg = merge_image_config(cfg, img->config_json);
   bool has_cmd = (cfg.contains("Cmd") && cfg["Cmd"].is_array() && !cfg["Cmd"].empty()) ||
                  (cfg.contains("Entrypoint") && cfg["Entrypoint"].is_array() && !cfg["Entrypoint"].empty());
   if (!has_cmd) return fail(Errc::InvalidArgument, "no command specified");
   // validate what the spec generator validates, early (400 at create as dockerd)
   TRY(effective_capabilities(hc));
-  json net_plan = TRY(net_->validate_create(hc, body, body.contains("NetworkingConfig") ? body["NetworkingConfig"] : json(), &warnings));
-  std::string netmode = hc.value("NetworkMode", "");
+  d.net_plan = TRY(net_->validate_create(hc, body, body.contains("NetworkingConfig") ? body["NetworkingConfig"] : json(), &d.warnings));
   if (hc.contains("RestartPolicy") && hc["RestartPolicy"].is_object()) {
     std::string p = hc["RestartPolicy"].value("Name", "");
     if (!p.empty() && p != "no" && p != "always" && p != "unless-stopped" && p != "on-failure")
@@ -723,43 +724,70 @@ Result<std::pair<std::string, std::vector<std::string>>> Daemon::create(const st
   if (!runtime.empty() && runtime != cfg_.default_runtime && !cfg_.runtimes.count(runtime) && runtime != "runc" &&
       runtime != "berth-runtime")
     return fail(Errc::InvalidArgument, "unknown or invalid runtime name: " + runtime);
-
-  auto c = std::make_shared<Container>();
-  c->id = random_hex(64);
-  // the rootfs made ahead (spare_rootfs.cpp), unless the layer needs a size limit
-  auto so = hc.find("StorageOpt");
-  if (so == hc.end() || !so->is_object() || so->empty())
-    if (std::string spare = take_spare_rootfs(img->id); !spare.empty()) {
-      c->id = std::move(spare);
-      c->rootfs_mounted = true;
-    }
-  // A create that fails leaves nothing: its rootfs (the spare's, or a size-limited layer) and
-  // directories go (after its volumes, undo_volumes, which runs first).
-  bool registered = false;
-  auto undo_rootfs = defer([&] {
-    if (registered) return;
-    if (c->rootfs_mounted) {
-      (void)unmount_rootfs(*c);
-      (void)remove_all(bundle_dir(c->id));
-    }
-    (void)images_->remove_rootfs(c->id);
-    (void)remove_all(cfg_.data_root + "/containers/" + c->id);
-  });
-  c->image = image;
-  c->image_id = img->id;
-  c->created = rfc3339_now();
-  c->runtime = runtime.empty() ? cfg_.default_runtime : runtime;
-  if (!cfg.contains("Hostname") || cfg["Hostname"].get<std::string>().empty())
-    cfg["Hostname"] = netmode == "host" ? "" : c->id.substr(0, 12);
+  d.runtime = runtime.empty() ? cfg_.default_runtime : runtime;
   hc["LogConfig"] = {{"Type", log_driver},
                      {"Config", hc.contains("LogConfig") && hc["LogConfig"].is_object() &&
                                         hc["LogConfig"].contains("Config") && hc["LogConfig"]["Config"].is_object()
                                     ? hc["LogConfig"]["Config"]
                                     : json(cfg_.log_opts)}};
-  c->config = cfg;
-  c->host_config = hc;
+  return d;
+}
+
+std::shared_ptr<Container> Daemon::container_of(const Draft& d, const std::string& id) {
+  auto c = std::make_shared<Container>();
+  c->id = id;
+  c->image = d.image;
+  c->image_id = d.image_id;
+  c->runtime = d.runtime;
+  c->config = d.cfg;
+  if (!c->config.contains("Hostname") || !c->config["Hostname"].is_string() || c->config["Hostname"].get<std::string>().empty())
+    c->config["Hostname"] = d.hc.value("NetworkMode", "") == "host" ? "" : id.substr(0, 12);
+  c->host_config = d.hc;
+  return c;
+}
+
+Result<std::pair<std::string, std::vector<std::string>>> Daemon::create(const std::string& name_in, json body) {
+  if (!body.is_object()) return fail(Errc::InvalidArgument, "config cannot be empty in order to create a container");
+  primer_.prime();  // `docker run` starts what it creates within milliseconds
+  std::string name = name_in;
+  if (!name.empty() && name[0] == '/') name = name.substr(1);
+  if (!name.empty() && !valid_name(name))
+    return fail(Errc::InvalidArgument, "Invalid container name (" + name + "), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+  PhaseLog plog("create");
+  Draft d = TRY(draft_container(std::move(body)));
   plog.mark("validate");
-  TRY(setup_volumes(*c, img->config_json));
+  // the rootfs made ahead, or the whole container (spare_rootfs.cpp), unless the layer needs a
+  // size limit
+  auto so = d.hc.find("StorageOpt");
+  SpareTaken spare;
+  if (so == d.hc.end() || !so->is_object() || so->empty()) spare = take_spare(d);
+  std::shared_ptr<Container> c = spare.container;
+  if (c && !spare_etc_current(*c)) {
+    release_spare_container(*c);  // made with a resolv.conf the host no longer has
+    c.reset();
+  }
+  if (!c) {
+    c = container_of(d, spare.id.empty() ? random_hex(64) : spare.id);
+    c->rootfs_mounted = !spare.id.empty();
+  }
+  plog.mark(spare.container == c ? "spare-container" : "spare");
+  // A create that fails leaves nothing: its rootfs (the spare's, or a size-limited layer) and
+  // directories go (after its volumes, undo_volumes, which runs first).
+  bool registered = false;
+  auto undo_rootfs = defer([&] {
+    if (registered) return;
+    if (c->prepared) {
+      std::lock_guard op(c->op);
+      discard_prepared(*c, take_prepared(*c));  // unmounts the rootfs
+    }
+    if (c->rootfs_mounted) (void)unmount_rootfs(*c);
+    (void)remove_all(bundle_dir(c->id));
+    (void)images_->remove_rootfs(c->id);
+    (void)remove_all(cfg_.data_root + "/containers/" + c->id);
+  });
+  c->image = d.image;
+  c->created = rfc3339_now();
+  if (!c->prepared) TRY(setup_volumes(*c, d.image_config));  // the spare container's are there
   plog.mark("volumes");
   auto undo_volumes = defer([&] {
     if (!registered) release_volumes(*c, true);
@@ -782,17 +810,21 @@ Result<std::pair<std::string, std::vector<std::string>>> Daemon::create(const st
     c->name = name;
     TRY(save(*c));
     plog.mark("save");
-    TRY(net_->save_plan(c->id, net_plan));
+    TRY(net_->save_plan(c->id, d.net_plan));
     plog.mark("net-plan");
     containers_[c->id] = c;
     registered = true;
+    // the template of the next spare container, should this one be started next
+    if (speculative(d)) spare_created_ = SpareTemplate{c->id, d};
+    else spare_created_.reset();
   }
-  emit("container", "create", c->id, {{"image", image}, {"name", name}}, image);
+  emit("container", "create", c->id, {{"image", d.image}, {"name", name}}, d.image);
   // `docker run` starts what it creates a few milliseconds later: make the container now, in
   // the background, while the client sets up its attach and wait requests — the whole of it
   // up to its start when may_prepare (a PreparedTask), else its writable layer. start() holds
   // the container's op lock too, so it either finds that done or does it itself
-  // (prepare_rootfs is idempotent).
+  // (prepare_rootfs is idempotent). The spare container is made up to its start already.
+  if (c->prepared) return std::make_pair(c->id, std::move(d.warnings));
   {
     std::lock_guard lk(mu);
     ++layers_in_flight_;  // shutdown() waits for these before the daemon goes
@@ -820,7 +852,7 @@ Result<std::pair<std::string, std::vector<std::string>>> Daemon::create(const st
     --layers_in_flight_;
     cv.notify_all();
   }).detach();
-  return std::make_pair(c->id, warnings);
+  return std::make_pair(c->id, std::move(d.warnings));
 }
 
 Status Daemon::start(const std::string& ref) {
@@ -891,6 +923,8 @@ Status Daemon::start_locked(const std::shared_ptr<Container>& c) {
     plog.mark("save");
     // the next container of this image gets its rootfs made ahead (spare_rootfs.cpp)
     spare_rootfs_image_ = c->image_id;
+    if (spare_created_ && spare_created_->container_id == c->id) spare_template_ = spare_created_;
+    else spare_template_.reset();
     if (spare_rootfs_due_ == std::chrono::steady_clock::time_point{})
       spare_rootfs_due_ = std::chrono::steady_clock::now() + kSpareRootfsDelay;
     if (l->monitor) watch_fd(c->id, l->monitor.release());
@@ -904,7 +938,7 @@ Status Daemon::start_locked(const std::shared_ptr<Container>& c) {
   return ok();
 }
 
-Result<Daemon::Launched> Daemon::launch(const std::shared_ptr<Container>& c, bool create_only, PhaseLog& plog) {
+Result<Daemon::Launched> Daemon::launch(const std::shared_ptr<Container>& c, bool create_only, PhaseLog& plog, int ttl_ms) {
   std::string b = bundle_dir(c->id);
   std::string dd = cfg_.data_root + "/containers/" + c->id;
   TRY(mkdir_all(b + "/rootfs", 0755));
@@ -1021,7 +1055,7 @@ Result<Daemon::Launched> Daemon::launch(const std::shared_ptr<Container>& c, boo
   if (c->config.value("Tty", false)) argv.push_back("--tty");
   if (c->config.value("OpenStdin", false)) argv.push_back("--stdin");
   if (create_only) {
-    argv.insert(argv.end(), {"--create-only", "--create-ttl-ms", std::to_string(kPreparedTtlMs)});
+    argv.insert(argv.end(), {"--create-only", "--create-ttl-ms", std::to_string(ttl_ms > 0 ? ttl_ms : kPreparedTtlMs)});
     // berth-runtime's start is the opening of its exec fifo: the shim does it without a process
     if (basename(rt) == "berth-runtime") argv.insert(argv.end(), {"--exec-fifo", runtime_root(rt) + "/" + c->id + "/exec.fifo"});
   }
@@ -1064,7 +1098,7 @@ Result<Daemon::Launched> Daemon::start_prepared(const std::shared_ptr<Container>
   // Gone already (its TTL passed, its init died), or about to go: nothing was connected to it
   // yet, and a start racing the shim's TTL would leave the attach sessions on a dead socket.
   pollfd pf{p.ready.get(), POLLIN, 0};
-  if (monotonic_ms() - p.made_ms > kPreparedTtlMs - 1000 || ::poll(&pf, 1, 0) != 0) {
+  if (monotonic_ms() - p.made_ms > p.ttl_ms - 1000 || ::poll(&pf, 1, 0) != 0) {
     discard_prepared(*c, std::move(p));
     return fail(Errc::Unavailable, "the prepared container is gone");
   }
@@ -1138,7 +1172,7 @@ void Daemon::prepare(const std::shared_ptr<Container>& c) {
     log::debug("create {}: not made ahead of its start: {}", c->id.substr(0, 12), r.error().message());
     return;
   }
-  c->prepared = PreparedTask{std::move(r->ready), r->shim_pid, monotonic_ms()};
+  c->prepared = PreparedTask{std::move(r->ready), r->shim_pid, monotonic_ms(), kPreparedTtlMs};
 }
 
 Status Daemon::kill(const std::string& ref, const std::string& signal) {
@@ -1311,11 +1345,14 @@ void Daemon::janitor_loop() {
   auto next_gc = clock::now() + kExecGcPeriod;
   // the spare rootfs is to be made (spare_rootfs_due_ set): when due, or at once after a removal
   auto spare_wanted = [&] { return spare_rootfs_due_ != clock::time_point{}; };
+  // the spare container goes back to a spare rootfs before its shim's TTL (spare_expiry_)
+  auto expiry_due = [&] { return spare_expiry_ != clock::time_point{} && clock::now() >= spare_expiry_; };
   std::unique_lock lk(mu);
   for (;;) {
     auto until = spare_wanted() ? std::min(next_gc, spare_rootfs_due_) : next_gc;
+    if (spare_expiry_ != clock::time_point{}) until = std::min(until, spare_expiry_);
     cv.wait_until(lk, until, [&] {
-      return stopping_ || !garbage_.empty() || (spare_wanted() && clock::now() >= spare_rootfs_due_);
+      return stopping_ || !garbage_.empty() || (spare_wanted() && clock::now() >= spare_rootfs_due_) || expiry_due();
     });
     if (stopping_) return;  // what is left is collected at the next start
     if (clock::now() >= next_gc) {
@@ -1337,6 +1374,12 @@ void Daemon::janitor_loop() {
       lk.unlock();
       PhaseLog plog("spare rootfs");
       make_spare_rootfs();
+      lk.lock();
+    }
+    if (expiry_due()) {
+      spare_expiry_ = {};
+      lk.unlock();
+      expire_spare_container(false);
       lk.lock();
     }
   }
@@ -1552,6 +1595,7 @@ Status Daemon::reload() {
   Config next = cfg_;
   TRY(load_config_file(next, true));
   cfg_ = next;
+  expire_spare_container(true);  // made with the configuration before
   log::Level l;
   if (log::parse_level(cfg_.debug ? "debug" : cfg_.log_level, &l)) log::set_level(l);
   emit("daemon", "reload", "berthd");

@@ -81,6 +81,7 @@ struct PreparedTask {
   UniqueFd ready;  // the shim's ready socket: "s\n" starts the container
   int shim_pid = 0;
   std::int64_t made_ms = 0;  // CLOCK_MONOTONIC (the shim's TTL runs from about then)
+  int ttl_ms = 0;            // the shim's TTL
 };
 
 struct Container {
@@ -138,6 +139,14 @@ class Daemon {
   http::Handler handler();
 
   // ---- containers (containers.cpp) ----
+  // What a create asks for, checked and completed (image config merged, HostConfig defaults):
+  // everything of the container but its id, name and times.
+  struct Draft {
+    std::string image, image_id, image_config, runtime;
+    json cfg, hc;  // cfg without the Hostname the id gives
+    json net_plan;
+    std::vector<std::string> warnings;
+  };
   Result<std::shared_ptr<Container>> find(const std::string& name_or_id);
   Result<std::pair<std::string, std::vector<std::string>>> create(const std::string& name, json body);
   Status start(const std::string& ref);
@@ -230,7 +239,7 @@ class Daemon {
     UniqueFd monitor;  // the exit monitor's connection to the shim
     int shim_pid = 0, init_pid = 0;
   };
-  Result<Launched> launch(const std::shared_ptr<Container>& c, bool create_only, PhaseLog& plog);
+  Result<Launched> launch(const std::shared_ptr<Container>& c, bool create_only, PhaseLog& plog, int ttl_ms = 0);
   // Starts the prepared container. Errc::Unavailable: it was gone before anything was
   // connected to it (the caller starts the container anew). REQUIRES: c->op held.
   Result<Launched> start_prepared(const std::shared_ptr<Container>& c);
@@ -247,13 +256,33 @@ class Daemon {
   void remove_garbage(const std::string& id);  // a removed container's layer and directories
   void janitor_loop();
   void collect_garbage();
-  // ---- the spare rootfs (spare_rootfs.cpp) ----
+  Result<Draft> draft_container(json body);
+  // The container a draft describes, under id (its Hostname from the id unless given).
+  std::shared_ptr<Container> container_of(const Draft& d, const std::string& id);
+  // Whether the container of d may be made ahead as the spare container: nothing it depends on
+  // may change before its create but through the API, which drops the spare (no bind mounts,
+  // volumes, devices, network or other containers' namespaces).
+  static bool speculative(const Draft& d);
+  // The spare container's /etc/resolv.conf is still what its create would write now.
+  bool spare_etc_current(const Container& c);
+  // ---- the spare rootfs and the spare container (spare_rootfs.cpp) ----
   // Mounts a container's rootfs (ImageStore::prepare_rootfs's mounts) at target.
   Status mount_rootfs(const std::vector<image::Mount>& mounts, const std::string& target);
-  // The id of the spare rootfs when it is of image_id (it is the caller's then), else "".
-  std::string take_spare_rootfs(const std::string& image_id);
+  // What a create of d gets from the spare: nothing (id ""), its rootfs (its id), or the whole
+  // container made ahead of its start, when d is what it was made from.
+  struct SpareTaken {
+    std::string id;
+    std::shared_ptr<Container> container;
+  };
+  SpareTaken take_spare(const Draft& d);
   // The next spare, of the image of the container started last (by the janitor, when due).
   void make_spare_rootfs();
+  // The spare container's runtime container, shim, netns go; its rootfs stays (a create on its
+  // id waits for the shim's delete: wait_previous_shim). REQUIRES: c.op held or c unshared.
+  void release_spare_container(Container& c);
+  // The spare container, if any, goes back to a spare rootfs (its TTL is near, or the daemon's
+  // configuration changed).
+  void expire_spare_container(bool now);
   // Unmounts and removes the spare, if any. REQUIRES: spare_rootfs_mu_ held.
   void drop_spare_rootfs_locked();
   Result<int> container_init_pid(const std::string& ref);
@@ -314,13 +343,28 @@ class Daemon {
   std::atomic<int> prepared_n_{0};  // containers holding a PreparedTask
   // A container's rootfs made ahead (spare_rootfs.cpp): a writable layer on image_id mounted
   // at the bundle of id, a container id not used yet. Taken by a create of that image.
+  // With a template (the create of the container started last, when speculative() allows),
+  // the container of that create is made too, up to its start (a PreparedTask): a create with
+  // the same draft takes it whole, its start is one message to its shim.
+  struct SpareTemplate {
+    std::string container_id;  // the container whose create it is
+    Draft d;
+  };
   struct SpareRootfs {
     std::string id, image_id;
+    std::optional<SpareTemplate> tmpl;    // the draft it is for
+    std::shared_ptr<Container> container;  // made from tmpl (its prepared task), or null
   };
   std::mutex spare_rootfs_mu_;  // held while the spare is made, taken or dropped
   std::optional<SpareRootfs> spare_rootfs_;      // guarded by spare_rootfs_mu_
   int spare_rootfs_holds_ = 0;                   // SpareRootfsHolds alive (guarded by spare_rootfs_mu_)
   std::string spare_rootfs_image_;               // of the container started last (guarded by mu)
+  std::optional<SpareTemplate> spare_created_;   // the last create that may be one (guarded by mu)
+  std::optional<SpareTemplate> spare_template_;  // spare_created_ when it was started last (mu)
+  // false after a spare container was not what the next create asked for: spares are rootfs
+  // only until a create matches the template again (guarded by spare_rootfs_mu_)
+  bool spare_speculate_ = true;
+  std::chrono::steady_clock::time_point spare_expiry_{};  // of the spare container (guarded by mu)
   std::chrono::steady_clock::time_point spare_rootfs_due_{};  // when to make it (guarded by mu)
   std::string shim_path_;
   SpareShim spare_;  // a shim started ahead of the next start (shim_spare.hpp)

@@ -824,7 +824,9 @@ class Io {
 // --create-only: waits for berthd's "s\n" on the ready fd. False when the container is not to
 // start: berthd closed the fd (it went away, or the prepared container is not wanted), the init
 // died, we were told to stop, or the TTL passed.
-bool await_start(Opts& o, int sfd, pid_t init) {
+// true: "s" came. false: EOF on the ready fd, a signal to stop, the TTL, or the init's death
+// (*init_reaped then).
+bool await_start(Opts& o, int sfd, pid_t init, bool* init_reaped) {
   long long until = now_ms() + o.create_ttl_ms;
   for (;;) {
     long long left = until - now_ms();
@@ -840,7 +842,10 @@ bool await_start(Opts& o, int sfd, pid_t init) {
       int ws;
       pid_t w;
       while ((w = ::waitpid(-1, &ws, WNOHANG)) > 0)
-        if (w == init) return false;
+        if (w == init) {
+          *init_reaped = true;
+          return false;
+        }
     }
     if (p[0].revents) {
       char c = 0;
@@ -991,8 +996,14 @@ int shim_main(Opts& o) {
   int mnt_ns = init > 0 ? ::open(("/proc/" + std::to_string(init) + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC) : -1;
   if (o.create_only) {
     ready(o, "created " + std::to_string(init), false);
-    if (!await_start(o, sfd, init)) {
-      runtime_delete(o, devnull);
+    bool init_reaped = false;
+    if (!await_start(o, sfd, init, &init_reaped)) {
+      // The init waits on the exec fifo (our child since the runtime exited): once it is gone,
+      // the container is its cgroup and state dir, which fast_delete removes without a
+      // runtime process.
+      if (init > 0 && !init_reaped && ::kill(init, SIGKILL) == 0)
+        while (::waitpid(init, nullptr, 0) < 0 && errno == EINTR) {}
+      if (!fast_delete(o)) runtime_delete(o, devnull);
       ::unlink((o.state_dir + "/shim.pid").c_str());
       return 0;
     }

@@ -9,12 +9,26 @@
 
 namespace berth::shim {
 
+// UTC by hand: glibc's gmtime_r loads the time zone (/etc/localtime) at its first call, a file
+// read on the way of the first log line or of the exit's record.
 std::string rfc3339nano(const timespec& ts) {
-  struct tm tm{};
-  gmtime_r(&ts.tv_sec, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long>(ts.tv_nsec));
+  long long secs = ts.tv_sec;
+  long long days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+  long long rem = secs - days * 86400;
+  // civil date from days since 1970-01-01 (proleptic Gregorian; Howard Hinnant's algorithm)
+  long long z = days + 719468;
+  long long era = (z >= 0 ? z : z - 146096) / 146097;
+  long long doe = z - era * 146097;
+  long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  long long y = yoe + era * 400;
+  long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  long long mp = (5 * doy + 2) / 153;
+  long long d = doy - (153 * mp + 2) / 5 + 1;
+  long long m = mp < 10 ? mp + 3 : mp - 9;
+  if (m <= 2) ++y;
+  char buf[160];  // room for any long long the compiler can imagine
+  std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%09ldZ", y, m, d, rem / 3600, rem / 60 % 60,
+                rem % 60, static_cast<long>(ts.tv_nsec));
   return buf;
 }
 

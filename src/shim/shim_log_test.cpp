@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "shim/shim_log.hpp"
 
+#include <cstdio>
+#include <ctime>
+
 #include <gtest/gtest.h>
 
 #include "common/file.hpp"
@@ -52,3 +55,19 @@ TEST(ShimLog, NoneWritesNothing) {
 
 }  // namespace
 }  // namespace berth::shim
+
+TEST(ShimLog, Rfc3339NanoAgreesWithGmtime) {
+  EXPECT_EQ(berth::shim::rfc3339nano({0, 0}), "1970-01-01T00:00:00.000000000Z");
+  EXPECT_EQ(berth::shim::rfc3339nano({1795423629, 123456789}), "2026-11-23T08:47:09.123456789Z");
+  EXPECT_EQ(berth::shim::rfc3339nano({951782400, 5}), "2000-02-29T00:00:00.000000005Z");  // a leap day
+  // every day of several 400-year cycles (and a second before midnight), against glibc
+  for (long long t = -2208988800LL; t < 7258118400LL; t += 86400 * 7 + 86399) {
+    time_t tt = static_cast<time_t>(t);
+    struct tm tm{};
+    ASSERT_NE(gmtime_r(&tt, &tm), nullptr);
+    char want[64];
+    std::snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.000000001Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    ASSERT_EQ(berth::shim::rfc3339nano({tt, 1}), want) << t;
+  }
+}

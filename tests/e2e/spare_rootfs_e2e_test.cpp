@@ -3,7 +3,10 @@
 // berthd makes and mounts the rootfs of the next one ahead, under a container id not used yet,
 // and the next create of that image takes it. It is invisible to the API, never keeps its image
 // from being removed, and nothing of it is left after a stop, a kill -9 and restart, or a
-// removal of its image.
+// removal of its image. When the container started last may be made ahead (no binds, volumes,
+// network), the spare is that container made again up to its start (the spare container): a
+// create asking for the same takes it whole, one asking for something else gets the rootfs
+// and a container of its own.
 #include <dirent.h>
 
 #include <chrono>
@@ -53,6 +56,47 @@ class SpareRootfs : public DockerE2E {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     return {};
+  }
+  // The pid of the shim holding the spare container, waited for up to 5 s (0 if none came).
+  int wait_spare_shim(const std::string& spare) const {
+    for (int i = 0; i < 500; ++i) {
+      auto p = read_file(d_->exec_root() + "/containers/" + spare + "/shim.pid");
+      int pid = p ? std::atoi(std::string(trim(*p)).c_str()) : 0;
+      if (pid > 0 && alive(pid)) return pid;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return 0;
+  }
+  // A process that has not ended (a zombie has).
+  static bool alive(int pid) {
+    auto st = read_file("/proc/" + std::to_string(pid) + "/stat");
+    if (!st) return false;
+    auto close = st->rfind(')');
+    return close != std::string::npos && close + 2 < st->size() && (*st)[close + 2] != 'Z';
+  }
+  // Processes whose command line names id (a shim, a runtime), waited for up to 5 s to be none.
+  static int processes_naming(const std::string& id) {
+    int n = 0;
+    for (int i = 0; i < 500; ++i) {
+      n = 0;
+      if (DIR* d = ::opendir("/proc")) {
+        while (auto* e = ::readdir(d)) {
+          std::string pid = e->d_name;
+          if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+          auto cmd = read_file("/proc/" + pid + "/cmdline");
+          n += cmd && cmd->find(id) != std::string::npos;
+        }
+        ::closedir(d);
+      }
+      if (n == 0) return 0;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return n;
+  }
+  std::string inspect(const std::string& ref, const std::string& fmt) {
+    auto r = docker({"inspect", "--format", fmt, ref});
+    EXPECT_EQ(r.status, 0) << r.err;
+    return std::string(trim(r.out));
   }
   std::size_t layer_records() const {
     std::size_t n = 0;
@@ -106,13 +150,77 @@ TEST_F(SpareRootfs, TheNextCreateOfTheImageTakesIt) {
   EXPECT_NE(docker({"inspect", next}).status, 0);
 }
 
+TEST_F(SpareRootfs, TheSameCreateTakesTheSpareContainer) {
+  const std::vector<std::string> same = {"--network", "none", "-e", "A=1", "busybox", "sh", "-c",
+                                         "echo out $A $(hostname); echo err >&2; sleep 600"};
+  auto run_d = [&](const std::string& name, const std::vector<std::string>& what) {
+    std::vector<std::string> a = {"run", "-d", "--name", name};
+    a.insert(a.end(), what.begin(), what.end());
+    auto r = docker(a);
+    EXPECT_EQ(r.status, 0) << r.err;
+    return std::string(trim(r.out));
+  };
+  std::string first = run_d("berth-test-spare-1", same);
+  ASSERT_EQ(docker({"rm", "-f", first}).status, 0);
+  std::string spare = wait_spare();
+  ASSERT_FALSE(spare.empty()) << d_->log();
+  int shim = wait_spare_shim(spare);
+  ASSERT_GT(shim, 0) << d_->log();
+  EXPECT_NE(docker({"inspect", spare}).status, 0);
+  EXPECT_EQ(container_ids().size(), 0u);
+
+  // the same create (but for its name): that container, its shim already there
+  std::string second = run_d("berth-test-spare-2", same);
+  EXPECT_EQ(second, spare);
+  EXPECT_EQ(wait_spare_shim(second), shim);
+  EXPECT_EQ(inspect(second, "{{.State.Status}} {{.Name}} {{.Config.Hostname}}"),
+            "running /berth-test-spare-2 " + second.substr(0, 12));
+  for (int i = 0; i < 100 && docker({"logs", second}).out.empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto logs = docker({"logs", second});
+  EXPECT_EQ(logs.out, "out 1 " + second.substr(0, 12) + "\n");
+  EXPECT_EQ(logs.err, "err\n");
+  auto ex = docker({"exec", second, "cat", "/proc/1/cmdline"});  // (sh execs its last command)
+  EXPECT_EQ(ex.out, std::string("sleep\0" "600\0", 10)) << ex.err;
+  // its start time is its start's, not the time it was made ahead
+  EXPECT_NE(inspect(second, "{{.State.StartedAt}}"), "0001-01-01T00:00:00Z");
+  ASSERT_EQ(docker({"rm", "-f", second}).status, 0);
+  EXPECT_EQ(processes_naming(second), 0);
+
+  // another create of the image: the rootfs only; the container made ahead goes
+  std::string third_spare = wait_spare();
+  ASSERT_FALSE(third_spare.empty());
+  int third_shim = wait_spare_shim(third_spare);
+  ASSERT_GT(third_shim, 0);
+  auto other = docker({"run", "--rm", "--network", "none", "-e", "A=2", "busybox", "sh", "-c", "echo other $A $(hostname)"});
+  EXPECT_EQ(other.status, 0) << other.err;
+  EXPECT_EQ(other.out, "other 2 " + third_spare.substr(0, 12) + "\n");
+  EXPECT_EQ(processes_naming(third_spare), 0);
+  EXPECT_FALSE(alive(third_shim));
+  // after that miss, spares are rootfs only until a create asks for the template again
+  std::string fourth_spare = wait_spare();
+  ASSERT_FALSE(fourth_spare.empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(path_exists(d_->exec_root() + "/containers/" + fourth_spare + "/shim.pid"));
+  auto again = docker({"run", "--rm", "--network", "none", "-e", "A=2", "busybox", "sh", "-c", "echo other $A $(hostname)"});
+  EXPECT_EQ(again.out, "other 2 " + fourth_spare.substr(0, 12) + "\n") << again.err;
+  std::string fifth_spare = wait_spare();
+  ASSERT_FALSE(fifth_spare.empty());
+  EXPECT_GT(wait_spare_shim(fifth_spare), 0);
+  auto taken = docker({"run", "--rm", "--network", "none", "-e", "A=2", "busybox", "sh", "-c", "echo other $A $(hostname)"});
+  EXPECT_EQ(taken.out, "other 2 " + fifth_spare.substr(0, 12) + "\n") << taken.err;
+  EXPECT_EQ(processes_naming(fifth_spare), 0);
+}
+
 TEST_F(SpareRootfs, ImageRemovalIsNotHeldUpAndLeavesNothing) {
   auto r = docker({"run", "--rm", "--network", "none", "busybox", "true"});
   ASSERT_EQ(r.status, 0) << r.err;
   std::string spare = wait_spare();
   ASSERT_FALSE(spare.empty()) << d_->log();
+  EXPECT_GT(wait_spare_shim(spare), 0);  // the spare container
   auto rmi = docker({"rmi", "busybox"});
   EXPECT_EQ(rmi.status, 0) << rmi.err;
+  EXPECT_EQ(processes_naming(spare), 0);
   EXPECT_TRUE(mounted_bundles().empty());
   EXPECT_EQ(layer_records(), 0u);
   EXPECT_FALSE(path_exists(d_->exec_root() + "/containers/" + spare));
@@ -128,7 +236,9 @@ TEST_F(SpareRootfs, NothingIsLeftAfterAStopOrAKill) {
   ASSERT_EQ(docker({"run", "--rm", "--network", "none", "busybox", "true"}).status, 0);
   std::string spare = wait_spare();
   ASSERT_FALSE(spare.empty()) << d_->log();
+  EXPECT_GT(wait_spare_shim(spare), 0);
   EXPECT_EQ(d_->term(), 0);
+  EXPECT_EQ(processes_naming(spare), 0);
   EXPECT_TRUE(mounted_bundles().empty());
   EXPECT_FALSE(path_exists(d_->exec_root() + "/containers/" + spare));
   EXPECT_EQ(layer_records(), 0u);
@@ -137,8 +247,10 @@ TEST_F(SpareRootfs, NothingIsLeftAfterAStopOrAKill) {
   ASSERT_EQ(docker({"run", "--rm", "--network", "none", "busybox", "true"}).status, 0);
   spare = wait_spare();
   ASSERT_FALSE(spare.empty()) << d_->log();
+  EXPECT_GT(wait_spare_shim(spare), 0);
   d_->kill9();
   ASSERT_TRUE(d_->start()) << d_->log();  // its collect_garbage removes what the spare was
+  EXPECT_EQ(processes_naming(spare), 0);  // its shim saw berthd go
   EXPECT_TRUE(mounted_bundles().empty());
   EXPECT_FALSE(path_exists(d_->exec_root() + "/containers/" + spare));
   EXPECT_EQ(layer_records(), 0u);
