@@ -793,6 +793,8 @@ Result<std::pair<std::string, std::vector<std::string>>> Daemon::create(const st
     if (!registered) release_volumes(*c, true);
   });
   TRY(setup_storage_opts(*c));
+  std::string image = d.image;
+  std::vector<std::string> warnings = std::move(d.warnings);
   {
     std::lock_guard lk(mu);
     if (name.empty()) {
@@ -814,17 +816,17 @@ Result<std::pair<std::string, std::vector<std::string>>> Daemon::create(const st
     plog.mark("net-plan");
     containers_[c->id] = c;
     registered = true;
-    // the template of the next spare container, should this one be started next
-    if (speculative(d)) spare_created_ = SpareTemplate{c->id, d};
-    else spare_created_.reset();
+    // the template of the next spare, should this container be started next (the janitor
+    // decides whether it may be made ahead: speculative())
+    spare_created_ = SpareTemplate{c->id, std::move(d)};
   }
-  emit("container", "create", c->id, {{"image", d.image}, {"name", name}}, d.image);
+  emit("container", "create", c->id, {{"image", image}, {"name", name}}, image);
   // `docker run` starts what it creates a few milliseconds later: make the container now, in
   // the background, while the client sets up its attach and wait requests — the whole of it
   // up to its start when may_prepare (a PreparedTask), else its writable layer. start() holds
   // the container's op lock too, so it either finds that done or does it itself
   // (prepare_rootfs is idempotent). The spare container is made up to its start already.
-  if (c->prepared) return std::make_pair(c->id, std::move(d.warnings));
+  if (c->prepared) return std::make_pair(c->id, std::move(warnings));
   {
     std::lock_guard lk(mu);
     ++layers_in_flight_;  // shutdown() waits for these before the daemon goes
@@ -852,7 +854,7 @@ Result<std::pair<std::string, std::vector<std::string>>> Daemon::create(const st
     --layers_in_flight_;
     cv.notify_all();
   }).detach();
-  return std::make_pair(c->id, std::move(d.warnings));
+  return std::make_pair(c->id, std::move(warnings));
 }
 
 Status Daemon::start(const std::string& ref) {
@@ -923,8 +925,12 @@ Status Daemon::start_locked(const std::shared_ptr<Container>& c) {
     plog.mark("save");
     // the next container of this image gets its rootfs made ahead (spare_rootfs.cpp)
     spare_rootfs_image_ = c->image_id;
-    if (spare_created_ && spare_created_->container_id == c->id) spare_template_ = spare_created_;
-    else spare_template_.reset();
+    if (spare_created_ && spare_created_->container_id == c->id) {
+      spare_template_ = std::move(spare_created_);
+      spare_created_.reset();
+    } else if (!spare_template_ || spare_template_->container_id != c->id) {
+      spare_template_.reset();  // (a restart keeps its own)
+    }
     if (spare_rootfs_due_ == std::chrono::steady_clock::time_point{})
       spare_rootfs_due_ = std::chrono::steady_clock::now() + kSpareRootfsDelay;
     if (l->monitor) watch_fd(c->id, l->monitor.release());

@@ -261,7 +261,7 @@ class Daemon {
   std::shared_ptr<Container> container_of(const Draft& d, const std::string& id);
   // Whether the container of d may be made ahead as the spare container: nothing it depends on
   // may change before its create but through the API, which drops the spare (no bind mounts,
-  // volumes, devices, network or other containers' namespaces).
+  // volumes, devices, privilege, network or other containers' namespaces).
   static bool speculative(const Draft& d);
   // The spare container's /etc/resolv.conf is still what its create would write now.
   bool spare_etc_current(const Container& c);
@@ -359,8 +359,8 @@ class Daemon {
   std::optional<SpareRootfs> spare_rootfs_;      // guarded by spare_rootfs_mu_
   int spare_rootfs_holds_ = 0;                   // SpareRootfsHolds alive (guarded by spare_rootfs_mu_)
   std::string spare_rootfs_image_;               // of the container started last (guarded by mu)
-  std::optional<SpareTemplate> spare_created_;   // the last create that may be one (guarded by mu)
-  std::optional<SpareTemplate> spare_template_;  // spare_created_ when it was started last (mu)
+  std::optional<SpareTemplate> spare_created_;   // the last create's draft (guarded by mu)
+  std::optional<SpareTemplate> spare_template_;  // spare_created_, once that container started (mu)
   // false after a spare container was not what the next create asked for: spares are rootfs
   // only until a create matches the template again (guarded by spare_rootfs_mu_)
   bool spare_speculate_ = true;

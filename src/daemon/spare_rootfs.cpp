@@ -155,7 +155,7 @@ void Daemon::make_spare_rootfs() {
   SpareRootfs& s = *spare_rootfs_;
   if (s.container) return;  // made from an earlier template: it may still be asked for
   s.tmpl = std::move(tmpl);
-  if (!s.tmpl || !spare_speculate_) return;
+  if (!s.tmpl || !spare_speculate_ || !speculative(s.tmpl->d)) return;
 
   // the spare container, on the spare rootfs
   auto c = container_of(s.tmpl->d, s.id);
