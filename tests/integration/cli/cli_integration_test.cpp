@@ -11,6 +11,7 @@
 #include <chrono>
 #include <regex>
 #include <cstdlib>
+#include <ctime>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -302,10 +303,15 @@ TEST_F(CliVsDaemon, VolumeNetworkSystemVerbsAgreeWithDocker) {
   both({"network", "inspect", "berth-test-nosuch"});
   ASSERT_EQ(d_->berth({"run", "--name", "berth-test-df", "-v", "berth-test-vol:/v", "busybox", "sh", "-c",
                        "echo data > /v/f; head -c 100000 /dev/zero > /big"}).status, 0);
+  std::time_t run_done = std::time(nullptr);
   auto df = both({"system", "df"});
   EXPECT_NE(df.out.find("Local Volumes"), std::string::npos) << df.out;
   both({"system", "df", "--format", "{{.Type}} {{.TotalCount}} {{.Active}} {{.Size}} {{.Reclaimable}}"});
   both({"system", "info", "--format", "{{.Containers}} {{.ContainersStopped}} {{.Images}} {{.Driver}}"});
+  // `--until 0s` is now in whole seconds for both CLIs (as docker's GetTimestamp): the events of
+  // the current second are after it. Queried once the second of the run's events has passed,
+  // both see them all, whichever second each of the two calls falls in.
+  while (std::time(nullptr) <= run_done) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   both({"events", "--since", "0", "--until", "0s", "--filter", "container=berth-test-df", "--format",
         "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}"});
   both({"version", "--format", "{{.Server.APIVersion}} {{.Server.MinAPIVersion}} {{.Server.Os}}"});
