@@ -134,10 +134,6 @@ constexpr int kPreparedTtlMs = 10000;
 // At most this many at a time (a loop of `docker create` does not pile up processes).
 constexpr int kMaxPrepared = 16;
 
-std::int64_t monotonic_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
 // One line from the shim's ready socket (trimmed), or what came before EOF / the timeout.
 std::string read_reply_line(int fd, int timeout_ms) {
   std::string reply;
@@ -1104,7 +1100,7 @@ Result<Daemon::Launched> Daemon::start_prepared(const std::shared_ptr<Container>
   // Gone already (its TTL passed, its init died), or about to go: nothing was connected to it
   // yet, and a start racing the shim's TTL would leave the attach sessions on a dead socket.
   pollfd pf{p.ready.get(), POLLIN, 0};
-  if (monotonic_ms() - p.made_ms > p.ttl_ms - 1000 || ::poll(&pf, 1, 0) != 0) {
+  if (std::chrono::steady_clock::now() > p.expires - std::chrono::seconds(1) || ::poll(&pf, 1, 0) != 0) {
     discard_prepared(*c, std::move(p));
     return fail(Errc::Unavailable, "the prepared container is gone");
   }
@@ -1178,7 +1174,8 @@ void Daemon::prepare(const std::shared_ptr<Container>& c) {
     log::debug("create {}: not made ahead of its start: {}", c->id.substr(0, 12), r.error().message());
     return;
   }
-  c->prepared = PreparedTask{std::move(r->ready), r->shim_pid, monotonic_ms(), kPreparedTtlMs};
+  c->prepared = PreparedTask{std::move(r->ready), r->shim_pid,
+                             std::chrono::steady_clock::now() + std::chrono::milliseconds(kPreparedTtlMs)};
 }
 
 Status Daemon::kill(const std::string& ref, const std::string& signal) {

@@ -80,8 +80,7 @@ struct ExecSession {
 struct PreparedTask {
   UniqueFd ready;  // the shim's ready socket: "s\n" starts the container
   int shim_pid = 0;
-  std::int64_t made_ms = 0;  // CLOCK_MONOTONIC (the shim's TTL runs from about then)
-  int ttl_ms = 0;            // the shim's TTL
+  std::chrono::steady_clock::time_point expires{};  // when its shim drops it (--create-ttl-ms)
 };
 
 struct Container {

@@ -46,13 +46,9 @@ namespace berth::daemon {
 namespace {
 
 // The spare container's shim drops it by itself this long after it was made; the janitor lets
-// it go kSpareExpiryMarginMs before that (a start racing the shim's TTL would fail).
+// it go kSpareExpiryMargin before that (a start racing the shim's TTL would fail).
 constexpr int kSpareContainerTtlMs = 60000;
-constexpr int kSpareExpiryMarginMs = 5000;
-
-std::int64_t monotonic_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+constexpr auto kSpareExpiryMargin = std::chrono::seconds(5);
 
 bool same_draft(const Daemon::Draft& a, const Daemon::Draft& b) {
   return a.image_id == b.image_id && a.runtime == b.runtime && a.cfg == b.cfg && a.hc == b.hc;
@@ -159,8 +155,7 @@ void Daemon::make_spare_rootfs() {
 
   // the spare container, on the spare rootfs
   auto c = container_of(s.tmpl->d, s.id);
-  c->rootfs_mounted = true;
-  c->created = rfc3339_now();
+  c->rootfs_mounted = true;  // (its created time is the create's that takes it)
   std::lock_guard op(c->op);
   if (auto st = setup_volumes(*c, s.tmpl->d.image_config); !st || !may_prepare(*c)) {
     if (!st) log::debug("no spare container: {}", st.error().message());
@@ -178,11 +173,12 @@ void Daemon::make_spare_rootfs() {
     remove_garbage(id);
     return;
   }
-  c->prepared = PreparedTask{std::move(r->ready), r->shim_pid, monotonic_now_ms(), kSpareContainerTtlMs};
+  auto expires = std::chrono::steady_clock::now() + std::chrono::milliseconds(kSpareContainerTtlMs);
+  c->prepared = PreparedTask{std::move(r->ready), r->shim_pid, expires};
   s.container = std::move(c);
   {
     std::lock_guard lk(mu);
-    spare_expiry_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(kSpareContainerTtlMs - kSpareExpiryMarginMs);
+    spare_expiry_ = expires - kSpareExpiryMargin;
   }
   cv.notify_all();
 }
@@ -201,10 +197,9 @@ void Daemon::expire_spare_container(bool now) {
   if (!spare_rootfs_ || !spare_rootfs_->container) return;
   Container& c = *spare_rootfs_->container;
   // (the janitor's timer may be of an earlier spare container)
-  if (!now && c.prepared && monotonic_now_ms() - c.prepared->made_ms < c.prepared->ttl_ms - kSpareExpiryMarginMs) {
+  if (!now && c.prepared && std::chrono::steady_clock::now() < c.prepared->expires - kSpareExpiryMargin) {
     std::lock_guard lk(mu);
-    spare_expiry_ = std::chrono::steady_clock::now() +
-                    std::chrono::milliseconds(c.prepared->made_ms + c.prepared->ttl_ms - kSpareExpiryMarginMs - monotonic_now_ms());
+    spare_expiry_ = c.prepared->expires - kSpareExpiryMargin;
     return;
   }
   release_spare_container(c);

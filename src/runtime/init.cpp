@@ -10,7 +10,6 @@
 #include <linux/ioprio.h>
 #include <sched.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
@@ -21,11 +20,11 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 
+#include "common/code_pages.hpp"
 #include "common/file.hpp"
 #include "common/scm_rights.hpp"
 #include "common/strings.hpp"
@@ -386,16 +385,6 @@ Status cgroup_ready(InitConfig& c) {
   return ok();
 }
 
-extern "C" char __executable_start[], etext[];
-namespace {
-void drop_code_mappings() {
-  auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
-  auto from = reinterpret_cast<std::uintptr_t>(__executable_start) & ~(page - 1);
-  auto to = (reinterpret_cast<std::uintptr_t>(etext) + page - 1) & ~(page - 1);
-  (void)::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
-}
-}  // namespace
-
 void init_main(InitConfig& c) {
   // Non-dumpable while we still run the runtime's code: other processes in the container
   // cannot open /proc/<pid>/exe or ptrace us (CVE-2019-5736; execve resets it).
@@ -416,7 +405,7 @@ void init_main(InitConfig& c) {
     // Until the start the init only waits; the runtime's code it mapped (the binary's pages,
     // shared with the page cache) is let go meanwhile, so that the execve at the start has that
     // many fewer page-table entries to tear down. The little code run from here on maps again.
-    drop_code_mappings();
+    drop_code_pages();
     // Blocks until `start` opens the fifo for reading.
     std::string p = "/proc/self/fd/" + std::to_string(c.fifo_fd);
     int w = c.host_proc_fd >= 0 ? ::openat(c.host_proc_fd, std::to_string(c.fifo_fd).c_str(), O_WRONLY | O_CLOEXEC)

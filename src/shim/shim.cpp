@@ -34,7 +34,6 @@
 #include <spawn.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -56,6 +55,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/code_pages.hpp"
 #include "common/scm_rights.hpp"
 #include "shim/attach_proto.hpp"
 #include "shim/shim_log.hpp"
@@ -857,19 +857,11 @@ bool await_start(Opts& o, int sfd, pid_t init, bool* init_reaped) {
 }
 
 // The code the shim ran to start the container (and the neighbours the kernel's fault-around
-// mapped with it: 64 kB around each fault) stays mapped, shared with the page cache, and counts
-// in its RSS: ≈ 640-700 kB of a ≈ 0.9-1 MB RSS here. Once the container has run for a while it
-// is unmapped (the pages are the binary's, in the page cache, mapped again when run): a quiet
-// shim keeps ≈ 420 kB; one whose container writes output or runs execs maps code again as it
-// runs it.
+// mapped with it: 64 kB around each fault) stays mapped and counts in its RSS: ≈ 640-700 kB of
+// a ≈ 0.9-1 MB RSS here. Once the container has run for a while it is let go
+// (drop_code_pages): a quiet shim keeps ≈ 420 kB; one whose container writes output or runs
+// execs maps code again as it runs it.
 constexpr long long kTrimCodeAfterMs = 1000;
-extern "C" char __executable_start[], etext[];
-void trim_code() {
-  auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
-  auto from = reinterpret_cast<std::uintptr_t>(__executable_start) & ~(page - 1);
-  auto to = (reinterpret_cast<std::uintptr_t>(etext) + page - 1) & ~(page - 1);
-  (void)::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
-}
 
 // Starts a created container: its exec fifo, or `<runtime> start`. The error, or "".
 std::string start_created(const Opts& o, pid_t init, int devnull) {
@@ -1013,7 +1005,7 @@ int shim_main(Opts& o) {
     if (!err.empty()) return fail_create(err);
   }
   ready(o, "ok " + std::to_string(init));
-  // trim_code once the container has run for a while
+  // drop_code_pages once the container has run for a while
   long long trim_at_ms = now_ms() + kTrimCodeAfterMs;
 
   int exit_status = -1;
@@ -1060,7 +1052,7 @@ int shim_main(Opts& o) {
     if (trim_at_ms > 0) {
       long long left = trim_at_ms - now_ms();
       if (left <= 0) {
-        trim_code();
+        berth::drop_code_pages();
         trim_at_ms = 0;
       } else if (timeout < 0 || timeout > left) {
         timeout = static_cast<int>(left);

@@ -60,7 +60,8 @@ TEST(ShimLog, Rfc3339NanoAgreesWithGmtime) {
   EXPECT_EQ(berth::shim::rfc3339nano({0, 0}), "1970-01-01T00:00:00.000000000Z");
   EXPECT_EQ(berth::shim::rfc3339nano({1795423629, 123456789}), "2026-11-23T08:47:09.123456789Z");
   EXPECT_EQ(berth::shim::rfc3339nano({951782400, 5}), "2000-02-29T00:00:00.000000005Z");  // a leap day
-  // every day of several 400-year cycles (and a second before midnight), against glibc
+  // 1900-2199 (both sides of 1970, the 2000 and 2100 century rules) in steps of 8 days less a
+  // second, so every weekday and time of day comes round: against glibc
   for (long long t = -2208988800LL; t < 7258118400LL; t += 86400 * 7 + 86399) {
     time_t tt = static_cast<time_t>(t);
     struct tm tm{};

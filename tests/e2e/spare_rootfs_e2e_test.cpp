@@ -10,6 +10,7 @@
 #include <dirent.h>
 
 #include <chrono>
+#include <ctime>
 #include <set>
 #include <thread>
 
@@ -66,6 +67,15 @@ class SpareRootfs : public DockerE2E {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     return 0;
+  }
+  // "YYYY-MM-DDTHH:MM:SS" in UTC, as the API's times begin.
+  static std::string utc_now_seconds() {
+    std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    return buf;
   }
   // A process that has not ended (a zombie has).
   static bool alive(int pid) {
@@ -169,7 +179,10 @@ TEST_F(SpareRootfs, TheSameCreateTakesTheSpareContainer) {
   EXPECT_NE(docker({"inspect", spare}).status, 0);
   EXPECT_EQ(container_ids().size(), 0u);
 
-  // the same create (but for its name): that container, its shim already there
+  // the same create (but for its name): that container, its shim already there; a second later,
+  // so that times of the spare's making and of this create differ
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  std::string before = utc_now_seconds();
   std::string second = run_d("berth-test-spare-2", same);
   EXPECT_EQ(second, spare);
   EXPECT_EQ(wait_spare_shim(second), shim);
@@ -182,8 +195,11 @@ TEST_F(SpareRootfs, TheSameCreateTakesTheSpareContainer) {
   EXPECT_EQ(logs.err, "err\n");
   auto ex = docker({"exec", second, "cat", "/proc/1/cmdline"});  // (sh execs its last command)
   EXPECT_EQ(ex.out, std::string("sleep\0" "600\0", 10)) << ex.err;
-  // its start time is its start's, not the time it was made ahead
+  // its created and start times are its create's and start's, not the time it was made ahead
   EXPECT_NE(inspect(second, "{{.State.StartedAt}}"), "0001-01-01T00:00:00Z");
+  std::string created = inspect(second, "{{.Created}}"), started = inspect(second, "{{.State.StartedAt}}");
+  EXPECT_GE(created.substr(0, 19), before) << created;
+  EXPECT_GE(started, created);
   ASSERT_EQ(docker({"rm", "-f", second}).status, 0);
   EXPECT_EQ(processes_naming(second), 0);
 
