@@ -1346,6 +1346,7 @@ void Daemon::remove_garbage(const std::string& id) {
   (void)images_->remove_rootfs(id);
   (void)remove_all(bundle_dir(id));
   (void)remove_all(cfg_.data_root + "/containers/" + id);
+  net_->drop_pending_netns();
 }
 
 void Daemon::janitor_loop() {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 
@@ -64,8 +65,8 @@ NetnsPool::~NetnsPool() {
     stop_ = true;
   }
   cv_.notify_all();
-  if (worker_.joinable()) worker_.join();  // after the pending drops
-  for (const auto& p : drops_) drop_netns(p);
+  if (worker_.joinable()) worker_.join();  // (a drop under way ends first)
+  for (const auto& d : drops_) drop_netns(d.path);
   for (const auto& p : spares_) drop_netns(p);
 }
 
@@ -106,24 +107,41 @@ void NetnsPool::drop_later(const std::string& path) {
       drop_netns(path);
       return;
     }
-    drops_.push_back(path);
+    drops_.push_back({path, Clock::now() + kDropDelay});
     start_locked();
+  }
+  cv_.notify_all();
+}
+
+void NetnsPool::drop_due() {
+  {
+    std::lock_guard lk(mu_);
+    if (drops_.empty()) return;
+    for (auto& d : drops_) d.due = Clock::time_point{};
   }
   cv_.notify_all();
 }
 
 void NetnsPool::wait_dropped(const std::string& path) {
   std::unique_lock lk(mu_);
-  cv_.wait(lk, [&] { return std::find(drops_.begin(), drops_.end(), path) == drops_.end(); });
+  auto pending = [&] { return std::any_of(drops_.begin(), drops_.end(), [&](const PendingDrop& d) { return d.path == path; }); };
+  if (!pending()) return;
+  for (auto& d : drops_)
+    if (d.path == path) d.due = Clock::time_point{};
+  cv_.notify_all();
+  cv_.wait(lk, [&] { return !pending(); });
 }
 
 void NetnsPool::loop() {
   std::unique_lock lk(mu_);
   bool making = true;  // until making one fails: take() makes its own from then on
   for (;;) {
-    cv_.wait(lk, [&] { return stop_ || !drops_.empty() || (filling_ && making && spares_.size() < kSpares); });
-    if (!drops_.empty()) {
-      std::string p = drops_.front();
+    if (stop_) return;  // the destructor drops what is pending
+    // the first drop due (wait_dropped may have made a later one due at once)
+    auto due = std::min_element(drops_.begin(), drops_.end(), [](const PendingDrop& a, const PendingDrop& b) { return a.due < b.due; });
+    if (due != drops_.end() && due->due <= Clock::now()) {
+      std::rotate(drops_.begin(), due, due + 1);  // the one being dropped goes first
+      std::string p = drops_.front().path;
       lk.unlock();
       drop_netns(p);
       lk.lock();
@@ -131,7 +149,11 @@ void NetnsPool::loop() {
       cv_.notify_all();
       continue;
     }
-    if (stop_) return;
+    if (!(filling_ && making && spares_.size() < kSpares)) {
+      if (due == drops_.end()) cv_.wait(lk);
+      else cv_.wait_until(lk, due->due);
+      continue;
+    }
     std::string p = dir_ + "/" + kSparePrefix + std::to_string(seq_++);
     lk.unlock();
     auto st = make_netns(p);

@@ -8,6 +8,7 @@
 // their own directory (<exec-root>/netns-spare/spare-<n>); an earlier berthd's are dropped at start.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -32,23 +33,34 @@ class NetnsPool {
 
   // A loopback-only netns at `path`: a spare moved there, or a new one when none is ready.
   Status take(const std::string& path);
-  // drop_netns(path) on the pool's thread: an unmount waits for an RCU grace period, which a
-  // container's exit (and `docker run --rm`'s wait for its removal) need not. Done before the
-  // pool goes away.
+  // drop_netns(path) on the pool's thread, kDropDelay from now: the last reference to a netns
+  // going starts the kernel's teardown of it (a worker thread, RCU grace periods and their IPIs
+  // to every CPU), which a container's exit, `docker run --rm`'s wait for its removal and the
+  // client's own exit right after need not share the CPUs with; several due at once are torn
+  // down together. Done before the pool goes away.
   void drop_later(const std::string& path);
-  // Returns once no drop of `path` is pending (before a netns is made there again).
+  // The pending drops are done now (in the background still).
+  void drop_due();
+  // Returns once no drop of `path` is pending (before a netns is made there again): a pending
+  // one is done at once.
   void wait_dropped(const std::string& path);
 
  private:
   void loop();
   void start_locked();
 
+  using Clock = std::chrono::steady_clock;
   static constexpr std::size_t kSpares = 2;
+  static constexpr auto kDropDelay = std::chrono::milliseconds(40);
+  struct PendingDrop {
+    std::string path;
+    Clock::time_point due;
+  };
   std::string dir_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::string> spares_;
-  std::vector<std::string> drops_;  // pending, the one being dropped first
+  std::vector<PendingDrop> drops_;  // pending, the one being dropped first
   std::thread worker_;
   bool filling_ = false;  // a container asked for one: keep kSpares ready
   bool stop_ = false;

@@ -570,6 +570,8 @@ void Networking::teardown(const std::string& id) {
   }
 }
 
+void Networking::drop_pending_netns() { pool_->drop_due(); }
+
 void Networking::reconcile(const std::set<std::string>& running) {
   std::set<std::string> dead;
   if (nm_)

@@ -77,8 +77,12 @@ class Networking {
   // none, the default bridge under --bridge none, build steps without a network. Undo with
   // teardown(id). Empty without networking (the runtime's own netns then).
   Result<NetSetup> setup_loopback(const std::string& id);
-  // Idempotent; safe for containers that never had networking.
+  // Idempotent; safe for containers that never had networking. The netns itself goes a little
+  // later (NetnsPool::drop_later), or at the next drop_pending_netns.
   void teardown(const std::string& container_id);
+  // The netns of containers torn down are dropped now (the janitor, once a removed container's
+  // other garbage is gone).
+  void drop_pending_netns();
   void reconcile(const std::set<std::string>& running_ids);
   std::string netns_path(const std::string& container_id) const;
   bool has_netns(const std::string& container_id) const;
