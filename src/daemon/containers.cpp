@@ -934,6 +934,7 @@ Status Daemon::start_locked(const std::shared_ptr<Container>& c) {
     else std::thread([this, id = c->id] { on_shim_exit(id); }).detach();
   }
   cv.notify_all();
+  janitor_cv_.notify_one();  // (spare_rootfs_due_)
   notify_state_change();
   emit("container", "start", c->id);
   health_start(*this, c);
@@ -1331,6 +1332,7 @@ Status Daemon::remove_locked(const std::shared_ptr<Container>& c) {
     garbage_.push_back(c->id);
   }
   cv.notify_all();
+  janitor_cv_.notify_one();
   // (the janitor may have removed the whole directory meanwhile)
   if (record_after && ::unlink(record.c_str()) < 0 && errno != ENOENT)
     log::warn("remove the record of container {}: {}", c->id.substr(0, 12), std::strerror(errno));
@@ -1362,7 +1364,7 @@ void Daemon::janitor_loop() {
   for (;;) {
     auto until = spare_wanted() ? std::min(next_gc, spare_rootfs_due_) : next_gc;
     if (spare_expiry_ != clock::time_point{}) until = std::min(until, spare_expiry_);
-    cv.wait_until(lk, until, [&] {
+    janitor_cv_.wait_until(lk, until, [&] {
       return stopping_ || !garbage_.empty() || (spare_wanted() && clock::now() >= spare_rootfs_due_) || expiry_due();
     });
     if (stopping_) return;  // what is left is collected at the next start
@@ -1625,6 +1627,7 @@ void Daemon::shutdown() {
   }
   ev_cv_.notify_all();
   cv.notify_all();
+  janitor_cv_.notify_all();
   if (server_) server_->stop();
   if (wake_) {
     std::uint64_t one = 1;

@@ -224,6 +224,9 @@ class Daemon {
   Status network_disconnect(const std::string& network, const std::string& ref, bool force);
   std::mutex mu;
   std::condition_variable cv;  // any container state change
+  // the janitor's (with mu): garbage queued, a spare due or expiring, stopping — not every state
+  // change, so that its thread is not woken on the way of each start, exit and removal
+  std::condition_variable janitor_cv_;
   std::string start_time;
 
  private:

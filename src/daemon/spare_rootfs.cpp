@@ -180,7 +180,7 @@ void Daemon::make_spare_rootfs() {
     std::lock_guard lk(mu);
     spare_expiry_ = expires - kSpareExpiryMargin;
   }
-  cv.notify_all();
+  janitor_cv_.notify_one();
 }
 
 void Daemon::release_spare_container(Container& c) {
