@@ -1,4 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -8,6 +14,7 @@
 #include "daemon/attach.hpp"
 #include "daemon/health.hpp"
 #include "daemon/inspect_render.hpp"
+#include "daemon/lazy_sync.hpp"
 #include "daemon/networking.hpp"
 #include "daemon/config.hpp"
 #include "daemon/container_volumes.hpp"
@@ -385,6 +392,38 @@ TEST(InspectRender, HostConfigEveryField) {
   EXPECT_EQ(p["Init"], false);
   EXPECT_EQ(p["PidsLimit"], 10);
   EXPECT_FALSE(p.contains("Runtime"));
+}
+
+
+// LazySync: a write is there at once; the background thread syncs a batch once its first write
+// woke it (later writes of the batch do not wake it again), and a file removed before its sync
+// is skipped.
+TEST(LazySync, WritesAtOnceAndSyncsTheBatchInTheBackground) {
+  char tmpl[] = "/tmp/berth-test-lazysync-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  auto wait_synced = [](LazySync& s) {
+    for (int i = 0; i < 500 && s.pending() != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return s.pending() == 0;
+  };
+  {
+    LazySync s(20);
+    ASSERT_TRUE(s.write(dir + "/a", "one"));
+    EXPECT_EQ(read_file(dir + "/a").value_or(""), "one");
+    ASSERT_TRUE(s.write(dir + "/a", "two"));  // replaced, still one file to sync
+    ASSERT_TRUE(s.write(dir + "/b", "three"));
+    EXPECT_EQ(read_file(dir + "/a").value_or(""), "two");
+    EXPECT_LE(s.pending(), 2u);
+    EXPECT_TRUE(wait_synced(s)) << "the batch was not synced";
+    // a second batch wakes the thread again
+    ASSERT_TRUE(s.write(dir + "/c", "four"));
+    ASSERT_TRUE(s.write(dir + "/gone", "x"));
+    ::unlink((dir + "/gone").c_str());
+    EXPECT_TRUE(wait_synced(s)) << "the second batch was not synced";
+    ASSERT_TRUE(s.write(dir + "/d", "five"));  // flushed by the destructor
+  }
+  EXPECT_EQ(read_file(dir + "/d").value_or(""), "five");
+  (void)remove_all(dir);
 }
 
 }  // namespace

@@ -25,11 +25,15 @@ LazySync::~LazySync() {
 
 Status LazySync::write(const std::string& path, std::string_view data, mode_t mode) {
   TRY(atomic_write_file(path, data, mode, Durability::Deferred));  // fsynced by loop() or flush()
+  bool first;
   {
     std::lock_guard lk(mu_);
+    first = dirty_.empty();
     dirty_.insert(path);
   }
-  cv_.notify_all();
+  // only the first of a batch wakes the thread (the others join the batch it waits for): no
+  // thread switch on the way of every create and start
+  if (first) cv_.notify_all();
   return ok();
 }
 
@@ -52,6 +56,11 @@ void LazySync::flush() {
     files.swap(dirty_);
   }
   sync(std::move(files));
+}
+
+std::size_t LazySync::pending() {
+  std::lock_guard lk(mu_);
+  return dirty_.size();
 }
 
 void LazySync::loop() {

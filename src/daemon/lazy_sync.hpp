@@ -29,6 +29,8 @@ class LazySync {
   Status write(const std::string& path, std::string_view data, mode_t mode = 0644);
   // fsyncs everything queued so far, now.
   void flush();
+  // Files written and not fsynced yet.
+  std::size_t pending();
 
  private:
   void loop();
