@@ -10,6 +10,7 @@
 
 #include <cstdlib>
 #include <string>
+#include <filesystem>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -259,6 +260,41 @@ TEST_F(HttpTest, StopWakesIdleConnections) {
   server_->stop();
   EXPECT_EQ(server_->active_connections(), 0u);
   EXPECT_FALSE(path_exists(sock_));
+}
+
+// Connection threads are reused: a client opening one connection after another does not grow
+// the server's threads; bursts of connections are all served; stop() ends the idle ones.
+TEST_F(HttpTest, ConnectionThreadsAreReusedAndEndWithTheServer) {
+  auto threads = [] {
+    std::size_t n = 0;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/self/task", ec)) (void)e, ++n;
+    return n;
+  };
+  auto one = [&](const std::string& who) {
+    auto c = client();  // a new connection each time
+    auto r = c.request("GET", "/hello/" + who);
+    return r && r->body == "hi " + who + " -";
+  };
+  ASSERT_TRUE(one("warm"));
+  std::size_t before = threads();
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(one(std::to_string(i))) << i;
+  EXPECT_LE(threads(), before + 2) << "a thread per connection was left behind";
+  std::vector<std::thread> ts;
+  std::atomic<int> good{0};
+  for (int t = 0; t < 16; ++t)
+    ts.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) good += one(std::to_string(t)) ? 1 : 0;
+    });
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(good.load(), 320);
+  auto t0 = std::chrono::steady_clock::now();
+  server_->stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  EXPECT_EQ(server_->active_connections(), 0u);
+  for (int i = 0; i < 100 && threads() > before - 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  // (before counted the accept thread and the warm-up's idle one: both gone)
+  EXPECT_LE(threads(), before - 1) << "idle connection threads outlived stop()";
 }
 
 TEST(HttpUtil, QueryAndHeaders) {

@@ -13,7 +13,9 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <chrono>
 #include <cstring>
+#include <deque>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -259,8 +261,18 @@ struct Server::Impl {
   std::size_t nconns = 0;
   std::atomic<bool> stopping{false};
   bool started = false;
+  // A connection is served by a thread of its own; one whose connection ended waits a while for
+  // the next (up to kMaxIdle of them), so that a client's next connection (the docker CLI opens
+  // three per `run`) does not wait for a thread to be made first. With mu:
+  static constexpr std::size_t kMaxIdle = 4;
+  static constexpr auto kIdleFor = std::chrono::seconds(30);
+  std::deque<std::pair<int, Listener*>> work;  // accepted, for an idle thread
+  std::condition_variable work_cv;
+  std::size_t idle = 0;     // threads waiting for work
+  std::size_t workers = 0;  // threads serving or waiting
 
   void accept_loop(Listener* l);
+  void worker(UniqueFd fd, Listener* l);
   void serve(UniqueFd fd, Listener* l);
 };
 
@@ -380,7 +392,15 @@ void Server::stop() {
   }
   std::unique_lock lk(impl_->mu);
   for (int fd : impl_->conns) ::shutdown(fd, SHUT_RDWR);
-  impl_->cv.wait_for(lk, std::chrono::seconds(10), [&] { return impl_->nconns == 0; });
+  // accepted for an idle thread, not taken yet: closed
+  for (auto& [fd, l] : impl_->work) {
+    ::close(fd);
+    impl_->conns.erase(fd);
+    --impl_->nconns;
+  }
+  impl_->work.clear();
+  impl_->work_cv.notify_all();
+  impl_->cv.wait_for(lk, std::chrono::seconds(10), [&] { return impl_->nconns == 0 && impl_->workers == 0; });
 }
 
 void Server::Impl::accept_loop(Listener* l) {
@@ -408,13 +428,46 @@ void Server::Impl::accept_loop(Listener* l) {
       int one = 1;
       ::setsockopt(c.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
+    {
+      std::lock_guard lk(mu);
+      if (idle > work.size()) {
+        work.emplace_back(c.release(), l);
+        work_cv.notify_one();
+        continue;
+      }
+      ++workers;
+    }
     try {
-      std::thread([this, l, fd = c.release()]() mutable { serve(UniqueFd(fd), l); }).detach();
+      std::thread([this, l, fd = c.release()]() mutable { worker(UniqueFd(fd), l); }).detach();
     } catch (...) {
       std::lock_guard lk(mu);
       --nconns;
+      --workers;
+      cv.notify_all();
     }
   }
+}
+
+void Server::Impl::worker(UniqueFd fd, Listener* l) {
+  std::unique_lock lk(mu, std::defer_lock);
+  for (;;) {
+    serve(std::move(fd), l);
+    lk.lock();
+    if (work.empty()) {
+      if (stopping || idle >= kMaxIdle) break;
+      ++idle;
+      work_cv.wait_for(lk, kIdleFor, [&] { return stopping.load() || !work.empty(); });
+      --idle;
+      if (work.empty()) break;  // idle for long, or stopping
+    }
+    fd.reset(work.front().first);
+    l = work.front().second;
+    work.pop_front();
+    lk.unlock();
+  }
+  // notified with mu held: stop() may free this Impl once it has mu again
+  --workers;
+  cv.notify_all();
 }
 
 void Server::serve_connection(UniqueFd fd) {
