@@ -33,6 +33,7 @@
 #include "daemon/routes.hpp"
 #include "daemon/networking.hpp"
 #include "daemon/phase_log.hpp"
+#include "http/http.hpp"
 #include "daemon/spec.hpp"
 #include "shim/attach_proto.hpp"
 
@@ -129,6 +130,8 @@ Result<pid_t> spawn_shim(const std::vector<std::string>& argv, int ready_fd, int
 
 // The spare rootfs is made this long after a start, unless a removal's cleanup comes first.
 constexpr auto kSpareRootfsDelay = std::chrono::milliseconds(20);
+// The janitor waits this long at most for the clients it answered to go (janitor_loop).
+constexpr auto kClientsGoneWait = std::chrono::milliseconds(50);
 // A prepared container (PreparedTask) is dropped by its shim when not started within this.
 constexpr int kPreparedTtlMs = 10000;
 // At most this many at a time (a loop of `docker create` does not pile up processes).
@@ -1360,25 +1363,43 @@ void Daemon::janitor_loop() {
   auto spare_wanted = [&] { return spare_rootfs_due_ != clock::time_point{}; };
   // the spare container goes back to a spare rootfs before its shim's TTL (spare_expiry_)
   auto expiry_due = [&] { return spare_expiry_ != clock::time_point{} && clock::now() >= spare_expiry_; };
+  // garbage to remove or a spare to make now
+  auto work_due = [&] { return !garbage_.empty() || (spare_wanted() && clock::now() >= spare_rootfs_due_); };
+  bool let_clients_go = false;  // waited for the clients before this round of work
   std::unique_lock lk(mu);
   for (;;) {
+    if (!work_due()) let_clients_go = false;
     auto until = spare_wanted() ? std::min(next_gc, spare_rootfs_due_) : next_gc;
     if (spare_expiry_ != clock::time_point{}) until = std::min(until, spare_expiry_);
-    janitor_cv_.wait_until(lk, until, [&] {
-      return stopping_ || !garbage_.empty() || (spare_wanted() && clock::now() >= spare_rootfs_due_) || expiry_due();
-    });
+    janitor_cv_.wait_until(lk, until, [&] { return stopping_ || work_due() || expiry_due(); });
     if (stopping_) return;  // what is left is collected at the next start
     if (clock::now() >= next_gc) {
       exec_gc();
       next_gc = clock::now() + kExecGcPeriod;
     }
+    if (!let_clients_go && work_due()) {
+      // The client just answered (`run --rm`'s wait for the removal, `run -d`'s start) exits
+      // now: its threads' exits and the spare's making (cgroup migrations, mounts, clones) take
+      // the same kernel locks. Its connections closing tell when it has gone (kClientsGoneWait
+      // at most: a long-lived one, `logs -f` or an attach, does not hold the work up longer).
+      lk.unlock();
+      if (server_) (void)server_->wait_idle(kClientsGoneWait);
+      lk.lock();
+      let_clients_go = true;
+      continue;
+    }
     if (!garbage_.empty()) {
       std::string id = garbage_.front();
       garbage_.pop_front();
+      ++garbage_busy_;
       lk.unlock();
-      PhaseLog plog("janitor " + id.substr(0, 12));
-      remove_garbage(id);
+      {
+        PhaseLog plog("janitor " + id.substr(0, 12));
+        remove_garbage(id);
+      }
       lk.lock();
+      --garbage_busy_;
+      cv.notify_all();  // (remove_pending_garbage)
       if (garbage_.empty() && spare_wanted()) spare_rootfs_due_ = clock::now();
       continue;
     }
@@ -1395,6 +1416,24 @@ void Daemon::janitor_loop() {
       expire_spare_container(false);
       lk.lock();
     }
+  }
+}
+
+void Daemon::remove_pending_garbage() {
+  std::unique_lock lk(mu);
+  for (;;) {
+    if (!garbage_.empty()) {
+      std::string id = garbage_.front();
+      garbage_.pop_front();
+      ++garbage_busy_;
+      lk.unlock();
+      remove_garbage(id);
+      lk.lock();
+      --garbage_busy_;
+      continue;
+    }
+    if (garbage_busy_ == 0) return;
+    cv.wait(lk);  // the janitor's, under way
   }
 }
 

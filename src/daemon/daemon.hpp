@@ -256,6 +256,9 @@ class Daemon {
   Status unmount_rootfs(Container& c);
   Status remove_locked(const std::shared_ptr<Container>& c);
   void remove_garbage(const std::string& id);  // a removed container's layer and directories
+  // The garbage queued and the janitor's under way: removed when this returns (image removals:
+  // a removed container's layer record would keep its image in use).
+  void remove_pending_garbage();
   void janitor_loop();
   void collect_garbage();
   Result<Draft> draft_container(json body);
@@ -340,6 +343,7 @@ class Daemon {
   std::thread monitor_;
   std::thread janitor_;
   std::deque<std::string> garbage_;  // removed containers whose files are still there (guarded by mu)
+  int garbage_busy_ = 0;  // of garbage_, being removed now (guarded by mu)
   bool stopping_ = false;
   int layers_in_flight_ = 0;  // rw layers being made after create (guarded by mu; shutdown waits)
   std::atomic<int> prepared_n_{0};  // containers holding a PreparedTask

@@ -101,9 +101,20 @@ Status Daemon::mount_rootfs(const std::vector<image::Mount>& mounts, const std::
 }
 
 Daemon::SpareTaken Daemon::take_spare(const Draft& d) {
-  // not while one is being made or dropped (a create does not wait for that)
-  std::unique_lock sl(spare_rootfs_mu_, std::try_to_lock);
-  if (!sl.owns_lock() || !spare_rootfs_ || spare_rootfs_->image_id != d.image_id) return {};
+  // While the janitor makes the spare of this image (the image of the container started last)
+  // the create waits for it: what is left of its making is less than making the container
+  // again on the way of the start (a client's next `run` can come before the janitor is done:
+  // it waits for the last one's client to go first, janitor_loop). Otherwise not while one is
+  // being made or dropped.
+  bool ours;
+  {
+    std::lock_guard lk(mu);
+    ours = spare_rootfs_image_ == d.image_id;
+  }
+  std::unique_lock sl(spare_rootfs_mu_, std::defer_lock);
+  if (ours) sl.lock();
+  else if (!sl.try_lock()) return {};
+  if (!spare_rootfs_ || spare_rootfs_->image_id != d.image_id) return {};
   SpareRootfs s = std::move(*spare_rootfs_);
   spare_rootfs_.reset();
   bool same = s.tmpl && same_draft(s.tmpl->d, d);
@@ -218,6 +229,7 @@ void Daemon::drop_spare_rootfs_locked() {
 }
 
 Daemon::SpareRootfsHold::SpareRootfsHold(Daemon& d) : d_(d) {
+  d_.remove_pending_garbage();  // removed containers' layers would keep their images in use too
   std::lock_guard sl(d_.spare_rootfs_mu_);
   ++d_.spare_rootfs_holds_;
   d_.drop_spare_rootfs_locked();

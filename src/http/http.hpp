@@ -20,6 +20,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -257,6 +258,8 @@ class Server {
   // Serves one already-connected socket on the calling thread until it closes (tests).
   void serve_connection(UniqueFd fd);
   std::size_t active_connections() const;
+  // Returns once no connection is open (true), or after `limit` (false).
+  bool wait_idle(std::chrono::milliseconds limit) const;
 
  private:
   struct Impl;

@@ -287,6 +287,11 @@ Server::~Server() {
   for (auto& l : impl_->listeners) detail::free_ctx(l.tls);
 }
 
+bool Server::wait_idle(std::chrono::milliseconds limit) const {
+  std::unique_lock lk(impl_->mu);
+  return impl_->cv.wait_for(lk, limit, [&] { return impl_->nconns == 0; });
+}
+
 std::size_t Server::active_connections() const {
   std::lock_guard lk(impl_->mu);
   return impl_->nconns;

@@ -8,6 +8,8 @@
 // create asking for the same takes it whole, one asking for something else gets the rootfs
 // and a container of its own.
 #include <dirent.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include <chrono>
 #include <ctime>
@@ -246,6 +248,22 @@ TEST_F(SpareRootfs, ImageRemovalIsNotHeldUpAndLeavesNothing) {
   ASSERT_EQ(docker({"load", "-i", images_dir() + "/busybox.tar"}).status, 0);
   auto again = docker({"run", "--rm", "--network", "none", "busybox", "echo", "back"});
   EXPECT_EQ(again.out, "back\n") << again.err;
+
+  // While a client stays connected (here a bare connection; `docker events`, `logs -f`…), the
+  // janitor waits a while before it removes a removed container's layer: an image removal right
+  // after `run --rm` removes that garbage itself instead of finding the image in use.
+  UniqueFd idle(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  std::snprintf(sa.sun_path, sizeof sa.sun_path, "%s", d_->sock().c_str());
+  ASSERT_EQ(::connect(idle.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  auto last = docker({"run", "--rm", "--network", "none", "busybox", "true"});
+  ASSERT_EQ(last.status, 0) << last.err;
+  auto rmi2 = docker({"rmi", "busybox"});
+  EXPECT_EQ(rmi2.status, 0) << rmi2.err;
+  EXPECT_EQ(layer_records(), 0u);
+  EXPECT_TRUE(mounted_bundles().empty());
+  ASSERT_EQ(docker({"load", "-i", images_dir() + "/busybox.tar"}).status, 0);
 }
 
 TEST_F(SpareRootfs, NothingIsLeftAfterAStopOrAKill) {
