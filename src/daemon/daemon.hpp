@@ -361,7 +361,7 @@ class Daemon {
     std::optional<SpareTemplate> tmpl;    // the draft it is for
     std::shared_ptr<Container> container;  // made from tmpl (its prepared task), or null
   };
-  std::mutex spare_rootfs_mu_;  // held while the spare is made, taken or dropped
+  std::timed_mutex spare_rootfs_mu_;  // held while the spare is made, taken or dropped
   std::optional<SpareRootfs> spare_rootfs_;      // guarded by spare_rootfs_mu_
   int spare_rootfs_holds_ = 0;                   // SpareRootfsHolds alive (guarded by spare_rootfs_mu_)
   std::string spare_rootfs_image_;               // of the container started last (guarded by mu)

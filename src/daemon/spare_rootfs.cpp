@@ -49,6 +49,9 @@ namespace {
 // it go kSpareExpiryMargin before that (a start racing the shim's TTL would fail).
 constexpr int kSpareContainerTtlMs = 60000;
 constexpr auto kSpareExpiryMargin = std::chrono::seconds(5);
+// A create waits this long at most for the spare of its image under way (take_spare): making it
+// takes 5-10 ms here.
+constexpr auto kSpareWaitMax = std::chrono::milliseconds(100);
 
 bool same_draft(const Daemon::Draft& a, const Daemon::Draft& b) {
   return a.image_id == b.image_id && a.runtime == b.runtime && a.cfg == b.cfg && a.hc == b.hc;
@@ -112,8 +115,7 @@ Daemon::SpareTaken Daemon::take_spare(const Draft& d) {
     ours = spare_rootfs_image_ == d.image_id;
   }
   std::unique_lock sl(spare_rootfs_mu_, std::defer_lock);
-  if (ours) sl.lock();
-  else if (!sl.try_lock()) return {};
+  if (!(ours ? sl.try_lock_for(kSpareWaitMax) : sl.try_lock())) return {};
   if (!spare_rootfs_ || spare_rootfs_->image_id != d.image_id) return {};
   SpareRootfs s = std::move(*spare_rootfs_);
   spare_rootfs_.reset();

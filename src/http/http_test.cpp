@@ -279,7 +279,9 @@ TEST_F(HttpTest, ConnectionThreadsAreReusedAndEndWithTheServer) {
   ASSERT_TRUE(one("warm"));
   std::size_t before = threads();
   for (int i = 0; i < 200; ++i) ASSERT_TRUE(one(std::to_string(i))) << i;
-  EXPECT_LE(threads(), before + 2) << "a thread per connection was left behind";
+  // (a connection's thread may not have seen its EOF when the next one comes: a few more, at
+  // most the idle ones kept)
+  EXPECT_LE(threads(), before + 5) << "a thread per connection was left behind";
   std::vector<std::thread> ts;
   std::atomic<int> good{0};
   for (int t = 0; t < 16; ++t)

@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -442,10 +442,13 @@ void Server::Impl::accept_loop(Listener* l) {
       }
       ++workers;
     }
+    int fd = c.release();
     try {
-      std::thread([this, l, fd = c.release()]() mutable { worker(UniqueFd(fd), l); }).detach();
+      std::thread([this, l, fd]() mutable { worker(UniqueFd(fd), l); }).detach();
     } catch (...) {
+      ::close(fd);
       std::lock_guard lk(mu);
+      conns.erase(fd);
       --nconns;
       --workers;
       cv.notify_all();
