@@ -1388,18 +1388,7 @@ void Daemon::janitor_loop() {
       let_clients_go = true;
       continue;
     }
-    if (!garbage_.empty()) {
-      std::string id = garbage_.front();
-      garbage_.pop_front();
-      ++garbage_busy_;
-      lk.unlock();
-      {
-        PhaseLog plog("janitor " + id.substr(0, 12));
-        remove_garbage(id);
-      }
-      lk.lock();
-      --garbage_busy_;
-      cv.notify_all();  // (remove_pending_garbage)
+    if (remove_next_garbage(lk)) {
       if (garbage_.empty() && spare_wanted()) spare_rootfs_due_ = clock::now();
       continue;
     }
@@ -1419,19 +1408,26 @@ void Daemon::janitor_loop() {
   }
 }
 
+bool Daemon::remove_next_garbage(std::unique_lock<std::mutex>& lk) {
+  if (garbage_.empty()) return false;
+  std::string id = garbage_.front();
+  garbage_.pop_front();
+  ++garbage_busy_;
+  lk.unlock();
+  {
+    PhaseLog plog("janitor " + id.substr(0, 12));
+    remove_garbage(id);
+  }
+  lk.lock();
+  --garbage_busy_;
+  cv.notify_all();  // (remove_pending_garbage)
+  return true;
+}
+
 void Daemon::remove_pending_garbage() {
   std::unique_lock lk(mu);
   for (;;) {
-    if (!garbage_.empty()) {
-      std::string id = garbage_.front();
-      garbage_.pop_front();
-      ++garbage_busy_;
-      lk.unlock();
-      remove_garbage(id);
-      lk.lock();
-      --garbage_busy_;
-      continue;
-    }
+    while (remove_next_garbage(lk)) {}
     if (garbage_busy_ == 0) return;
     cv.wait(lk);  // the janitor's, under way
   }

@@ -259,6 +259,8 @@ class Daemon {
   // The garbage queued and the janitor's under way: removed when this returns (image removals:
   // a removed container's layer record would keep its image in use).
   void remove_pending_garbage();
+  // The first garbage queued is removed (`lk`, on mu, is let go meanwhile); false when none is.
+  bool remove_next_garbage(std::unique_lock<std::mutex>& lk);
   void janitor_loop();
   void collect_garbage();
   Result<Draft> draft_container(json body);
